@@ -1,0 +1,253 @@
+//! ID-token claims: typed standard claims and their checks
+//! (OIDC Core 3.1.3.7, RFC 7519 §4.1). Pure: the caller passes "now".
+
+use chrono::{DateTime, TimeZone, Utc};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::error::{Rejection, RejectionKind};
+use crate::token::truncate;
+
+/// The standard claims of a verified ID token. Times are Unix seconds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct IdTokenClaims {
+    /// `iss`: equals the configured issuer.
+    pub iss: String,
+    /// `sub`: the user.
+    pub sub: String,
+    /// `aud`, always as a list.
+    pub aud: Vec<String>,
+    /// `exp`.
+    pub exp: i64,
+    /// `iat`.
+    pub iat: i64,
+    /// `nbf`, if present.
+    pub nbf: Option<i64>,
+    /// `auth_time`: when the user last actually authenticated (OIDC Core 2).
+    /// Refreshing an ID token keeps it (OIDC Core 12.2).
+    pub auth_time: Option<i64>,
+    /// `nonce`, if present.
+    pub nonce: Option<String>,
+    /// `acr`, if present.
+    pub acr: Option<String>,
+    /// `amr`, empty when absent.
+    pub amr: Vec<String>,
+    /// `azp`, if present.
+    pub azp: Option<String>,
+    /// `sid` (session id), if present.
+    pub sid: Option<String>,
+    /// `jti`, if present.
+    pub jti: Option<String>,
+    /// The configured can-reauthenticate claim, if present.
+    pub can_reauthenticate: Option<bool>,
+}
+
+impl IdTokenClaims {
+    /// `auth_time` as a date.
+    pub fn auth_time_utc(&self) -> Option<DateTime<Utc>> {
+        self.auth_time.and_then(|t| Utc.timestamp_opt(t, 0).single())
+    }
+
+    /// `exp` as a date.
+    pub fn expires_at(&self) -> Option<DateTime<Utc>> {
+        Utc.timestamp_opt(self.exp, 0).single()
+    }
+}
+
+/// What the claims are checked against.
+pub(crate) struct ClaimContext<'a> {
+    pub issuer: &'a str,
+    pub audiences: &'a [String],
+    pub now: i64,
+    pub leeway: i64,
+    pub can_reauthenticate_claim: &'a str,
+}
+
+fn reject(kind: RejectionKind, msg: impl Into<std::borrow::Cow<'static, str>>) -> Rejection {
+    Rejection::new(kind, msg)
+}
+
+fn missing(name: &str) -> Rejection {
+    reject(RejectionKind::MissingClaim, format!("{name} claim is required"))
+}
+
+fn invalid(name: &str, what: &str) -> Rejection {
+    reject(RejectionKind::InvalidClaim, format!("{name} claim {what}"))
+}
+
+fn opt_string(map: &Map<String, Value>, name: &str) -> Result<Option<String>, Rejection> {
+    match map.get(name) {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(invalid(name, "must be a string")),
+    }
+}
+
+/// RFC 7519 §2 NumericDate: a JSON number (never a string). Fractions are
+/// floored; values outside the `i64` range are invalid.
+fn numeric_date(map: &Map<String, Value>, name: &str) -> Result<Option<i64>, Rejection> {
+    match map.get(name) {
+        None => Ok(None),
+        Some(Value::Number(n)) => {
+            if let Some(i) = n.as_i64() {
+                return Ok(Some(i));
+            }
+            match n.as_f64() {
+                Some(f) if f.is_finite() && f >= -9.0e15 && f <= 9.0e15 => Ok(Some(f.floor() as i64)),
+                _ => Err(invalid(name, "is out of range")),
+            }
+        }
+        Some(_) => Err(invalid(name, "must be a JSON number (NumericDate)")),
+    }
+}
+
+/// Checks the claims in OIDC Core 3.1.3.7 order and returns them typed.
+pub(crate) fn validate(map: &Map<String, Value>, ctx: &ClaimContext<'_>) -> Result<IdTokenClaims, Rejection> {
+    // OIDC Core 3.1.3.7 step 2: iss MUST exactly match the issuer.
+    let iss = opt_string(map, "iss")?.ok_or_else(|| missing("iss"))?;
+    if iss != ctx.issuer {
+        return Err(reject(
+            RejectionKind::InvalidIssuer,
+            format!("iss {:?} is not the expected issuer", truncate(&iss)),
+        ));
+    }
+    // Step 3: aud MUST contain our client id (a string or an array of strings).
+    let aud: Vec<String> = match map.get("aud") {
+        None => return Err(missing("aud")),
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| v.as_str().map(str::to_owned))
+            .collect::<Option<_>>()
+            .ok_or_else(|| invalid("aud", "must be a string or an array of strings"))?,
+        Some(_) => return Err(invalid("aud", "must be a string or an array of strings")),
+    };
+    if !aud.iter().any(|a| ctx.audiences.contains(a)) {
+        return Err(reject(RejectionKind::InvalidAudience, "aud does not contain an accepted audience"));
+    }
+    // Steps 4-5: when azp is present, it must be one of our client ids.
+    let azp = opt_string(map, "azp")?;
+    if let Some(azp) = &azp {
+        if !ctx.audiences.contains(azp) {
+            return Err(reject(RejectionKind::InvalidAudience, "azp is not an accepted client id"));
+        }
+    }
+    // Step 9: the current time MUST be before exp (plus leeway).
+    let exp = numeric_date(map, "exp")?.ok_or_else(|| missing("exp"))?;
+    if ctx.now >= exp.saturating_add(ctx.leeway) {
+        return Err(reject(RejectionKind::Expired, "token has expired"));
+    }
+    // RFC 7519 §4.1.5: not before nbf (minus leeway).
+    let nbf = numeric_date(map, "nbf")?;
+    if nbf.is_some_and(|nbf| nbf > ctx.now.saturating_add(ctx.leeway)) {
+        return Err(reject(RejectionKind::NotYetValid, "token is not valid yet (nbf)"));
+    }
+    // Step 10: iat is required; one in the future means a skewed or forged token.
+    let iat = numeric_date(map, "iat")?.ok_or_else(|| missing("iat"))?;
+    if iat > ctx.now.saturating_add(ctx.leeway) {
+        return Err(reject(RejectionKind::NotYetValid, "token is issued in the future (iat)"));
+    }
+    // OIDC Core 2: sub is REQUIRED, a non-empty string.
+    let sub = opt_string(map, "sub")?.ok_or_else(|| missing("sub"))?;
+    if sub.is_empty() {
+        return Err(invalid("sub", "must not be empty"));
+    }
+    // OIDC Core 2: auth_time, when present, is a NumericDate. Whether it is
+    // required, and how old it may be, is the route's freshness decision.
+    let auth_time = numeric_date(map, "auth_time")?;
+    let amr = match map.get("amr") {
+        None => Vec::new(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| v.as_str().map(str::to_owned))
+            .collect::<Option<_>>()
+            .ok_or_else(|| invalid("amr", "must be an array of strings"))?,
+        Some(_) => return Err(invalid("amr", "must be an array of strings")),
+    };
+    let can_reauthenticate = match map.get(ctx.can_reauthenticate_claim) {
+        None => None,
+        Some(Value::Bool(b)) => Some(*b),
+        Some(_) => return Err(invalid("can_reauthenticate", "must be a boolean")),
+    };
+    Ok(IdTokenClaims {
+        iss,
+        sub,
+        aud,
+        exp,
+        iat,
+        nbf,
+        auth_time,
+        nonce: opt_string(map, "nonce")?,
+        acr: opt_string(map, "acr")?,
+        amr,
+        azp,
+        sid: opt_string(map, "sid")?,
+        jti: opt_string(map, "jti")?,
+        can_reauthenticate,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const NOW: i64 = 1_700_000_000;
+
+    fn check(claims: Value) -> Result<IdTokenClaims, &'static str> {
+        let auds = vec!["client".to_owned()];
+        let ctx = ClaimContext {
+            issuer: "https://id.example",
+            audiences: &auds,
+            now: NOW,
+            leeway: 30,
+            can_reauthenticate_claim: "can",
+        };
+        validate(claims.as_object().unwrap(), &ctx).map_err(|r| r.code())
+    }
+
+    fn base() -> Value {
+        json!({"iss":"https://id.example","aud":"client","sub":"u","exp":NOW+60,"iat":NOW})
+    }
+
+    fn with(k: &str, v: Value) -> Value {
+        let mut b = base();
+        b[k] = v;
+        b
+    }
+
+    #[test]
+    fn accepts_the_basics() {
+        let c = check(base()).unwrap();
+        assert_eq!((c.sub.as_str(), c.aud.clone()), ("u", vec!["client".to_owned()]));
+        assert!(check(with("aud", json!(["other", "client"]))).is_ok());
+        assert!(check(with("exp", json!(NOW - 29))).is_ok(), "within leeway");
+        assert!(check(with("exp", json!(1_700_000_060.9))).is_ok(), "fractional NumericDate");
+    }
+
+    #[test]
+    fn each_claim_rule() {
+        assert_eq!(check(with("iss", json!("https://id.example/"))), Err("invalid_issuer"));
+        assert_eq!(check(with("aud", json!("other"))), Err("invalid_audience"));
+        assert_eq!(check(with("aud", json!([]))), Err("invalid_audience"));
+        assert_eq!(check(with("aud", json!([1]))), Err("invalid_claim"));
+        assert_eq!(check(with("azp", json!("other"))), Err("invalid_audience"));
+        assert_eq!(check(with("exp", json!(NOW - 30))), Err("expired"));
+        assert_eq!(check(with("exp", json!("9999999999"))), Err("invalid_claim"));
+        assert_eq!(check(with("exp", json!(1e300))), Err("invalid_claim"));
+        assert_eq!(check(with("exp", json!(u64::MAX))), Err("invalid_claim"));
+        assert_eq!(check(with("nbf", json!(NOW + 31))), Err("not_yet_valid"));
+        assert_eq!(check(with("iat", json!(NOW + 31))), Err("not_yet_valid"));
+        assert_eq!(check(with("sub", json!(""))), Err("invalid_claim"));
+        assert_eq!(check(with("sub", json!(5))), Err("invalid_claim"));
+        assert_eq!(check(with("auth_time", json!("1"))), Err("invalid_claim"));
+        assert_eq!(check(with("amr", json!("pwd"))), Err("invalid_claim"));
+        assert_eq!(check(with("can", json!("false"))), Err("invalid_claim"));
+        for k in ["iss", "aud", "exp", "iat", "sub"] {
+            let mut b = base();
+            b.as_object_mut().unwrap().remove(k);
+            assert_eq!(check(b), Err("missing_claim"), "{k}");
+        }
+    }
+}

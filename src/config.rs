@@ -1,0 +1,384 @@
+//! [`VerifierConfig`] and its builder. Every field documents its default.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use jsonwebtoken::Algorithm;
+use url::{Host, Url};
+
+use crate::clock::{SharedClock, SystemClock};
+use crate::error::ConfigError;
+use crate::requirement::ReauthPolicy;
+
+/// Authgear's claim telling whether the user can re-authenticate.
+pub const AUTHGEAR_CAN_REAUTHENTICATE: &str = "https://authgear.com/claims/user/can_reauthenticate";
+
+/// The signature algorithms an ID token may use with `reauth`: asymmetric
+/// only (RFC 8725 §3.1: never `none`; `HS*` would make the client secret a
+/// signing key).
+pub const SUPPORTED_ALGORITHMS: [Algorithm; 9] = [
+    Algorithm::RS256,
+    Algorithm::RS384,
+    Algorithm::RS512,
+    Algorithm::PS256,
+    Algorithm::PS384,
+    Algorithm::PS512,
+    Algorithm::ES256,
+    Algorithm::ES384,
+    Algorithm::EdDSA,
+];
+
+/// How a [`Verifier`](crate::Verifier) decides. Build with [`VerifierConfig::builder`].
+#[derive(Debug, Clone)]
+pub struct VerifierConfig {
+    pub(crate) issuer: String,
+    pub(crate) audiences: Vec<String>,
+    pub(crate) algorithms: Option<Vec<Algorithm>>,
+    pub(crate) leeway: Duration,
+    pub(crate) can_reauthenticate_claim: String,
+    pub(crate) when_cannot_reauthenticate: ReauthPolicy,
+    pub(crate) clock: SharedClock,
+    pub(crate) http_timeout: Duration,
+    pub(crate) max_response_bytes: usize,
+    pub(crate) max_token_bytes: usize,
+    pub(crate) max_jwks_keys: usize,
+    pub(crate) max_redirects: usize,
+    pub(crate) jwks_default_ttl: Duration,
+    pub(crate) jwks_min_ttl: Duration,
+    pub(crate) jwks_max_ttl: Duration,
+    pub(crate) jwks_refresh_cooldown: Duration,
+    pub(crate) stale_if_error: Duration,
+    pub(crate) discovery_refresh_interval: Duration,
+    pub(crate) max_session_age: Option<Duration>,
+}
+
+impl VerifierConfig {
+    /// Starts a configuration for `issuer` (exactly as it appears in `iss`,
+    /// e.g. `https://myapp.authgear.cloud`).
+    pub fn builder(issuer: impl Into<String>) -> VerifierConfigBuilder {
+        VerifierConfigBuilder {
+            config: VerifierConfig {
+                issuer: issuer.into(),
+                audiences: Vec::new(),
+                algorithms: None,
+                leeway: Duration::from_secs(30),
+                can_reauthenticate_claim: AUTHGEAR_CAN_REAUTHENTICATE.to_owned(),
+                when_cannot_reauthenticate: ReauthPolicy::Deny,
+                clock: Arc::new(SystemClock),
+                http_timeout: Duration::from_secs(5),
+                max_response_bytes: 1024 * 1024,
+                max_token_bytes: 16 * 1024,
+                max_jwks_keys: 100,
+                max_redirects: 5,
+                jwks_default_ttl: Duration::from_secs(10 * 60),
+                jwks_min_ttl: Duration::from_secs(5 * 60),
+                jwks_max_ttl: Duration::from_secs(24 * 3600),
+                jwks_refresh_cooldown: Duration::from_secs(30),
+                stale_if_error: Duration::from_secs(24 * 3600),
+                discovery_refresh_interval: Duration::from_secs(6 * 3600),
+                max_session_age: None,
+            },
+        }
+    }
+
+    /// The configured issuer, exactly as given.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// The accepted audiences (client ids).
+    pub fn audiences(&self) -> &[String] {
+        &self.audiences
+    }
+
+    /// The leeway applied to every time comparison.
+    pub fn leeway(&self) -> Duration {
+        self.leeway
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &SharedClock {
+        &self.clock
+    }
+
+    /// The verifier-wide policy for users who cannot re-authenticate.
+    pub fn when_cannot_reauthenticate_policy(&self) -> ReauthPolicy {
+        self.when_cannot_reauthenticate
+    }
+
+    /// The absolute session lifetime, if configured.
+    pub fn max_session_age_value(&self) -> Option<Duration> {
+        self.max_session_age
+    }
+
+    /// The URL of the discovery document (OIDC Discovery §4: the issuer with
+    /// any trailing `/` removed, then `/.well-known/openid-configuration`).
+    pub fn discovery_url(&self) -> String {
+        format!(
+            "{}/.well-known/openid-configuration",
+            self.issuer.trim_end_matches('/')
+        )
+    }
+}
+
+/// Builder for [`VerifierConfig`]; [`build`](Self::build) validates.
+#[derive(Debug, Clone)]
+pub struct VerifierConfigBuilder {
+    config: VerifierConfig,
+}
+
+macro_rules! setter {
+    ($(#[$doc:meta])* $name:ident: $ty:ty) => {
+        $(#[$doc])*
+        pub fn $name(mut self, value: $ty) -> Self {
+            self.config.$name = value;
+            self
+        }
+    };
+}
+
+impl VerifierConfigBuilder {
+    /// Adds an accepted audience (a client id). At least one is required.
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.config.audiences.push(audience.into());
+        self
+    }
+
+    /// Adds several accepted audiences.
+    pub fn audiences<I, S>(mut self, audiences: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.config
+            .audiences
+            .extend(audiences.into_iter().map(Into::into));
+        self
+    }
+
+    /// The algorithm allow-list. Defaults to the discovery document's
+    /// `id_token_signing_alg_values_supported` intersected with
+    /// [`SUPPORTED_ALGORITHMS`] (or `RS256` when the document lists none,
+    /// as OIDC Discovery §3 makes RS256 mandatory). `HS*` is a config error.
+    pub fn algorithms(mut self, algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
+        self.config.algorithms = Some(algorithms.into_iter().collect());
+        self
+    }
+
+    setter!(
+        /// Clock skew tolerated on `exp`, `nbf`, `iat` and `auth_time`. Defaults to 30 s.
+        leeway: Duration
+    );
+    setter!(
+        /// What to do when the can-reauthenticate claim is `false` and a route
+        /// demands freshness. Defaults to [`ReauthPolicy::Deny`]; a route's
+        /// [`Requirement`](crate::Requirement) may override it.
+        when_cannot_reauthenticate: ReauthPolicy
+    );
+    setter!(
+        /// The source of "now". Defaults to [`SystemClock`].
+        clock: SharedClock
+    );
+    setter!(
+        /// Timeout of each HTTP fetch (connect, headers and body). Defaults to 5 s.
+        http_timeout: Duration
+    );
+    setter!(
+        /// Largest discovery or JWKS response body accepted. Defaults to 1 MiB.
+        max_response_bytes: usize
+    );
+    setter!(
+        /// Largest token accepted; longer ones are `malformed_token` without
+        /// being decoded. Defaults to 16 KiB.
+        max_token_bytes: usize
+    );
+    setter!(
+        /// Largest number of keys a JWKS may hold; a larger set is refused
+        /// whole (the last good keys stay). Defaults to 100.
+        max_jwks_keys: usize
+    );
+    setter!(
+        /// Redirects followed per fetch, same host only. Defaults to 5.
+        max_redirects: usize
+    );
+    setter!(
+        /// JWKS lifetime when the response has no `Cache-Control: max-age`.
+        /// Defaults to 10 min.
+        jwks_default_ttl: Duration
+    );
+    setter!(
+        /// Lower clamp of the JWKS lifetime taken from `Cache-Control`
+        /// (`no-store` and `max-age=0` land here). Defaults to 5 min.
+        jwks_min_ttl: Duration
+    );
+    setter!(
+        /// Upper clamp of the JWKS lifetime. Defaults to 24 h.
+        jwks_max_ttl: Duration
+    );
+    setter!(
+        /// Minimum time between two JWKS fetches, whatever asks for them
+        /// (an unknown `kid`, an expired set, a failed fetch). Defaults to 30 s.
+        jwks_refresh_cooldown: Duration
+    );
+    setter!(
+        /// How long past their lifetime the last good keys keep serving while
+        /// refreshes fail (stale-if-error). After that: `keys_unavailable`.
+        /// Defaults to 24 h.
+        stale_if_error: Duration
+    );
+    setter!(
+        /// How often the discovery document is re-fetched (a failed re-fetch
+        /// keeps the previous document). Defaults to 6 h.
+        discovery_refresh_interval: Duration
+    );
+
+    /// The name of the boolean claim saying whether the user can
+    /// re-authenticate. Defaults to [`AUTHGEAR_CAN_REAUTHENTICATE`].
+    pub fn can_reauthenticate_claim(mut self, name: impl Into<String>) -> Self {
+        self.config.can_reauthenticate_claim = name.into();
+        self
+    }
+
+    /// Absolute session lifetime: a token whose `auth_time` is older is
+    /// rejected `authentication_too_old` on every route. Defaults to none.
+    pub fn max_session_age(mut self, max: Option<Duration>) -> Self {
+        self.config.max_session_age = max;
+        self
+    }
+
+    /// Validates and returns the configuration. Makes no request.
+    pub fn build(self) -> Result<VerifierConfig, ConfigError> {
+        let c = self.config;
+        let issuer = check_url("issuer", &c.issuer)?;
+        if issuer.query().is_some() || issuer.fragment().is_some() {
+            return Err(ConfigError::IssuerShape(c.issuer));
+        }
+        if c.audiences.is_empty() || c.audiences.iter().any(String::is_empty) {
+            return Err(ConfigError::NoAudience);
+        }
+        if let Some(algs) = &c.algorithms {
+            if let Some(bad) = algs.iter().find(|a| !SUPPORTED_ALGORITHMS.contains(a)) {
+                return Err(ConfigError::UnsupportedAlgorithm(format!("{bad:?}")));
+            }
+            if algs.is_empty() {
+                return Err(ConfigError::NoAlgorithms("the configured allow-list is empty".into()));
+            }
+        }
+        let positive = [
+            ("http_timeout", c.http_timeout.is_zero()),
+            ("max_response_bytes", c.max_response_bytes == 0),
+            ("max_token_bytes", c.max_token_bytes == 0),
+            ("max_jwks_keys", c.max_jwks_keys == 0),
+            ("jwks_max_ttl", c.jwks_max_ttl.is_zero()),
+        ];
+        if let Some((name, _)) = positive.iter().find(|(_, bad)| *bad) {
+            return Err(invalid(name, "must be greater than zero"));
+        }
+        if c.jwks_min_ttl > c.jwks_max_ttl {
+            return Err(invalid("jwks_min_ttl", "must not exceed jwks_max_ttl"));
+        }
+        if c.can_reauthenticate_claim.is_empty() {
+            return Err(invalid("can_reauthenticate_claim", "must not be empty"));
+        }
+        if c.max_session_age.is_some_and(|d| d.is_zero()) {
+            return Err(invalid("max_session_age", "must be greater than zero"));
+        }
+        Ok(c)
+    }
+}
+
+fn invalid(name: &'static str, reason: &str) -> ConfigError {
+    ConfigError::InvalidSetting {
+        name,
+        reason: reason.to_owned(),
+    }
+}
+
+/// HTTPS is required; plain http only for loopback hosts (`127.0.0.0/8`,
+/// `::1`, `localhost`), for development.
+pub(crate) fn check_url(what: &'static str, raw: &str) -> Result<Url, ConfigError> {
+    let url = Url::parse(raw).map_err(|_| ConfigError::InvalidUrl {
+        what,
+        url: raw.to_owned(),
+    })?;
+    let insecure = || ConfigError::InsecureUrl {
+        what,
+        url: raw.to_owned(),
+    };
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback(&url) => {}
+        "http" => return Err(insecure()),
+        _ => {
+            return Err(ConfigError::InvalidUrl {
+                what,
+                url: raw.to_owned(),
+            });
+        }
+    }
+    if url.host().is_none() || !url.username().is_empty() || url.password().is_some() {
+        return Err(ConfigError::InvalidUrl {
+            what,
+            url: raw.to_owned(),
+        });
+    }
+    Ok(url)
+}
+
+pub(crate) fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn build(issuer: &str) -> Result<VerifierConfig, ConfigError> {
+        VerifierConfig::builder(issuer).audience("c").build()
+    }
+
+    #[test]
+    fn https_required_except_loopback() {
+        assert!(build("https://id.example.com").is_ok());
+        assert!(build("http://127.0.0.1:8080").is_ok());
+        assert!(build("http://127.9.9.9").is_ok());
+        assert!(build("http://[::1]:9").is_ok());
+        assert!(build("http://localhost:3000").is_ok());
+        for bad in [
+            "http://id.example.com",
+            "http://10.0.0.1",
+            "http://localhost.evil.com",
+            "ftp://127.0.0.1",
+            "not a url",
+            "https://u:p@id.example.com",
+        ] {
+            assert!(build(bad).is_err(), "{bad}");
+        }
+        assert!(matches!(build("https://a.example?x=1"), Err(ConfigError::IssuerShape(_))));
+    }
+
+    #[test]
+    fn rejects_hmac_and_missing_audience() {
+        let e = VerifierConfig::builder("https://a.example")
+            .audience("c")
+            .algorithms([Algorithm::HS256])
+            .build()
+            .unwrap_err();
+        assert!(matches!(e, ConfigError::UnsupportedAlgorithm(_)));
+        assert_eq!(
+            VerifierConfig::builder("https://a.example").build().unwrap_err(),
+            ConfigError::NoAudience
+        );
+    }
+
+    #[test]
+    fn discovery_url_drops_trailing_slash() {
+        let c = build("https://a.example/tenant/").unwrap();
+        assert_eq!(c.discovery_url(), "https://a.example/tenant/.well-known/openid-configuration");
+    }
+}

@@ -1,0 +1,133 @@
+//! The only place that does network I/O: a GET with a total timeout, a body
+//! cap and same-host-only redirects.
+
+use std::time::Duration;
+
+use reqwest::header::{ACCEPT, CACHE_CONTROL, CONTENT_LENGTH};
+use reqwest::{Client, Url, redirect};
+
+use crate::config::VerifierConfig;
+use crate::error::{ConfigError, FetchError};
+
+/// A fetched body, with the header the key cache needs.
+pub(crate) struct Fetched {
+    pub body: Vec<u8>,
+    pub cache_control: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct HttpFetcher {
+    client: Client,
+    timeout: Duration,
+    max_body: usize,
+}
+
+impl HttpFetcher {
+    pub fn new(config: &VerifierConfig) -> Result<Self, ConfigError> {
+        let max_redirects = config.max_redirects;
+        // Redirects stay on the same scheme, host and port, a bounded number of times.
+        let policy = redirect::Policy::custom(move |attempt| {
+            let same_origin = attempt
+                .previous()
+                .first()
+                .is_some_and(|first| first.origin() == attempt.url().origin());
+            if attempt.previous().len() > max_redirects || !same_origin {
+                attempt.stop()
+            } else {
+                attempt.follow()
+            }
+        });
+        let client = Client::builder()
+            .timeout(config.http_timeout)
+            .connect_timeout(config.http_timeout)
+            .redirect(policy)
+            .user_agent(concat!("reauth/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| ConfigError::HttpClient(e.to_string()))?;
+        Ok(Self {
+            client,
+            timeout: config.http_timeout,
+            max_body: config.max_response_bytes,
+        })
+    }
+
+    /// GETs `url`; the whole exchange (connect, headers, body) is bounded by
+    /// the configured timeout, and the body by the configured size.
+    pub async fn get(&self, what: &'static str, url: &Url) -> Result<Fetched, FetchError> {
+        let fail = |reason: String| FetchError {
+            what,
+            url: url.to_string(),
+            reason,
+        };
+        // reqwest's own timeout covers the body too; this outer bound also
+        // covers anything it might not (DNS, a slow body cut into tiny chunks).
+        match tokio::time::timeout(self.timeout, self.get_inner(url)).await {
+            Ok(result) => result.map_err(fail),
+            Err(_) => Err(fail(format!("timed out after {:?}", self.timeout))),
+        }
+    }
+
+    async fn get_inner(&self, url: &Url) -> Result<Fetched, String> {
+        let mut resp = self
+            .client
+            .get(url.clone())
+            .header(ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(describe)?;
+        let status = resp.status();
+        if !status.is_success() {
+            return Err(if status.is_redirection() {
+                format!("HTTP {status}: redirect refused (other host, or too many)")
+            } else {
+                format!("HTTP {status}")
+            });
+        }
+        let too_large = || format!("body exceeds {} bytes", self.max_body);
+        let declared = resp
+            .headers()
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|len| len > self.max_body as u64) {
+            return Err(too_large());
+        }
+        let cache_control = resp
+            .headers()
+            .get_all(CACHE_CONTROL)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut body = Vec::with_capacity(declared.unwrap_or(0).min(64 * 1024) as usize);
+        while let Some(chunk) = resp.chunk().await.map_err(describe)? {
+            if body.len() + chunk.len() > self.max_body {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Fetched {
+            body,
+            cache_control: (!cache_control.is_empty()).then_some(cache_control),
+        })
+    }
+}
+
+fn describe(e: reqwest::Error) -> String {
+    if e.is_timeout() {
+        "timed out".to_owned()
+    } else if e.is_connect() {
+        "connection failed".to_owned()
+    } else if e.is_redirect() {
+        "too many redirects".to_owned()
+    } else {
+        // reqwest's Display includes the URL; the source chain has the cause.
+        let mut msg = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(s) = source {
+            msg = format!("{msg}: {s}");
+            source = s.source();
+        }
+        msg
+    }
+}

@@ -1,0 +1,220 @@
+//! A JWKS turned into the keys we will verify with. Pure: bytes in, parsed
+//! public keys out. Each key is parsed once, here, for each algorithm it may
+//! verify, so the hot path never re-parses key material.
+
+use aws_lc_rs::signature::{self, ParsedPublicKey, RsaParameters, RsaPublicKeyComponents};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::Algorithm;
+use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm, KeyOperations, PublicKeyUse};
+use serde_json::Value;
+
+use crate::json;
+
+/// Smallest RSA modulus accepted (RFC 7518 §3.3: 2048 bits or larger).
+const MIN_RSA_BITS: usize = 2048;
+
+/// One usable signing key.
+pub(crate) struct UsableKey {
+    pub kid: Option<String>,
+    verifiers: Vec<(Algorithm, ParsedPublicKey)>,
+}
+
+impl std::fmt::Debug for UsableKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let algs: Vec<_> = self.verifiers.iter().map(|(a, _)| *a).collect();
+        f.debug_struct("UsableKey").field("kid", &self.kid).field("algs", &algs).finish()
+    }
+}
+
+impl UsableKey {
+    fn verifier(&self, alg: Algorithm) -> Option<&ParsedPublicKey> {
+        self.verifiers.iter().find(|(a, _)| *a == alg).map(|(_, k)| k)
+    }
+}
+
+/// The usable keys of one JWKS.
+#[derive(Debug, Default)]
+pub(crate) struct KeySet {
+    keys: Vec<UsableKey>,
+}
+
+/// The result of looking a token's `kid`/`alg` up.
+pub(crate) enum Lookup<'a> {
+    Found(&'a ParsedPublicKey),
+    /// No key has this `kid` (or, without `kid`, none fits the algorithm).
+    Unknown,
+    /// The key named by `kid` may not be used with the token's `alg`.
+    WrongAlgorithm,
+    /// No `kid`, and more than one key fits the algorithm.
+    Ambiguous(usize),
+}
+
+impl KeySet {
+    /// Parses a JWKS (RFC 7517 §5). The document must be an object with a
+    /// `keys` array of at most `max_keys` entries; each entry that is not a
+    /// usable signing key is skipped (and named in the second value), so one
+    /// bad key never breaks the set.
+    pub fn parse(body: &[u8], max_keys: usize) -> Result<(KeySet, Vec<String>), String> {
+        let mut doc = json::parse_object(body).map_err(|e| format!("not a JSON object: {e}"))?;
+        let Some(Value::Array(entries)) = doc.remove("keys") else {
+            return Err("no \"keys\" array".to_owned());
+        };
+        if entries.len() > max_keys {
+            return Err(format!("{} keys is more than the limit of {max_keys}", entries.len()));
+        }
+        let mut keys = Vec::with_capacity(entries.len());
+        let mut skipped = Vec::new();
+        for (i, entry) in entries.into_iter().enumerate() {
+            match usable_key(entry) {
+                Ok(key) => keys.push(key),
+                Err(why) => skipped.push(format!("key #{i}: {why}")),
+            }
+        }
+        Ok((KeySet { keys }, skipped))
+    }
+
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+
+    /// Finds the key for a token. A token without `kid` is accepted only when
+    /// exactly one usable key fits its algorithm.
+    pub fn find(&self, kid: Option<&str>, alg: Algorithm) -> Lookup<'_> {
+        match kid {
+            Some(kid) => {
+                let mut named = self.keys.iter().filter(|k| k.kid.as_deref() == Some(kid)).peekable();
+                if named.peek().is_none() {
+                    return Lookup::Unknown;
+                }
+                named
+                    .find_map(|k| k.verifier(alg))
+                    .map_or(Lookup::WrongAlgorithm, Lookup::Found)
+            }
+            None => {
+                let mut fitting = self.keys.iter().filter_map(|k| k.verifier(alg));
+                match (fitting.next(), fitting.count()) {
+                    (None, _) => Lookup::Unknown,
+                    (Some(k), 0) => Lookup::Found(k),
+                    (Some(_), more) => Lookup::Ambiguous(more + 1),
+                }
+            }
+        }
+    }
+}
+
+fn b64(field: &str, value: &str) -> Result<Vec<u8>, String> {
+    URL_SAFE_NO_PAD
+        .decode(value.trim_end_matches('='))
+        .map_err(|_| format!("{field} is not base64url"))
+}
+
+const RSA_ALGS: [(Algorithm, &RsaParameters); 6] = [
+    (Algorithm::RS256, &signature::RSA_PKCS1_2048_8192_SHA256),
+    (Algorithm::RS384, &signature::RSA_PKCS1_2048_8192_SHA384),
+    (Algorithm::RS512, &signature::RSA_PKCS1_2048_8192_SHA512),
+    (Algorithm::PS256, &signature::RSA_PSS_2048_8192_SHA256),
+    (Algorithm::PS384, &signature::RSA_PSS_2048_8192_SHA384),
+    (Algorithm::PS512, &signature::RSA_PSS_2048_8192_SHA512),
+];
+
+/// Filters one JWK down to a usable signing key, or says why not.
+fn usable_key(entry: Value) -> Result<UsableKey, String> {
+    let jwk: Jwk = serde_json::from_value(entry).map_err(|e| format!("unparseable JWK: {e}"))?;
+    let kid = jwk.common.key_id.clone();
+    // RFC 7517 §4.2: a key for encryption (or an unknown use) is not for us.
+    match &jwk.common.public_key_use {
+        None | Some(PublicKeyUse::Signature) => {}
+        Some(other) => return Err(format!("use is {other:?}, not sig")),
+    }
+    // RFC 7517 §4.3: when key_ops is given, it must allow verify.
+    if let Some(ops) = &jwk.common.key_operations {
+        if !ops.contains(&KeyOperations::Verify) {
+            return Err("key_ops lacks verify".to_owned());
+        }
+    }
+    // RFC 7517 §4.4: a key bound to an algorithm verifies only that algorithm.
+    let bound: Option<Algorithm> = match jwk.common.key_algorithm {
+        None => None,
+        Some(ka) => Some(signing_alg(ka).ok_or_else(|| format!("alg {ka:?} is not a signature algorithm we accept"))?),
+    };
+    let allowed = |alg: Algorithm| bound.is_none_or(|b| b == alg);
+    let mut verifiers = Vec::new();
+    match &jwk.algorithm {
+        AlgorithmParameters::RSA(rsa) => {
+            let n = b64("n", &rsa.n)?;
+            let e = b64("e", &rsa.e)?;
+            let n_trimmed: &[u8] = &n[n.iter().take_while(|b| **b == 0).count()..];
+            let bits = n_trimmed
+                .first()
+                .map_or(0, |first| (n_trimmed.len() - 1) * 8 + (8 - first.leading_zeros() as usize));
+            if bits < MIN_RSA_BITS {
+                return Err(format!("RSA key of {bits} bits is under {MIN_RSA_BITS}"));
+            }
+            let components = RsaPublicKeyComponents { n: n_trimmed, e: e.as_slice() };
+            for (alg, params) in RSA_ALGS {
+                if allowed(alg) {
+                    let parsed = components
+                        .to_parsed_public_key(params)
+                        .map_err(|e| format!("RSA key rejected: {e}"))?;
+                    verifiers.push((alg, parsed));
+                }
+            }
+        }
+        AlgorithmParameters::EllipticCurve(ec) => {
+            let (alg, verification, size): (_, &'static signature::EcdsaVerificationAlgorithm, _) = match ec.curve {
+                EllipticCurve::P256 => (Algorithm::ES256, &signature::ECDSA_P256_SHA256_FIXED, 32),
+                EllipticCurve::P384 => (Algorithm::ES384, &signature::ECDSA_P384_SHA384_FIXED, 48),
+                ref other => return Err(format!("EC curve {other:?} is not supported")),
+            };
+            let (x, y) = (b64("x", &ec.x)?, b64("y", &ec.y)?);
+            if x.len() != size || y.len() != size {
+                return Err("EC coordinates have the wrong length".to_owned());
+            }
+            if allowed(alg) {
+                let mut point = Vec::with_capacity(1 + 2 * size);
+                point.push(0x04);
+                point.extend_from_slice(&x);
+                point.extend_from_slice(&y);
+                let parsed = ParsedPublicKey::new(verification, point).map_err(|e| format!("EC key rejected: {e}"))?;
+                verifiers.push((alg, parsed));
+            }
+        }
+        AlgorithmParameters::OctetKeyPair(okp) => {
+            if okp.curve != EllipticCurve::Ed25519 {
+                return Err(format!("OKP curve {:?} is not supported", okp.curve));
+            }
+            let x = b64("x", &okp.x)?;
+            if x.len() != 32 {
+                return Err("Ed25519 key has the wrong length".to_owned());
+            }
+            if allowed(Algorithm::EdDSA) {
+                let parsed = ParsedPublicKey::new(&signature::ED25519, x).map_err(|e| format!("Ed25519 key rejected: {e}"))?;
+                verifiers.push((Algorithm::EdDSA, parsed));
+            }
+        }
+        // RFC 8725 §3.1 and §3.2: symmetric (`oct`) keys never verify ID tokens.
+        AlgorithmParameters::OctetKey(_) => return Err("oct (symmetric) key".to_owned()),
+        _ => return Err("unsupported key type".to_owned()),
+    }
+    if verifiers.is_empty() {
+        return Err("alg does not fit the key type".to_owned());
+    }
+    Ok(UsableKey { kid, verifiers })
+}
+
+fn signing_alg(ka: KeyAlgorithm) -> Option<Algorithm> {
+    Some(match ka {
+        KeyAlgorithm::RS256 => Algorithm::RS256,
+        KeyAlgorithm::RS384 => Algorithm::RS384,
+        KeyAlgorithm::RS512 => Algorithm::RS512,
+        KeyAlgorithm::PS256 => Algorithm::PS256,
+        KeyAlgorithm::PS384 => Algorithm::PS384,
+        KeyAlgorithm::PS512 => Algorithm::PS512,
+        KeyAlgorithm::ES256 => Algorithm::ES256,
+        KeyAlgorithm::ES384 => Algorithm::ES384,
+        KeyAlgorithm::EdDSA => Algorithm::EdDSA,
+        _ => return None,
+    })
+}

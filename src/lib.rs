@@ -1,0 +1,30 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod challenge;
+mod claims;
+mod clock;
+mod config;
+mod discovery;
+mod error;
+mod freshness;
+mod http;
+mod json;
+mod keys;
+mod requirement;
+mod token;
+mod verifier;
+
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use challenge::BearerChallenge;
+pub use claims::IdTokenClaims;
+pub use clock::{Clock, FakeClock, SharedClock, SystemClock};
+pub use config::{AUTHGEAR_CAN_REAUTHENTICATE, SUPPORTED_ALGORITHMS, VerifierConfig, VerifierConfigBuilder};
+pub use error::{ConfigError, FetchError, InitError, Rejection, RejectionKind, VerifyError};
+pub use jsonwebtoken::Algorithm;
+pub use requirement::{Freshness, ReauthPolicy, Requirement};
+pub use verifier::{Verified, Verifier};

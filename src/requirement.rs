@@ -1,0 +1,140 @@
+//! What one endpoint demands of the login behind a token.
+
+use std::time::Duration;
+
+/// What to do when the token says the user *cannot* re-authenticate
+/// (the can-reauthenticate claim is `false`, e.g. a passwordless or
+/// anonymous account) and the route demands a fresh login.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReauthPolicy {
+    /// Reject with `reauthentication_unavailable` (403). The default.
+    #[default]
+    Deny,
+    /// Accept; the result's freshness is [`Freshness::Unavailable`] so the
+    /// handler can decide (e.g. send an e-mail confirmation instead).
+    Allow,
+}
+
+/// The freshness verdict of an accepted token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Freshness {
+    /// The route demanded a recent login and `auth_time` satisfies it.
+    Fresh,
+    /// The route demanded nothing about the login's age.
+    NotRequired,
+    /// The user cannot re-authenticate and the policy is [`ReauthPolicy::Allow`].
+    Unavailable,
+}
+
+impl Freshness {
+    /// `fresh`, `not_required` or `unavailable`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Fresh => "fresh",
+            Self::NotRequired => "not_required",
+            Self::Unavailable => "unavailable",
+        }
+    }
+}
+
+/// What one endpoint demands. The default demands nothing beyond a valid,
+/// correctly signed ID token.
+///
+/// ```
+/// use reauth::{ReauthPolicy, Requirement};
+/// use std::time::Duration;
+///
+/// // Account deletion: a login no older than five minutes, and MFA.
+/// let delete = Requirement::max_age(Duration::from_secs(300)).require_amr(["mfa"]);
+/// // Payouts: same, but users who cannot re-authenticate may proceed.
+/// let payout = Requirement::max_age(Duration::from_secs(300))
+///     .when_cannot_reauthenticate(ReauthPolicy::Allow);
+/// assert_eq!(delete.max_age_secs(), Some(300));
+/// # let _ = payout;
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Requirement {
+    pub(crate) max_age: Option<Duration>,
+    pub(crate) policy: Option<ReauthPolicy>,
+    pub(crate) acr_values: Vec<String>,
+    pub(crate) amr: Vec<String>,
+}
+
+impl Requirement {
+    /// Signature and claims only: no freshness, no step-up.
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// `auth_time` must be no older than `max_age` (plus the leeway).
+    pub fn max_age(max_age: Duration) -> Self {
+        Self {
+            max_age: Some(max_age),
+            ..Self::default()
+        }
+    }
+
+    /// Replaces the `max_age`.
+    pub fn with_max_age(mut self, max_age: Option<Duration>) -> Self {
+        self.max_age = max_age;
+        self
+    }
+
+    /// Overrides the verifier-wide [`ReauthPolicy`] for this route.
+    pub fn when_cannot_reauthenticate(mut self, policy: ReauthPolicy) -> Self {
+        self.policy = Some(policy);
+        self
+    }
+
+    /// The token's `acr` must be one of these (e.g. `urn:okta:loa:2fa:any`);
+    /// otherwise `insufficient_authentication` with an RFC 9470 `acr_values`
+    /// challenge. Empty = no requirement.
+    pub fn acr_values<I, S>(mut self, acr_values: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.acr_values = acr_values.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The token's `amr` must contain every one of these methods (e.g. `mfa`).
+    pub fn require_amr<I, S>(mut self, methods: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.amr = methods.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The `max_age`, if any.
+    pub fn max_age_value(&self) -> Option<Duration> {
+        self.max_age
+    }
+
+    /// The `max_age` in whole seconds, as sent in the challenge.
+    pub fn max_age_secs(&self) -> Option<u64> {
+        self.max_age.map(|d| d.as_secs())
+    }
+
+    /// The policy override, if any.
+    pub fn policy(&self) -> Option<ReauthPolicy> {
+        self.policy
+    }
+
+    /// The accepted `acr` values.
+    pub fn acr(&self) -> &[String] {
+        &self.acr_values
+    }
+
+    /// The required `amr` methods.
+    pub fn amr(&self) -> &[String] {
+        &self.amr
+    }
+
+    /// True when the route demands anything of the login itself.
+    pub fn demands_login(&self) -> bool {
+        self.max_age.is_some() || !self.acr_values.is_empty() || !self.amr.is_empty()
+    }
+}

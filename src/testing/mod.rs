@@ -1,0 +1,330 @@
+//! A real, local OpenID issuer for tests: yours and ours (feature `testing`).
+//!
+//! [`TestIssuer::start`] binds `127.0.0.1:0`, serves a discovery document and
+//! a JWKS of freshly generated keys (RSA-2048, EC P-256, Ed25519), mints ID
+//! tokens with any claims or headers, rotates keys, and can fail, hang,
+//! stream or redirect on demand while counting requests.
+//!
+//! ```no_run
+//! # async fn demo() {
+//! use reauth::testing::TestIssuer;
+//! use reauth::Requirement;
+//! use std::time::Duration;
+//!
+//! let issuer = TestIssuer::start().await;
+//! let verifier = issuer.verifier().await;
+//! let token = issuer.token().auth_time_ago(3600).sign();
+//! let err = verifier
+//!     .verify(&token, &Requirement::max_age(Duration::from_secs(300)))
+//!     .await
+//!     .unwrap_err();
+//! assert_eq!(err.code(), "authentication_too_old");
+//! # }
+//! ```
+//!
+//! The helpers panic on setup failures (no free port, key generation): they
+//! are for tests.
+
+mod keys;
+mod server;
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::Algorithm;
+use serde_json::{Map, Value, json};
+
+pub use keys::TestKey;
+pub use server::Behavior;
+
+use crate::clock::{SharedClock, SystemClock};
+use crate::{Verifier, VerifierConfig, VerifierConfigBuilder};
+
+/// The audience (client id) the test issuer's tokens carry by default.
+pub const TEST_CLIENT_ID: &str = "test-client";
+
+/// A running test issuer. Stops when dropped.
+pub struct TestIssuer {
+    issuer: String,
+    shared: Arc<server::Shared>,
+    task: tokio::task::JoinHandle<()>,
+    clock: SharedClock,
+    keys: std::sync::Mutex<Vec<TestKey>>,
+}
+
+impl std::fmt::Debug for TestIssuer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestIssuer").field("issuer", &self.issuer).finish_non_exhaustive()
+    }
+}
+
+impl Drop for TestIssuer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl TestIssuer {
+    /// Starts an issuer on the system clock.
+    pub async fn start() -> Self {
+        Self::start_with_clock(Arc::new(SystemClock)).await
+    }
+
+    /// Starts an issuer whose tokens are stamped by `clock` (share it with the
+    /// verifier's configuration to move both in step).
+    pub async fn start_with_clock(clock: SharedClock) -> Self {
+        let shared = Arc::new(server::Shared::default());
+        let (addr, task) = server::serve(shared.clone()).await.expect("bind 127.0.0.1:0");
+        let issuer = format!("http://{addr}");
+        let keys = vec![TestKey::rsa("rsa-1"), TestKey::ec("ec-1"), TestKey::ed25519("ed-1")];
+        let this = Self { issuer, shared, task, clock, keys: std::sync::Mutex::new(keys) };
+        let discovery = json!({
+            "issuer": this.issuer,
+            "authorization_endpoint": format!("{}/authorize", this.issuer),
+            "token_endpoint": format!("{}/token", this.issuer),
+            "jwks_uri": format!("{}/jwks", this.issuer),
+            "response_types_supported": ["code"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "EdDSA"],
+        });
+        *this.shared.discovery.lock().expect("lock") = (discovery, Behavior::Normal);
+        this.publish_current_keys();
+        this
+    }
+
+    fn publish_current_keys(&self) {
+        let jwks: Vec<Value> = self.keys.lock().expect("lock").iter().map(TestKey::jwk).collect();
+        self.set_jwks(json!({ "keys": jwks }));
+    }
+
+    /// The issuer identifier, `http://127.0.0.1:PORT`.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// `issuer` + `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.issuer)
+    }
+
+    /// The clock tokens are stamped with.
+    pub fn clock(&self) -> &SharedClock {
+        &self.clock
+    }
+
+    /// A configuration for this issuer: its URL, [`TEST_CLIENT_ID`], its clock.
+    pub fn config(&self) -> VerifierConfigBuilder {
+        VerifierConfig::builder(self.issuer.clone())
+            .audience(TEST_CLIENT_ID)
+            .clock(self.clock.clone())
+    }
+
+    /// A [`Verifier`] built from [`config`](Self::config).
+    pub async fn verifier(&self) -> Verifier {
+        let config = self.config().build().expect("test config");
+        Verifier::discover(config).await.expect("discover the test issuer")
+    }
+
+    /// The currently published keys: RSA, EC, Ed25519 (in that order).
+    pub fn keys(&self) -> Vec<TestKey> {
+        self.keys.lock().expect("lock").clone()
+    }
+
+    /// The current RSA key.
+    pub fn rsa_key(&self) -> TestKey {
+        self.keys()[0].clone()
+    }
+
+    /// Replaces every key with new ones (new `kid`s) and publishes them; the
+    /// old keys disappear from the JWKS.
+    pub fn rotate(&self) {
+        let n = self.shared.jwks_hits.load(Ordering::SeqCst);
+        let suffix = format!("{n}-{}", rand_suffix());
+        *self.keys.lock().expect("lock") = vec![
+            TestKey::rsa(format!("rsa-{suffix}")),
+            TestKey::ec(format!("ec-{suffix}")),
+            TestKey::ed25519(format!("ed-{suffix}")),
+        ];
+        self.publish_current_keys();
+    }
+
+    /// Serves this exact JWKS document.
+    pub fn set_jwks(&self, jwks: Value) {
+        self.shared.jwks.lock().expect("lock").0 = jwks;
+    }
+
+    /// Publishes `keys` (public JWKs) as the whole JWKS.
+    pub fn publish(&self, keys: &[TestKey]) {
+        self.set_jwks(json!({ "keys": keys.iter().map(TestKey::jwk).collect::<Vec<_>>() }));
+    }
+
+    /// How `/jwks` answers.
+    pub fn set_jwks_behavior(&self, behavior: Behavior) {
+        self.shared.jwks.lock().expect("lock").1 = behavior;
+    }
+
+    /// The `Cache-Control` header on `/jwks` (none by default).
+    pub fn set_jwks_cache_control(&self, value: Option<&str>) {
+        self.shared.jwks.lock().expect("lock").2 = value.map(str::to_owned);
+    }
+
+    /// How the discovery document answers.
+    pub fn set_discovery_behavior(&self, behavior: Behavior) {
+        self.shared.discovery.lock().expect("lock").1 = behavior;
+    }
+
+    /// Changes one member of the discovery document (e.g. `issuer`).
+    pub fn set_discovery_field(&self, name: &str, value: Value) {
+        self.shared.discovery.lock().expect("lock").0[name] = value;
+    }
+
+    /// Requests served on `/jwks` so far.
+    pub fn jwks_requests(&self) -> usize {
+        self.shared.jwks_hits.load(Ordering::SeqCst)
+    }
+
+    /// Requests served on the discovery path so far.
+    pub fn discovery_requests(&self) -> usize {
+        self.shared.discovery_hits.load(Ordering::SeqCst)
+    }
+
+    /// Paths other than discovery and JWKS that someone requested.
+    pub fn other_requests(&self) -> Vec<String> {
+        self.shared.other_paths.lock().expect("lock").clone()
+    }
+
+    /// A token builder with sensible ID-token claims: `iss`, `aud`
+    /// ([`TEST_CLIENT_ID`]), `sub` (`user-1`), `iat` and `auth_time` now,
+    /// `exp` in one hour; signed RS256 by the current RSA key.
+    pub fn token(&self) -> TokenBuilder {
+        let now = self.clock.now().timestamp();
+        let mut claims = Map::new();
+        claims.insert("iss".into(), json!(self.issuer));
+        claims.insert("aud".into(), json!(TEST_CLIENT_ID));
+        claims.insert("sub".into(), json!("user-1"));
+        claims.insert("iat".into(), json!(now));
+        claims.insert("exp".into(), json!(now + 3600));
+        claims.insert("auth_time".into(), json!(now));
+        TokenBuilder {
+            now,
+            key: self.rsa_key(),
+            keys: self.keys(),
+            alg: None,
+            header: Map::new(),
+            claims,
+            raw_payload: None,
+            raw_header: None,
+        }
+    }
+}
+
+fn rand_suffix() -> String {
+    let mut b = [0u8; 4];
+    let _ = aws_lc_rs::rand::fill(&mut b);
+    URL_SAFE_NO_PAD.encode(b)
+}
+
+/// Builds and signs one token. Anything can be set, including what a real
+/// issuer would never produce.
+#[derive(Debug, Clone)]
+pub struct TokenBuilder {
+    now: i64,
+    key: TestKey,
+    keys: Vec<TestKey>,
+    alg: Option<Algorithm>,
+    header: Map<String, Value>,
+    claims: Map<String, Value>,
+    raw_payload: Option<String>,
+    raw_header: Option<String>,
+}
+
+impl TokenBuilder {
+    /// Sets a claim.
+    pub fn claim(mut self, name: &str, value: impl Into<Value>) -> Self {
+        self.claims.insert(name.to_owned(), value.into());
+        self
+    }
+
+    /// Removes a claim.
+    pub fn without(mut self, name: &str) -> Self {
+        self.claims.remove(name);
+        self
+    }
+
+    /// Sets `auth_time` to `secs` seconds before the issuer's "now".
+    pub fn auth_time_ago(self, secs: i64) -> Self {
+        let t = self.now - secs;
+        self.claim("auth_time", t)
+    }
+
+    /// Sets the `can_reauthenticate` claim (Authgear's name).
+    pub fn can_reauthenticate(self, can: bool) -> Self {
+        self.claim(crate::AUTHGEAR_CAN_REAUTHENTICATE, can)
+    }
+
+    /// Sets a header parameter (`alg` and `kid` are set from the key unless
+    /// given here).
+    pub fn header(mut self, name: &str, value: impl Into<Value>) -> Self {
+        self.header.insert(name.to_owned(), value.into());
+        self
+    }
+
+    /// Signs with the current published key that fits `alg`.
+    pub fn alg(mut self, alg: Algorithm) -> Self {
+        if let Some(k) = self.keys.iter().find(|k| k.supports(alg)) {
+            self.key = k.clone();
+        }
+        self.alg = Some(alg);
+        self
+    }
+
+    /// Signs with `key` (e.g. an attacker's, or one not yet published).
+    pub fn key(mut self, key: &TestKey) -> Self {
+        self.key = key.clone();
+        self
+    }
+
+    /// Uses this exact text as the payload (duplicate members, strings for
+    /// dates...). Claims set otherwise are ignored.
+    pub fn raw_payload(mut self, json_text: &str) -> Self {
+        self.raw_payload = Some(json_text.to_owned());
+        self
+    }
+
+    /// Uses this exact text as the header; the signature uses the key's
+    /// default algorithm unless [`alg`](Self::alg) was set.
+    pub fn raw_header(mut self, json_text: &str) -> Self {
+        self.raw_header = Some(json_text.to_owned());
+        self
+    }
+
+    /// The claims as they will be signed.
+    pub fn claims(&self) -> &Map<String, Value> {
+        &self.claims
+    }
+
+    /// Signs and returns the compact JWS.
+    pub fn sign(self) -> String {
+        let alg = self.alg.unwrap_or_else(|| self.key.default_alg());
+        let header = self.raw_header.clone().unwrap_or_else(|| {
+            let mut h = Map::new();
+            h.insert("alg".into(), json!(format!("{alg:?}")));
+            h.insert("typ".into(), json!("JWT"));
+            h.insert("kid".into(), json!(self.key.kid()));
+            for (k, v) in &self.header {
+                if v.is_null() {
+                    h.remove(k);
+                } else {
+                    h.insert(k.clone(), v.clone());
+                }
+            }
+            Value::Object(h).to_string()
+        });
+        let payload = self.raw_payload.clone().unwrap_or_else(|| Value::Object(self.claims.clone()).to_string());
+        let signing_input = format!("{}.{}", URL_SAFE_NO_PAD.encode(header), URL_SAFE_NO_PAD.encode(payload));
+        let sig = self.key.sign(alg, signing_input.as_bytes());
+        format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(sig))
+    }
+}

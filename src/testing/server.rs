@@ -1,0 +1,165 @@
+//! The test issuer's HTTP side: a real hyper server on `127.0.0.1:0`.
+
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body::{Body, Frame};
+use http_body_util::{Either, Full};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde_json::Value;
+use tokio::net::TcpListener;
+
+/// How an endpoint of the test issuer answers.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Behavior {
+    /// The real document. The default.
+    #[default]
+    Normal,
+    /// An empty response with this status (e.g. 500).
+    Status(u16),
+    /// Never answers (the connection stays open).
+    Hang,
+    /// Answers normally after this delay (slow headers).
+    Delay(Duration),
+    /// Streams a body of this many bytes (no `Content-Length`).
+    Huge(usize),
+    /// Declares `Content-Length` of this many bytes, and streams them.
+    HugeDeclared(usize),
+    /// Streams a body that never ends.
+    Endless,
+    /// Redirects to itself, forever.
+    RedirectLoop,
+    /// Redirects to this absolute URL.
+    RedirectTo(String),
+    /// This exact body, with status 200.
+    Body(String),
+}
+
+#[derive(Default)]
+pub(crate) struct Shared {
+    pub discovery: Mutex<(Value, Behavior)>,
+    pub jwks: Mutex<(Value, Behavior, Option<String>)>,
+    pub discovery_hits: AtomicUsize,
+    pub jwks_hits: AtomicUsize,
+    pub other_paths: Mutex<Vec<String>>,
+}
+
+type ResBody = Either<Full<Bytes>, Stream>;
+
+/// A body of `remaining` bytes (or endless), in 16 KiB chunks.
+pub(crate) struct Stream {
+    remaining: Option<usize>,
+}
+
+impl Body for Stream {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        const CHUNK: usize = 16 * 1024;
+        let n = match self.remaining {
+            Some(0) => return Poll::Ready(None),
+            Some(r) => r.min(CHUNK),
+            None => CHUNK,
+        };
+        if let Some(r) = self.remaining.as_mut() {
+            *r -= n;
+        }
+        Poll::Ready(Some(Ok(Frame::data(Bytes::from(vec![b' '; n])))))
+    }
+}
+
+fn full(status: u16, body: impl Into<Bytes>) -> Response<ResBody> {
+    let mut r = Response::new(Either::Left(Full::new(body.into())));
+    *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    r
+}
+
+async fn respond(doc: Value, behavior: Behavior, cache_control: Option<String>, path: &str) -> Response<ResBody> {
+    let json_ok = |doc: &Value| {
+        let mut r = full(200, serde_json::to_vec(doc).unwrap_or_default());
+        r.headers_mut().insert("content-type", "application/json".parse().expect("static header"));
+        if let Some(cc) = &cache_control {
+            if let Ok(v) = cc.parse() {
+                r.headers_mut().insert("cache-control", v);
+            }
+        }
+        r
+    };
+    match behavior {
+        Behavior::Normal => json_ok(&doc),
+        Behavior::Status(s) => full(s, Bytes::new()),
+        Behavior::Hang => std::future::pending().await,
+        Behavior::Delay(d) => {
+            tokio::time::sleep(d).await;
+            json_ok(&doc)
+        }
+        Behavior::Huge(n) => Response::new(Either::Right(Stream { remaining: Some(n) })),
+        Behavior::HugeDeclared(n) => {
+            let mut r = Response::new(Either::Right(Stream { remaining: Some(n) }));
+            r.headers_mut().insert("content-length", n.into());
+            r
+        }
+        Behavior::Endless => Response::new(Either::Right(Stream { remaining: None })),
+        Behavior::RedirectLoop => redirect(path),
+        Behavior::RedirectTo(url) => redirect(&url),
+        Behavior::Body(b) => full(200, b),
+    }
+}
+
+fn redirect(to: &str) -> Response<ResBody> {
+    let mut r = full(302, Bytes::new());
+    if let Ok(v) = to.parse() {
+        r.headers_mut().insert("location", v);
+    }
+    r
+}
+
+async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<ResBody>, Infallible> {
+    let path = req.uri().path().to_owned();
+    Ok(match path.as_str() {
+        "/.well-known/openid-configuration" => {
+            shared.discovery_hits.fetch_add(1, Ordering::SeqCst);
+            let (doc, behavior) = shared.discovery.lock().expect("lock").clone();
+            respond(doc, behavior, None, &path).await
+        }
+        "/jwks" => {
+            shared.jwks_hits.fetch_add(1, Ordering::SeqCst);
+            let (doc, behavior, cc) = shared.jwks.lock().expect("lock").clone();
+            respond(doc, behavior, cc, &path).await
+        }
+        _ => {
+            shared.other_paths.lock().expect("lock").push(path);
+            full(404, Bytes::new())
+        }
+    })
+}
+
+/// Binds `127.0.0.1:0` and serves until the returned task is aborted.
+pub(crate) async fn serve(shared: Arc<Shared>) -> std::io::Result<(std::net::SocketAddr, tokio::task::JoinHandle<()>)> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let task = tokio::spawn(async move {
+        let mut connections = tokio::task::JoinSet::new();
+        loop {
+            let Ok((stream, _)) = listener.accept().await else { continue };
+            let shared = shared.clone();
+            connections.spawn(async move {
+                let service = service_fn(move |req| handle(shared.clone(), req));
+                let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+            });
+            while connections.try_join_next().is_some() {}
+        }
+    });
+    Ok((addr, task))
+}
