@@ -46,7 +46,8 @@ pub struct IdTokenClaims {
 impl IdTokenClaims {
     /// `auth_time` as a date.
     pub fn auth_time_utc(&self) -> Option<DateTime<Utc>> {
-        self.auth_time.and_then(|t| Utc.timestamp_opt(t, 0).single())
+        self.auth_time
+            .and_then(|t| Utc.timestamp_opt(t, 0).single())
     }
 
     /// `exp` as a date.
@@ -69,7 +70,10 @@ fn reject(kind: RejectionKind, msg: impl Into<std::borrow::Cow<'static, str>>) -
 }
 
 fn missing(name: &str) -> Rejection {
-    reject(RejectionKind::MissingClaim, format!("{name} claim is required"))
+    reject(
+        RejectionKind::MissingClaim,
+        format!("{name} claim is required"),
+    )
 }
 
 fn invalid(name: &str, what: &str) -> Rejection {
@@ -94,7 +98,7 @@ fn numeric_date(map: &Map<String, Value>, name: &str) -> Result<Option<i64>, Rej
                 return Ok(Some(i));
             }
             match n.as_f64() {
-                Some(f) if f.is_finite() && f >= -9.0e15 && f <= 9.0e15 => Ok(Some(f.floor() as i64)),
+                Some(f) if (-9.0e15..=9.0e15).contains(&f) => Ok(Some(f.floor() as i64)),
                 _ => Err(invalid(name, "is out of range")),
             }
         }
@@ -103,7 +107,10 @@ fn numeric_date(map: &Map<String, Value>, name: &str) -> Result<Option<i64>, Rej
 }
 
 /// Checks the claims in OIDC Core 3.1.3.7 order and returns them typed.
-pub(crate) fn validate(map: &Map<String, Value>, ctx: &ClaimContext<'_>) -> Result<IdTokenClaims, Rejection> {
+pub(crate) fn validate(
+    map: &Map<String, Value>,
+    ctx: &ClaimContext<'_>,
+) -> Result<IdTokenClaims, Rejection> {
     // OIDC Core 3.1.3.7 step 2: iss MUST exactly match the issuer.
     let iss = opt_string(map, "iss")?.ok_or_else(|| missing("iss"))?;
     if iss != ctx.issuer {
@@ -124,13 +131,19 @@ pub(crate) fn validate(map: &Map<String, Value>, ctx: &ClaimContext<'_>) -> Resu
         Some(_) => return Err(invalid("aud", "must be a string or an array of strings")),
     };
     if !aud.iter().any(|a| ctx.audiences.contains(a)) {
-        return Err(reject(RejectionKind::InvalidAudience, "aud does not contain an accepted audience"));
+        return Err(reject(
+            RejectionKind::InvalidAudience,
+            "aud does not contain an accepted audience",
+        ));
     }
     // Steps 4-5: when azp is present, it must be one of our client ids.
     let azp = opt_string(map, "azp")?;
     if let Some(azp) = &azp {
         if !ctx.audiences.contains(azp) {
-            return Err(reject(RejectionKind::InvalidAudience, "azp is not an accepted client id"));
+            return Err(reject(
+                RejectionKind::InvalidAudience,
+                "azp is not an accepted client id",
+            ));
         }
     }
     // Step 9: the current time MUST be before exp (plus leeway).
@@ -141,12 +154,18 @@ pub(crate) fn validate(map: &Map<String, Value>, ctx: &ClaimContext<'_>) -> Resu
     // RFC 7519 §4.1.5: not before nbf (minus leeway).
     let nbf = numeric_date(map, "nbf")?;
     if nbf.is_some_and(|nbf| nbf > ctx.now.saturating_add(ctx.leeway)) {
-        return Err(reject(RejectionKind::NotYetValid, "token is not valid yet (nbf)"));
+        return Err(reject(
+            RejectionKind::NotYetValid,
+            "token is not valid yet (nbf)",
+        ));
     }
     // Step 10: iat is required; one in the future means a skewed or forged token.
     let iat = numeric_date(map, "iat")?.ok_or_else(|| missing("iat"))?;
     if iat > ctx.now.saturating_add(ctx.leeway) {
-        return Err(reject(RejectionKind::NotYetValid, "token is issued in the future (iat)"));
+        return Err(reject(
+            RejectionKind::NotYetValid,
+            "token is issued in the future (iat)",
+        ));
     }
     // OIDC Core 2: sub is REQUIRED, a non-empty string.
     let sub = opt_string(map, "sub")?.ok_or_else(|| missing("sub"))?;
@@ -220,21 +239,33 @@ mod tests {
     #[test]
     fn accepts_the_basics() {
         let c = check(base()).unwrap();
-        assert_eq!((c.sub.as_str(), c.aud.clone()), ("u", vec!["client".to_owned()]));
+        assert_eq!(
+            (c.sub.as_str(), c.aud.clone()),
+            ("u", vec!["client".to_owned()])
+        );
         assert!(check(with("aud", json!(["other", "client"]))).is_ok());
         assert!(check(with("exp", json!(NOW - 29))).is_ok(), "within leeway");
-        assert!(check(with("exp", json!(1_700_000_060.9))).is_ok(), "fractional NumericDate");
+        assert!(
+            check(with("exp", json!(1_700_000_060.9))).is_ok(),
+            "fractional NumericDate"
+        );
     }
 
     #[test]
     fn each_claim_rule() {
-        assert_eq!(check(with("iss", json!("https://id.example/"))), Err("invalid_issuer"));
+        assert_eq!(
+            check(with("iss", json!("https://id.example/"))),
+            Err("invalid_issuer")
+        );
         assert_eq!(check(with("aud", json!("other"))), Err("invalid_audience"));
         assert_eq!(check(with("aud", json!([]))), Err("invalid_audience"));
         assert_eq!(check(with("aud", json!([1]))), Err("invalid_claim"));
         assert_eq!(check(with("azp", json!("other"))), Err("invalid_audience"));
         assert_eq!(check(with("exp", json!(NOW - 30))), Err("expired"));
-        assert_eq!(check(with("exp", json!("9999999999"))), Err("invalid_claim"));
+        assert_eq!(
+            check(with("exp", json!("9999999999"))),
+            Err("invalid_claim")
+        );
         assert_eq!(check(with("exp", json!(1e300))), Err("invalid_claim"));
         assert_eq!(check(with("exp", json!(u64::MAX))), Err("invalid_claim"));
         assert_eq!(check(with("nbf", json!(NOW + 31))), Err("not_yet_valid"));

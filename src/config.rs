@@ -261,7 +261,9 @@ impl VerifierConfigBuilder {
                 return Err(ConfigError::UnsupportedAlgorithm(format!("{bad:?}")));
             }
             if algs.is_empty() {
-                return Err(ConfigError::NoAlgorithms("the configured allow-list is empty".into()));
+                return Err(ConfigError::NoAlgorithms(
+                    "the configured allow-list is empty".into(),
+                ));
             }
         }
         let positive = [
@@ -359,7 +361,10 @@ mod tests {
         ] {
             assert!(build(bad).is_err(), "{bad}");
         }
-        assert!(matches!(build("https://a.example?x=1"), Err(ConfigError::IssuerShape(_))));
+        assert!(matches!(
+            build("https://a.example?x=1"),
+            Err(ConfigError::IssuerShape(_))
+        ));
     }
 
     #[test]
@@ -371,7 +376,9 @@ mod tests {
             .unwrap_err();
         assert!(matches!(e, ConfigError::UnsupportedAlgorithm(_)));
         assert_eq!(
-            VerifierConfig::builder("https://a.example").build().unwrap_err(),
+            VerifierConfig::builder("https://a.example")
+                .build()
+                .unwrap_err(),
             ConfigError::NoAudience
         );
     }
@@ -379,6 +386,9 @@ mod tests {
     #[test]
     fn discovery_url_drops_trailing_slash() {
         let c = build("https://a.example/tenant/").unwrap();
-        assert_eq!(c.discovery_url(), "https://a.example/tenant/.well-known/openid-configuration");
+        assert_eq!(
+            c.discovery_url(),
+            "https://a.example/tenant/.well-known/openid-configuration"
+        );
     }
 }

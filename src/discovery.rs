@@ -27,10 +27,15 @@ pub(crate) enum DiscoveryError {
 /// issuer we asked about; §3: `jwks_uri` is required, and we require it to
 /// be https (or loopback http) like the issuer.
 pub(crate) fn parse(body: &[u8], expected_issuer: &str) -> Result<Discovery, DiscoveryError> {
-    let doc = json::parse_object(body).map_err(|e| DiscoveryError::Invalid(format!("not a JSON object: {e}")))?;
+    let doc = json::parse_object(body)
+        .map_err(|e| DiscoveryError::Invalid(format!("not a JSON object: {e}")))?;
     let issuer = match doc.get("issuer") {
         Some(Value::String(s)) => s,
-        _ => return Err(DiscoveryError::Invalid("issuer is missing or not a string".into())),
+        _ => {
+            return Err(DiscoveryError::Invalid(
+                "issuer is missing or not a string".into(),
+            ));
+        }
     };
     if issuer != expected_issuer {
         return Err(DiscoveryError::Init(InitError::IssuerMismatch {
@@ -39,8 +44,14 @@ pub(crate) fn parse(body: &[u8], expected_issuer: &str) -> Result<Discovery, Dis
         }));
     }
     let jwks_uri = match doc.get("jwks_uri") {
-        Some(Value::String(s)) => check_url("jwks_uri", s).map_err(|e: ConfigError| DiscoveryError::Init(e.into()))?,
-        _ => return Err(DiscoveryError::Invalid("jwks_uri is missing or not a string".into())),
+        Some(Value::String(s)) => {
+            check_url("jwks_uri", s).map_err(|e: ConfigError| DiscoveryError::Init(e.into()))?
+        }
+        _ => {
+            return Err(DiscoveryError::Invalid(
+                "jwks_uri is missing or not a string".into(),
+            ));
+        }
     };
     let id_token_algs = match doc.get("id_token_signing_alg_values_supported") {
         None => None,
@@ -56,7 +67,10 @@ pub(crate) fn parse(body: &[u8], expected_issuer: &str) -> Result<Discovery, Dis
             ));
         }
     };
-    Ok(Discovery { jwks_uri, id_token_algs })
+    Ok(Discovery {
+        jwks_uri,
+        id_token_algs,
+    })
 }
 
 /// The allow-list: configured, or the document's list ∩ [`SUPPORTED_ALGORITHMS`]
@@ -70,7 +84,11 @@ pub(crate) fn allowed_algorithms(
     }
     let algs: Vec<Algorithm> = match discovered {
         None => vec![Algorithm::RS256],
-        Some(list) => SUPPORTED_ALGORITHMS.iter().copied().filter(|a| list.contains(a)).collect(),
+        Some(list) => SUPPORTED_ALGORITHMS
+            .iter()
+            .copied()
+            .filter(|a| list.contains(a))
+            .collect(),
     };
     if algs.is_empty() {
         return Err(ConfigError::NoAlgorithms(
@@ -91,7 +109,10 @@ mod tests {
         let ok = br#"{"issuer":"https://id.example","jwks_uri":"https://id.example/jwks"}"#;
         assert!(parse(ok, ISS).is_ok());
         let slash = br#"{"issuer":"https://id.example/","jwks_uri":"https://id.example/jwks"}"#;
-        assert!(matches!(parse(slash, ISS), Err(DiscoveryError::Init(InitError::IssuerMismatch { .. }))));
+        assert!(matches!(
+            parse(slash, ISS),
+            Err(DiscoveryError::Init(InitError::IssuerMismatch { .. }))
+        ));
         let dup = br#"{"issuer":"https://evil","issuer":"https://id.example","jwks_uri":"https://id.example/jwks"}"#;
         assert!(matches!(parse(dup, ISS), Err(DiscoveryError::Invalid(_))));
     }
@@ -99,7 +120,10 @@ mod tests {
     #[test]
     fn jwks_uri_must_be_secure() {
         let http = br#"{"issuer":"https://id.example","jwks_uri":"http://id.example/jwks"}"#;
-        assert!(matches!(parse(http, ISS), Err(DiscoveryError::Init(InitError::Config(_)))));
+        assert!(matches!(
+            parse(http, ISS),
+            Err(DiscoveryError::Init(InitError::Config(_)))
+        ));
         let none = br#"{"issuer":"https://id.example"}"#;
         assert!(matches!(parse(none, ISS), Err(DiscoveryError::Invalid(_))));
     }
@@ -107,8 +131,14 @@ mod tests {
     #[test]
     fn algorithm_defaults() {
         let d = [Algorithm::HS256, Algorithm::RS256, Algorithm::ES256];
-        assert_eq!(allowed_algorithms(None, Some(&d)).unwrap(), vec![Algorithm::RS256, Algorithm::ES256]);
-        assert_eq!(allowed_algorithms(None, None).unwrap(), vec![Algorithm::RS256]);
+        assert_eq!(
+            allowed_algorithms(None, Some(&d)).unwrap(),
+            vec![Algorithm::RS256, Algorithm::ES256]
+        );
+        assert_eq!(
+            allowed_algorithms(None, None).unwrap(),
+            vec![Algorithm::RS256]
+        );
         assert!(allowed_algorithms(None, Some(&[Algorithm::HS256])).is_err());
         assert_eq!(
             allowed_algorithms(Some(&[Algorithm::EdDSA]), Some(&d)).unwrap(),

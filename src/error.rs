@@ -254,7 +254,9 @@ pub enum ConfigError {
     #[error("at least one audience (client id) is required")]
     NoAudience,
     /// An algorithm that ID tokens must never use, or that we do not support.
-    #[error("algorithm {0} is not allowed for ID tokens (allowed: RS256/384/512, PS256/384/512, ES256/384, EdDSA)")]
+    #[error(
+        "algorithm {0} is not allowed for ID tokens (allowed: RS256/384/512, PS256/384/512, ES256/384, EdDSA)"
+    )]
     UnsupportedAlgorithm(String),
     /// The allow-list ended up empty.
     #[error("no usable signing algorithm: {0}")]
@@ -291,7 +293,9 @@ pub enum InitError {
     Discovery(#[source] FetchError),
     /// The discovery document names another issuer (OIDC Discovery §4.3;
     /// `discovery_failed`).
-    #[error("discovery document issuer {found:?} does not equal the configured issuer {expected:?}")]
+    #[error(
+        "discovery document issuer {found:?} does not equal the configured issuer {expected:?}"
+    )]
     IssuerMismatch {
         /// The configured issuer.
         expected: String,
@@ -353,7 +357,9 @@ impl VerifyError {
     pub fn message(&self) -> String {
         match self {
             Self::Rejected(r) => r.message().to_owned(),
-            Self::KeysUnavailable(_) => "the issuer's signing keys are unavailable; try again later".to_owned(),
+            Self::KeysUnavailable(_) => {
+                "the issuer's signing keys are unavailable; try again later".to_owned()
+            }
         }
     }
 
@@ -400,7 +406,11 @@ mod tests {
     #[test]
     fn statuses() {
         for k in RejectionKind::ALL {
-            let expected = if k == RejectionKind::ReauthenticationUnavailable { 403 } else { 401 };
+            let expected = if k == RejectionKind::ReauthenticationUnavailable {
+                403
+            } else {
+                401
+            };
             assert_eq!(Rejection::new(k, "x").status(), expected, "{k}");
         }
         let e = VerifyError::KeysUnavailable(FetchError {
@@ -408,21 +418,37 @@ mod tests {
             url: "u".into(),
             reason: "r".into(),
         });
-        assert_eq!((e.status(), e.code(), e.www_authenticate()), (503, "keys_unavailable", None));
+        assert_eq!(
+            (e.status(), e.code(), e.www_authenticate()),
+            (503, "keys_unavailable", None)
+        );
     }
 
     #[test]
     fn too_old_renders_rfc9470() {
-        let r = Rejection::new(RejectionKind::AuthenticationTooOld, "authenticated 3600 s ago")
-            .with_max_age(300);
+        let r = Rejection::new(
+            RejectionKind::AuthenticationTooOld,
+            "authenticated 3600 s ago",
+        )
+        .with_max_age(300);
         assert_eq!(
             r.www_authenticate().unwrap(),
             "Bearer error=\"insufficient_user_authentication\", error_description=\"authenticated 3600 s ago\", max_age=\"300\""
         );
         let missing = Rejection::new(RejectionKind::MissingClaim, "no auth_time").with_max_age(60);
-        assert!(missing.www_authenticate().unwrap().contains("insufficient_user_authentication"));
+        assert!(
+            missing
+                .www_authenticate()
+                .unwrap()
+                .contains("insufficient_user_authentication")
+        );
         let plain = Rejection::new(RejectionKind::MissingClaim, "no sub");
-        assert!(plain.www_authenticate().unwrap().starts_with("Bearer error=\"invalid_token\""));
+        assert!(
+            plain
+                .www_authenticate()
+                .unwrap()
+                .starts_with("Bearer error=\"invalid_token\"")
+        );
         assert_eq!(
             Rejection::new(RejectionKind::ReauthenticationUnavailable, "x").www_authenticate(),
             None

@@ -19,7 +19,12 @@ fn secs(d: Duration) -> i64 {
 }
 
 /// `auth_time` must be present, not in the future, and no older than `max_age`.
-fn check_age(claims: &IdTokenClaims, max_age: Duration, ctx: &FreshnessContext, what: &str) -> Result<(), Rejection> {
+fn check_age(
+    claims: &IdTokenClaims,
+    max_age: Duration,
+    ctx: &FreshnessContext,
+    what: &str,
+) -> Result<(), Rejection> {
     let challenge_age = max_age.as_secs();
     let auth_time = claims.auth_time.ok_or_else(|| {
         Rejection::new(
@@ -46,8 +51,14 @@ pub(crate) fn evaluate(
     ctx: &FreshnessContext,
 ) -> Result<Freshness, Rejection> {
     // OIDC Core 2: auth_time is a past instant; one in the future is forged or skewed.
-    if claims.auth_time.is_some_and(|t| t > ctx.now.saturating_add(ctx.leeway)) {
-        return Err(Rejection::new(RejectionKind::InvalidClaim, "auth_time is in the future"));
+    if claims
+        .auth_time
+        .is_some_and(|t| t > ctx.now.saturating_add(ctx.leeway))
+    {
+        return Err(Rejection::new(
+            RejectionKind::InvalidClaim,
+            "auth_time is in the future",
+        ));
     }
     // Absolute session lifetime: applies on every route, whatever it demands.
     if let Some(max_session) = ctx.max_session_age {
@@ -56,7 +67,11 @@ pub(crate) fn evaluate(
     if !req.demands_login() {
         return Ok(Freshness::NotRequired);
     }
-    let mut verdict = if req.max_age.is_some() { Freshness::Fresh } else { Freshness::NotRequired };
+    let mut verdict = if req.max_age.is_some() {
+        Freshness::Fresh
+    } else {
+        Freshness::NotRequired
+    };
     if claims.can_reauthenticate == Some(false) {
         match req.policy.unwrap_or(ctx.default_policy) {
             ReauthPolicy::Deny => {
@@ -84,7 +99,12 @@ pub(crate) fn evaluate(
             None => r,
         }
     };
-    if !req.acr_values.is_empty() && !claims.acr.as_ref().is_some_and(|a| req.acr_values.contains(a)) {
+    if !req.acr_values.is_empty()
+        && !claims
+            .acr
+            .as_ref()
+            .is_some_and(|a| req.acr_values.contains(a))
+    {
         return Err(step_up());
     }
     // ... and by authentication methods (RFC 8176 values such as `mfa`).
@@ -120,7 +140,12 @@ mod tests {
     }
 
     fn ctx() -> FreshnessContext {
-        FreshnessContext { now: NOW, leeway: 30, default_policy: ReauthPolicy::Deny, max_session_age: None }
+        FreshnessContext {
+            now: NOW,
+            leeway: 30,
+            default_policy: ReauthPolicy::Deny,
+            max_session_age: None,
+        }
     }
 
     fn five_min() -> Requirement {
@@ -130,33 +155,59 @@ mod tests {
     #[test]
     fn max_age_boundaries() {
         let c = ctx();
-        assert_eq!(evaluate(&claims(Some(NOW - 330), None), &five_min(), &c), Ok(Freshness::Fresh));
+        assert_eq!(
+            evaluate(&claims(Some(NOW - 330), None), &five_min(), &c),
+            Ok(Freshness::Fresh)
+        );
         let old = evaluate(&claims(Some(NOW - 331), None), &five_min(), &c).unwrap_err();
-        assert_eq!((old.code(), old.max_age()), ("authentication_too_old", Some(300)));
+        assert_eq!(
+            (old.code(), old.max_age()),
+            ("authentication_too_old", Some(300))
+        );
         let none = evaluate(&claims(None, None), &five_min(), &c).unwrap_err();
         assert_eq!((none.code(), none.max_age()), ("missing_claim", Some(300)));
         assert_eq!(
-            evaluate(&claims(Some(NOW + 31), None), &five_min(), &c).unwrap_err().code(),
+            evaluate(&claims(Some(NOW + 31), None), &five_min(), &c)
+                .unwrap_err()
+                .code(),
             "invalid_claim"
         );
-        assert_eq!(evaluate(&claims(None, None), &Requirement::none(), &c), Ok(Freshness::NotRequired));
-        assert_eq!(evaluate(&claims(Some(0), None), &Requirement::none(), &c), Ok(Freshness::NotRequired));
+        assert_eq!(
+            evaluate(&claims(None, None), &Requirement::none(), &c),
+            Ok(Freshness::NotRequired)
+        );
+        assert_eq!(
+            evaluate(&claims(Some(0), None), &Requirement::none(), &c),
+            Ok(Freshness::NotRequired)
+        );
     }
 
     #[test]
     fn cannot_reauthenticate_policy() {
         let c = ctx();
         let cannot = claims(Some(NOW - 3600), Some(false));
-        assert_eq!(evaluate(&cannot, &five_min(), &c).unwrap_err().code(), "reauthentication_unavailable");
+        assert_eq!(
+            evaluate(&cannot, &five_min(), &c).unwrap_err().code(),
+            "reauthentication_unavailable"
+        );
         let allow = five_min().when_cannot_reauthenticate(ReauthPolicy::Allow);
         assert_eq!(evaluate(&cannot, &allow, &c), Ok(Freshness::Unavailable));
-        let allow_default = FreshnessContext { default_policy: ReauthPolicy::Allow, ..ctx() };
-        assert_eq!(evaluate(&cannot, &five_min(), &allow_default), Ok(Freshness::Unavailable));
+        let allow_default = FreshnessContext {
+            default_policy: ReauthPolicy::Allow,
+            ..ctx()
+        };
+        assert_eq!(
+            evaluate(&cannot, &five_min(), &allow_default),
+            Ok(Freshness::Unavailable)
+        );
         let deny_route = five_min().when_cannot_reauthenticate(ReauthPolicy::Deny);
         assert!(evaluate(&cannot, &deny_route, &allow_default).is_err());
         // `true` is an ordinary user: the age check applies.
         let can = claims(Some(NOW - 3600), Some(true));
-        assert_eq!(evaluate(&can, &five_min(), &c).unwrap_err().code(), "authentication_too_old");
+        assert_eq!(
+            evaluate(&can, &five_min(), &c).unwrap_err().code(),
+            "authentication_too_old"
+        );
     }
 
     #[test]
@@ -165,11 +216,27 @@ mod tests {
         let fresh = claims(Some(NOW), None);
         let acr = Requirement::none().acr_values(["urn:loa:2"]);
         let e = evaluate(&fresh, &acr, &c).unwrap_err();
-        assert_eq!((e.code(), e.acr_values().to_vec()), ("insufficient_authentication", vec!["urn:loa:2".to_owned()]));
-        assert!(e.www_authenticate().unwrap().contains("acr_values=\"urn:loa:2\""));
-        assert!(evaluate(&fresh, &Requirement::none().acr_values(["urn:loa:1", "urn:loa:2"]), &c).is_ok());
         assert_eq!(
-            evaluate(&fresh, &Requirement::none().require_amr(["mfa"]), &c).unwrap_err().code(),
+            (e.code(), e.acr_values().to_vec()),
+            ("insufficient_authentication", vec!["urn:loa:2".to_owned()])
+        );
+        assert!(
+            e.www_authenticate()
+                .unwrap()
+                .contains("acr_values=\"urn:loa:2\"")
+        );
+        assert!(
+            evaluate(
+                &fresh,
+                &Requirement::none().acr_values(["urn:loa:1", "urn:loa:2"]),
+                &c
+            )
+            .is_ok()
+        );
+        assert_eq!(
+            evaluate(&fresh, &Requirement::none().require_amr(["mfa"]), &c)
+                .unwrap_err()
+                .code(),
             "insufficient_authentication"
         );
         assert!(evaluate(&fresh, &Requirement::none().require_amr(["pwd"]), &c).is_ok());
@@ -177,9 +244,15 @@ mod tests {
 
     #[test]
     fn session_lifetime_applies_everywhere() {
-        let c = FreshnessContext { max_session_age: Some(Duration::from_secs(86_400)), ..ctx() };
+        let c = FreshnessContext {
+            max_session_age: Some(Duration::from_secs(86_400)),
+            ..ctx()
+        };
         let e = evaluate(&claims(Some(NOW - 90_000), None), &Requirement::none(), &c).unwrap_err();
-        assert_eq!((e.code(), e.max_age()), ("authentication_too_old", Some(86_400)));
+        assert_eq!(
+            (e.code(), e.max_age()),
+            ("authentication_too_old", Some(86_400))
+        );
         assert!(evaluate(&claims(Some(NOW - 3600), None), &Requirement::none(), &c).is_ok());
     }
 }

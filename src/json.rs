@@ -89,14 +89,26 @@ mod tests {
     #[test]
     fn refuses_duplicates_at_any_depth() {
         assert!(parse_object(br#"{"a":1,"b":{"c":1}}"#).is_ok());
-        assert!(parse_object(br#"{"exp":1,"exp":9999999999}"#).unwrap_err().contains("duplicate"));
-        assert!(parse_object(br#"{"x":[{"c":1,"c":2}]}"#).unwrap_err().contains("duplicate"));
+        assert!(
+            parse_object(br#"{"exp":1,"exp":9999999999}"#)
+                .unwrap_err()
+                .contains("duplicate")
+        );
+        assert!(
+            parse_object(br#"{"x":[{"c":1,"c":2}]}"#)
+                .unwrap_err()
+                .contains("duplicate")
+        );
     }
 
     #[test]
     fn refuses_non_objects_and_trailing_data() {
         for bad in [&b"[]"[..], b"1", b"\"s\"", b"{} x", b"", b"{\"a\":1e999}"] {
-            assert!(parse_object(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));
+            assert!(
+                parse_object(bad).is_err(),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
         }
     }
 

@@ -23,7 +23,9 @@ pub mod testing;
 pub use challenge::BearerChallenge;
 pub use claims::IdTokenClaims;
 pub use clock::{Clock, FakeClock, SharedClock, SystemClock};
-pub use config::{AUTHGEAR_CAN_REAUTHENTICATE, SUPPORTED_ALGORITHMS, VerifierConfig, VerifierConfigBuilder};
+pub use config::{
+    AUTHGEAR_CAN_REAUTHENTICATE, SUPPORTED_ALGORITHMS, VerifierConfig, VerifierConfigBuilder,
+};
 pub use error::{ConfigError, FetchError, InitError, Rejection, RejectionKind, VerifyError};
 pub use jsonwebtoken::Algorithm;
 pub use requirement::{Freshness, ReauthPolicy, Requirement};

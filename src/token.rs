@@ -43,9 +43,12 @@ pub(crate) fn parse<'a>(
     // RFC 7515 §7.1: compact serialization is exactly three dot-separated parts
     // (five would be a JWE, which ID tokens for us are not).
     let mut parts = token.split('.');
-    let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(h), Some(p), Some(s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
     else {
-        return Err(malformed("not a compact JWS (expected three dot-separated parts)"));
+        return Err(malformed(
+            "not a compact JWS (expected three dot-separated parts)",
+        ));
     };
     if h.is_empty() || p.is_empty() || s.is_empty() {
         return Err(malformed("empty JWS part"));
@@ -146,13 +149,20 @@ mod tests {
         assert_eq!(code(&tok("[]")), "malformed_token");
         assert_eq!(code(&"a".repeat(16 * 1024 + 1)), "malformed_token");
         // padding is not base64url-without-padding
-        assert_eq!(code("eyJhbGciOiJSUzI1NiJ9.e30=.c2ln"), "malformed_token");
+        assert_eq!(code("eyJhbGciOiJSUzI1NiJ9=.e30.c2ln"), "malformed_token");
+        assert_eq!(code("eyJhbGciOiJSUzI1NiJ9.e30.c2ln="), "malformed_token");
     }
 
     #[test]
     fn alg_checks() {
-        for alg in ["none", "None", "NONE", "HS256", "rs256", "RSA-OAEP", "ES512"] {
-            assert_eq!(code(&tok(&format!(r#"{{"alg":"{alg}"}}"#))), "unsupported_algorithm", "{alg}");
+        for alg in [
+            "none", "None", "NONE", "HS256", "rs256", "RSA-OAEP", "ES512",
+        ] {
+            assert_eq!(
+                code(&tok(&format!(r#"{{"alg":"{alg}"}}"#))),
+                "unsupported_algorithm",
+                "{alg}"
+            );
         }
         assert_eq!(code(&tok(r#"{"alg":1}"#)), "malformed_token");
         assert_eq!(code(&tok(r#"{}"#)), "malformed_token");
@@ -162,11 +172,23 @@ mod tests {
 
     #[test]
     fn crit_typ_kid() {
-        assert_eq!(code(&tok(r#"{"alg":"RS256","crit":["exp"],"exp":1}"#)), "malformed_token");
-        assert_eq!(code(&tok(r#"{"alg":"RS256","typ":"at+jwt"}"#)), "invalid_token_type");
-        assert_eq!(code(&tok(r#"{"alg":"RS256","typ":"logout+jwt"}"#)), "invalid_token_type");
+        assert_eq!(
+            code(&tok(r#"{"alg":"RS256","crit":["exp"],"exp":1}"#)),
+            "malformed_token"
+        );
+        assert_eq!(
+            code(&tok(r#"{"alg":"RS256","typ":"at+jwt"}"#)),
+            "invalid_token_type"
+        );
+        assert_eq!(
+            code(&tok(r#"{"alg":"RS256","typ":"logout+jwt"}"#)),
+            "invalid_token_type"
+        );
         assert_eq!(code(&tok(r#"{"alg":"RS256","kid":7}"#)), "malformed_token");
-        assert_eq!(code(&tok(r#"{"alg":"RS256","alg":"none"}"#)), "malformed_token");
+        assert_eq!(
+            code(&tok(r#"{"alg":"RS256","alg":"none"}"#)),
+            "malformed_token"
+        );
         let ok = tok(r#"{"alg":"RS256","typ":"jwt","kid":"k1","jku":"https://evil"}"#);
         let p = parse(&ok, 1000, ALL).unwrap();
         assert_eq!((p.alg, p.kid.as_deref()), (Algorithm::RS256, Some("k1")));

@@ -93,7 +93,11 @@ impl Verifier {
     }
 
     /// Verifies `token` against `requirement`, extra claims as a JSON map.
-    pub async fn verify(&self, token: &str, requirement: &Requirement) -> Result<Verified, VerifyError> {
+    pub async fn verify(
+        &self,
+        token: &str,
+        requirement: &Requirement,
+    ) -> Result<Verified, VerifyError> {
         self.verify_as(token, requirement).await
     }
 
@@ -107,14 +111,24 @@ impl Verifier {
         let result = self.run(token, requirement).await;
         if let Err(e) = &result {
             match e {
-                VerifyError::Rejected(r) => tracing::debug!(code = r.code(), message = r.message(), "reauth: token rejected"),
-                VerifyError::KeysUnavailable(f) => tracing::warn!(error = %f, "reauth: could not verify, keys unavailable"),
+                VerifyError::Rejected(r) => tracing::debug!(
+                    code = r.code(),
+                    message = r.message(),
+                    "reauth: token rejected"
+                ),
+                VerifyError::KeysUnavailable(f) => {
+                    tracing::warn!(error = %f, "reauth: could not verify, keys unavailable")
+                }
             }
         }
         result
     }
 
-    async fn run<E: DeserializeOwned>(&self, token: &str, req: &Requirement) -> Result<Verified<E>, VerifyError> {
+    async fn run<E: DeserializeOwned>(
+        &self,
+        token: &str,
+        req: &Requirement,
+    ) -> Result<Verified<E>, VerifyError> {
         let config = &*self.inner.config;
         // Steps 1-3 (RFC 8725 §3.1, §3.11; RFC 7515 §5.2): size cap, three
         // parts, header (alg on the allow-list, no crit, typ JWT or absent).
@@ -122,17 +136,27 @@ impl Verifier {
         let parsed = token::parse(token, config.max_token_bytes, &algorithms)?;
         // OIDC Core 3.1.3.7 step 6 / RFC 7515 §5.2 step 8: the key comes only
         // from the issuer's JWKS, by kid (or the single key fitting alg).
-        let keys = self.inner.keys.resolve(parsed.kid.as_deref(), parsed.alg).await?;
+        let keys = self
+            .inner
+            .keys
+            .resolve(parsed.kid.as_deref(), parsed.alg)
+            .await?;
         let Lookup::Found(key) = keys.find(parsed.kid.as_deref(), parsed.alg) else {
             return Err(Rejection::new(RejectionKind::UnknownKey, "key not found").into());
         };
         // Signature over the ASCII `header.payload`, before any claim is read.
         key.verify_sig(parsed.signing_input.as_bytes(), &parsed.signature)
-            .map_err(|_| Rejection::new(RejectionKind::InvalidSignature, "signature does not verify"))?;
+            .map_err(|_| {
+                Rejection::new(RejectionKind::InvalidSignature, "signature does not verify")
+            })?;
         // Only now decode the payload: strict JSON, no duplicate members.
         let payload = token::b64(parsed.payload_b64, "payload")?;
-        let map = json::parse_object(&payload)
-            .map_err(|e| Rejection::new(RejectionKind::MalformedToken, format!("payload is not a JSON object: {e}")))?;
+        let map = json::parse_object(&payload).map_err(|e| {
+            Rejection::new(
+                RejectionKind::MalformedToken,
+                format!("payload is not a JSON object: {e}"),
+            )
+        })?;
         let now = config.clock.now().timestamp();
         let leeway = i64::try_from(config.leeway.as_secs()).unwrap_or(i64::MAX);
         // OIDC Core 3.1.3.7 steps 2-10 (iss, aud, azp, exp, iat) and RFC 7519 nbf.
@@ -159,7 +183,10 @@ impl Verifier {
             },
         )?;
         let extra = serde_json::from_value::<E>(Value::Object(map)).map_err(|e| {
-            Rejection::new(RejectionKind::InvalidClaim, format!("claims do not fit the expected shape: {e}"))
+            Rejection::new(
+                RejectionKind::InvalidClaim,
+                format!("claims do not fit the expected shape: {e}"),
+            )
         })?;
         Ok(Verified {
             claims,

@@ -67,8 +67,10 @@ impl KeyCache {
                     reason,
                 }),
             })?;
-        let algorithms =
-            discovery::allowed_algorithms(config.algorithms.as_deref(), discovery.id_token_algs.as_deref())?;
+        let algorithms = discovery::allowed_algorithms(
+            config.algorithms.as_deref(),
+            discovery.id_token_algs.as_deref(),
+        )?;
         let now = now_ms(&config);
         let cache = Arc::new(Self {
             state: RwLock::new(State {
@@ -97,7 +99,11 @@ impl KeyCache {
 
     /// The algorithm allow-list in force.
     pub fn algorithms(&self) -> Arc<[Algorithm]> {
-        self.state.read().unwrap_or_else(|p| p.into_inner()).algorithms.clone()
+        self.state
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .algorithms
+            .clone()
     }
 
     fn stale_limit(&self, st: &State) -> i64 {
@@ -112,7 +118,11 @@ impl KeyCache {
 
     /// Returns the key set holding a key for (`kid`, `alg`), fetching as the
     /// policy allows.
-    pub async fn resolve(self: &Arc<Self>, kid: Option<&str>, alg: Algorithm) -> Result<Arc<KeySet>, VerifyError> {
+    pub async fn resolve(
+        self: &Arc<Self>,
+        kid: Option<&str>,
+        alg: Algorithm,
+    ) -> Result<Arc<KeySet>, VerifyError> {
         let mut st = self.snapshot();
         let now = now_ms(&self.config);
         if st.keys.is_none() || now >= self.stale_limit(&st) {
@@ -121,13 +131,14 @@ impl KeyCache {
             st = self.snapshot();
             let now = now_ms(&self.config);
             if st.keys.is_none() || now >= self.stale_limit(&st) {
-                return Err(VerifyError::KeysUnavailable(st.last_error.clone().unwrap_or_else(|| {
-                    FetchError {
+                return Err(VerifyError::KeysUnavailable(
+                    st.last_error.clone().unwrap_or_else(|| FetchError {
                         what: "JWKS",
                         url: st.discovery.jwks_uri.to_string(),
-                        reason: "no usable keys are loaded and the refresh cooldown has not passed".into(),
-                    }
-                })));
+                        reason: "no usable keys are loaded and the refresh cooldown has not passed"
+                            .into(),
+                    }),
+                ));
             }
         } else if now >= st.expires_at {
             // Expired but servable: refresh behind the scenes, answer now.
@@ -194,7 +205,11 @@ impl KeyCache {
         w.generation += 1;
         match result {
             Ok((keys, ttl)) => {
-                tracing::info!(keys = keys.len(), ttl_secs = ttl.as_secs(), "reauth: JWKS loaded");
+                tracing::info!(
+                    keys = keys.len(),
+                    ttl_secs = ttl.as_secs(),
+                    "reauth: JWKS loaded"
+                );
                 w.keys = Some(Arc::new(keys));
                 w.expires_at = done.saturating_add(ms(ttl));
                 w.last_error = None;
@@ -212,8 +227,12 @@ impl KeyCache {
         &self,
         st: &State,
         now: i64,
-    ) -> (Arc<Discovery>, Option<(Arc<Discovery>, Arc<[Algorithm]>, i64)>) {
-        if now.saturating_sub(st.discovery_fetched_at) < ms(self.config.discovery_refresh_interval) {
+    ) -> (
+        Arc<Discovery>,
+        Option<(Arc<Discovery>, Arc<[Algorithm]>, i64)>,
+    ) {
+        if now.saturating_sub(st.discovery_fetched_at) < ms(self.config.discovery_refresh_interval)
+        {
             return (st.discovery.clone(), None);
         }
         let refreshed = fetch_discovery(&self.fetcher, &self.discovery_url, &self.config.issuer)
@@ -223,8 +242,11 @@ impl KeyCache {
                 DiscoveryError::Init(i) => i.to_string(),
             })
             .and_then(|doc| {
-                let algs = discovery::allowed_algorithms(self.config.algorithms.as_deref(), doc.id_token_algs.as_deref())
-                    .map_err(|e| e.to_string())?;
+                let algs = discovery::allowed_algorithms(
+                    self.config.algorithms.as_deref(),
+                    doc.id_token_algs.as_deref(),
+                )
+                .map_err(|e| e.to_string())?;
                 Ok((doc, algs))
             });
         match refreshed {
@@ -241,19 +263,30 @@ impl KeyCache {
 
     async fn fetch_keys(&self, jwks_uri: &Url) -> Result<(KeySet, Duration), FetchError> {
         let fetched = self.fetcher.get("JWKS", jwks_uri).await?;
-        let (keys, skipped) = KeySet::parse(&fetched.body, self.config.max_jwks_keys).map_err(|reason| FetchError {
-            what: "JWKS",
-            url: jwks_uri.to_string(),
-            reason,
-        })?;
+        let (keys, skipped) =
+            KeySet::parse(&fetched.body, self.config.max_jwks_keys).map_err(|reason| {
+                FetchError {
+                    what: "JWKS",
+                    url: jwks_uri.to_string(),
+                    reason,
+                }
+            })?;
         for why in &skipped {
             tracing::debug!(%why, "reauth: JWKS entry skipped");
         }
         if keys.len() == 0 {
-            tracing::warn!(skipped = skipped.len(), "reauth: the issuer's JWKS holds no usable signing key");
+            tracing::warn!(
+                skipped = skipped.len(),
+                "reauth: the issuer's JWKS holds no usable signing key"
+            );
         }
         let c = &self.config;
-        let ttl = cache_control::ttl(fetched.cache_control.as_deref(), c.jwks_default_ttl, c.jwks_min_ttl, c.jwks_max_ttl);
+        let ttl = cache_control::ttl(
+            fetched.cache_control.as_deref(),
+            c.jwks_default_ttl,
+            c.jwks_min_ttl,
+            c.jwks_max_ttl,
+        );
         Ok((keys, ttl))
     }
 }
@@ -262,7 +295,11 @@ fn now_ms(config: &VerifierConfig) -> i64 {
     config.clock.now().timestamp_millis()
 }
 
-async fn fetch_discovery(fetcher: &HttpFetcher, url: &Url, issuer: &str) -> Result<Discovery, DiscoveryError> {
+async fn fetch_discovery(
+    fetcher: &HttpFetcher,
+    url: &Url,
+    issuer: &str,
+) -> Result<Discovery, DiscoveryError> {
     let fetched = fetcher
         .get("discovery document", url)
         .await

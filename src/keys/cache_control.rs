@@ -5,7 +5,12 @@ use std::time::Duration;
 /// The TTL for a response with this `Cache-Control` value: `max-age`,
 /// clamped to `[min, max]`; `no-store`, `no-cache` and `max-age=0` give `min`;
 /// no usable directive gives `default` (clamped too).
-pub(crate) fn ttl(header: Option<&str>, default: Duration, min: Duration, max: Duration) -> Duration {
+pub(crate) fn ttl(
+    header: Option<&str>,
+    default: Duration,
+    min: Duration,
+    max: Duration,
+) -> Duration {
     let mut ttl = None;
     for directive in header.unwrap_or("").split(',') {
         let directive = directive.trim();

@@ -6,7 +6,9 @@ use aws_lc_rs::signature::{self, ParsedPublicKey, RsaParameters, RsaPublicKeyCom
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::Algorithm;
-use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm, KeyOperations, PublicKeyUse};
+use jsonwebtoken::jwk::{
+    AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm, KeyOperations, PublicKeyUse,
+};
 use serde_json::Value;
 
 use crate::json;
@@ -23,13 +25,19 @@ pub(crate) struct UsableKey {
 impl std::fmt::Debug for UsableKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let algs: Vec<_> = self.verifiers.iter().map(|(a, _)| *a).collect();
-        f.debug_struct("UsableKey").field("kid", &self.kid).field("algs", &algs).finish()
+        f.debug_struct("UsableKey")
+            .field("kid", &self.kid)
+            .field("algs", &algs)
+            .finish()
     }
 }
 
 impl UsableKey {
     fn verifier(&self, alg: Algorithm) -> Option<&ParsedPublicKey> {
-        self.verifiers.iter().find(|(a, _)| *a == alg).map(|(_, k)| k)
+        self.verifiers
+            .iter()
+            .find(|(a, _)| *a == alg)
+            .map(|(_, k)| k)
     }
 }
 
@@ -61,7 +69,10 @@ impl KeySet {
             return Err("no \"keys\" array".to_owned());
         };
         if entries.len() > max_keys {
-            return Err(format!("{} keys is more than the limit of {max_keys}", entries.len()));
+            return Err(format!(
+                "{} keys is more than the limit of {max_keys}",
+                entries.len()
+            ));
         }
         let mut keys = Vec::with_capacity(entries.len());
         let mut skipped = Vec::new();
@@ -78,13 +89,16 @@ impl KeySet {
         self.keys.len()
     }
 
-
     /// Finds the key for a token. A token without `kid` is accepted only when
     /// exactly one usable key fits its algorithm.
     pub fn find(&self, kid: Option<&str>, alg: Algorithm) -> Lookup<'_> {
         match kid {
             Some(kid) => {
-                let mut named = self.keys.iter().filter(|k| k.kid.as_deref() == Some(kid)).peekable();
+                let mut named = self
+                    .keys
+                    .iter()
+                    .filter(|k| k.kid.as_deref() == Some(kid))
+                    .peekable();
                 if named.peek().is_none() {
                     return Lookup::Unknown;
                 }
@@ -137,7 +151,10 @@ fn usable_key(entry: Value) -> Result<UsableKey, String> {
     // RFC 7517 §4.4: a key bound to an algorithm verifies only that algorithm.
     let bound: Option<Algorithm> = match jwk.common.key_algorithm {
         None => None,
-        Some(ka) => Some(signing_alg(ka).ok_or_else(|| format!("alg {ka:?} is not a signature algorithm we accept"))?),
+        Some(ka) => Some(
+            signing_alg(ka)
+                .ok_or_else(|| format!("alg {ka:?} is not a signature algorithm we accept"))?,
+        ),
     };
     let allowed = |alg: Algorithm| bound.is_none_or(|b| b == alg);
     let mut verifiers = Vec::new();
@@ -146,13 +163,16 @@ fn usable_key(entry: Value) -> Result<UsableKey, String> {
             let n = b64("n", &rsa.n)?;
             let e = b64("e", &rsa.e)?;
             let n_trimmed: &[u8] = &n[n.iter().take_while(|b| **b == 0).count()..];
-            let bits = n_trimmed
-                .first()
-                .map_or(0, |first| (n_trimmed.len() - 1) * 8 + (8 - first.leading_zeros() as usize));
+            let bits = n_trimmed.first().map_or(0, |first| {
+                (n_trimmed.len() - 1) * 8 + (8 - first.leading_zeros() as usize)
+            });
             if bits < MIN_RSA_BITS {
                 return Err(format!("RSA key of {bits} bits is under {MIN_RSA_BITS}"));
             }
-            let components = RsaPublicKeyComponents { n: n_trimmed, e: e.as_slice() };
+            let components = RsaPublicKeyComponents {
+                n: n_trimmed,
+                e: e.as_slice(),
+            };
             for (alg, params) in RSA_ALGS {
                 if allowed(alg) {
                     let parsed = components
@@ -163,11 +183,16 @@ fn usable_key(entry: Value) -> Result<UsableKey, String> {
             }
         }
         AlgorithmParameters::EllipticCurve(ec) => {
-            let (alg, verification, size): (_, &'static signature::EcdsaVerificationAlgorithm, _) = match ec.curve {
-                EllipticCurve::P256 => (Algorithm::ES256, &signature::ECDSA_P256_SHA256_FIXED, 32),
-                EllipticCurve::P384 => (Algorithm::ES384, &signature::ECDSA_P384_SHA384_FIXED, 48),
-                ref other => return Err(format!("EC curve {other:?} is not supported")),
-            };
+            let (alg, verification, size): (_, &'static signature::EcdsaVerificationAlgorithm, _) =
+                match ec.curve {
+                    EllipticCurve::P256 => {
+                        (Algorithm::ES256, &signature::ECDSA_P256_SHA256_FIXED, 32)
+                    }
+                    EllipticCurve::P384 => {
+                        (Algorithm::ES384, &signature::ECDSA_P384_SHA384_FIXED, 48)
+                    }
+                    ref other => return Err(format!("EC curve {other:?} is not supported")),
+                };
             let (x, y) = (b64("x", &ec.x)?, b64("y", &ec.y)?);
             if x.len() != size || y.len() != size {
                 return Err("EC coordinates have the wrong length".to_owned());
@@ -177,7 +202,8 @@ fn usable_key(entry: Value) -> Result<UsableKey, String> {
                 point.push(0x04);
                 point.extend_from_slice(&x);
                 point.extend_from_slice(&y);
-                let parsed = ParsedPublicKey::new(verification, point).map_err(|e| format!("EC key rejected: {e}"))?;
+                let parsed = ParsedPublicKey::new(verification, point)
+                    .map_err(|e| format!("EC key rejected: {e}"))?;
                 verifiers.push((alg, parsed));
             }
         }
@@ -190,7 +216,8 @@ fn usable_key(entry: Value) -> Result<UsableKey, String> {
                 return Err("Ed25519 key has the wrong length".to_owned());
             }
             if allowed(Algorithm::EdDSA) {
-                let parsed = ParsedPublicKey::new(&signature::ED25519, x).map_err(|e| format!("Ed25519 key rejected: {e}"))?;
+                let parsed = ParsedPublicKey::new(&signature::ED25519, x)
+                    .map_err(|e| format!("Ed25519 key rejected: {e}"))?;
                 verifiers.push((Algorithm::EdDSA, parsed));
             }
         }

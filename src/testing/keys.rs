@@ -26,7 +26,10 @@ pub struct TestKey {
 
 impl std::fmt::Debug for TestKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TestKey").field("kid", &self.kid).field("alg", &self.default_alg()).finish()
+        f.debug_struct("TestKey")
+            .field("kid", &self.kid)
+            .field("alg", &self.default_alg())
+            .finish()
     }
 }
 
@@ -34,19 +37,29 @@ impl TestKey {
     /// A new RSA-2048 key (RS256 by default; also signs RS384/512, PS256/384/512).
     pub fn rsa(kid: impl Into<String>) -> Self {
         let key = RsaKeyPair::generate(KeySize::Rsa2048).expect("RSA key generation");
-        Self { kid: kid.into(), material: Material::Rsa(Arc::new(key)) }
+        Self {
+            kid: kid.into(),
+            material: Material::Rsa(Arc::new(key)),
+        }
     }
 
     /// A new EC P-256 key (ES256).
     pub fn ec(kid: impl Into<String>) -> Self {
-        let key = EcdsaKeyPair::generate(&signature::ECDSA_P256_SHA256_FIXED_SIGNING).expect("EC key generation");
-        Self { kid: kid.into(), material: Material::Ec(Arc::new(key)) }
+        let key = EcdsaKeyPair::generate(&signature::ECDSA_P256_SHA256_FIXED_SIGNING)
+            .expect("EC key generation");
+        Self {
+            kid: kid.into(),
+            material: Material::Ec(Arc::new(key)),
+        }
     }
 
     /// A new Ed25519 key (EdDSA).
     pub fn ed25519(kid: impl Into<String>) -> Self {
         let key = Ed25519KeyPair::generate().expect("Ed25519 key generation");
-        Self { kid: kid.into(), material: Material::Ed(Arc::new(key)) }
+        Self {
+            kid: kid.into(),
+            material: Material::Ed(Arc::new(key)),
+        }
     }
 
     /// The key id.
@@ -56,7 +69,10 @@ impl TestKey {
 
     /// The same key material under another `kid` (e.g. an attacker reusing a real kid).
     pub fn with_kid(&self, kid: impl Into<String>) -> Self {
-        Self { kid: kid.into(), material: self.material.clone() }
+        Self {
+            kid: kid.into(),
+            material: self.material.clone(),
+        }
     }
 
     /// The algorithm this key signs with by default.
@@ -73,8 +89,10 @@ impl TestKey {
         use Algorithm::*;
         matches!(
             (&self.material, alg),
-            (Material::Rsa(_), RS256 | RS384 | RS512 | PS256 | PS384 | PS512)
-                | (Material::Ec(_), ES256)
+            (
+                Material::Rsa(_),
+                RS256 | RS384 | RS512 | PS256 | PS384 | PS512
+            ) | (Material::Ec(_), ES256)
                 | (Material::Ed(_), EdDSA)
         )
     }
@@ -95,7 +113,9 @@ impl TestKey {
                 let point = k.public_key().as_ref();
                 json!({"kty": "EC", "crv": "P-256", "x": b(&point[1..33]), "y": b(&point[33..65])})
             }
-            Material::Ed(k) => json!({"kty": "OKP", "crv": "Ed25519", "x": b(k.public_key().as_ref())}),
+            Material::Ed(k) => {
+                json!({"kty": "OKP", "crv": "Ed25519", "x": b(k.public_key().as_ref())})
+            }
         };
         jwk["kid"] = json!(self.kid);
         jwk["use"] = json!("sig");
@@ -125,12 +145,16 @@ impl TestKey {
                     other => panic!("an RSA key cannot sign {other:?}"),
                 };
                 let mut sig = vec![0; k.public_modulus_len()];
-                k.sign(padding, &rng, message, &mut sig).expect("RSA signing");
+                k.sign(padding, &rng, message, &mut sig)
+                    .expect("RSA signing");
                 sig
             }
             Material::Ec(k) => {
                 assert_eq!(alg, Algorithm::ES256, "a P-256 key signs ES256 only");
-                k.sign(&rng, message).expect("ECDSA signing").as_ref().to_vec()
+                k.sign(&rng, message)
+                    .expect("ECDSA signing")
+                    .as_ref()
+                    .to_vec()
             }
             Material::Ed(k) => {
                 assert_eq!(alg, Algorithm::EdDSA, "an Ed25519 key signs EdDSA only");

@@ -56,7 +56,9 @@ pub struct TestIssuer {
 
 impl std::fmt::Debug for TestIssuer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TestIssuer").field("issuer", &self.issuer).finish_non_exhaustive()
+        f.debug_struct("TestIssuer")
+            .field("issuer", &self.issuer)
+            .finish_non_exhaustive()
     }
 }
 
@@ -76,10 +78,22 @@ impl TestIssuer {
     /// verifier's configuration to move both in step).
     pub async fn start_with_clock(clock: SharedClock) -> Self {
         let shared = Arc::new(server::Shared::default());
-        let (addr, task) = server::serve(shared.clone()).await.expect("bind 127.0.0.1:0");
+        let (addr, task) = server::serve(shared.clone())
+            .await
+            .expect("bind 127.0.0.1:0");
         let issuer = format!("http://{addr}");
-        let keys = vec![TestKey::rsa("rsa-1"), TestKey::ec("ec-1"), TestKey::ed25519("ed-1")];
-        let this = Self { issuer, shared, task, clock, keys: std::sync::Mutex::new(keys) };
+        let keys = vec![
+            TestKey::rsa("rsa-1"),
+            TestKey::ec("ec-1"),
+            TestKey::ed25519("ed-1"),
+        ];
+        let this = Self {
+            issuer,
+            shared,
+            task,
+            clock,
+            keys: std::sync::Mutex::new(keys),
+        };
         let discovery = json!({
             "issuer": this.issuer,
             "authorization_endpoint": format!("{}/authorize", this.issuer),
@@ -95,7 +109,13 @@ impl TestIssuer {
     }
 
     fn publish_current_keys(&self) {
-        let jwks: Vec<Value> = self.keys.lock().expect("lock").iter().map(TestKey::jwk).collect();
+        let jwks: Vec<Value> = self
+            .keys
+            .lock()
+            .expect("lock")
+            .iter()
+            .map(TestKey::jwk)
+            .collect();
         self.set_jwks(json!({ "keys": jwks }));
     }
 
@@ -124,7 +144,9 @@ impl TestIssuer {
     /// A [`Verifier`] built from [`config`](Self::config).
     pub async fn verifier(&self) -> Verifier {
         let config = self.config().build().expect("test config");
-        Verifier::discover(config).await.expect("discover the test issuer")
+        Verifier::discover(config)
+            .await
+            .expect("discover the test issuer")
     }
 
     /// The currently published keys: RSA, EC, Ed25519 (in that order).
@@ -264,17 +286,20 @@ impl TokenBuilder {
         self.claim(crate::AUTHGEAR_CAN_REAUTHENTICATE, can)
     }
 
-    /// Sets a header parameter (`alg` and `kid` are set from the key unless
-    /// given here).
+    /// Sets a header parameter (`alg`, `typ: JWT` and `kid` are set from the
+    /// key unless given here); [`Value::Null`] removes the parameter.
     pub fn header(mut self, name: &str, value: impl Into<Value>) -> Self {
         self.header.insert(name.to_owned(), value.into());
         self
     }
 
-    /// Signs with the current published key that fits `alg`.
+    /// Signs with `alg`, switching to the issuer's current key of the right
+    /// type when the chosen key cannot sign `alg`.
     pub fn alg(mut self, alg: Algorithm) -> Self {
-        if let Some(k) = self.keys.iter().find(|k| k.supports(alg)) {
-            self.key = k.clone();
+        if !self.key.supports(alg) {
+            if let Some(k) = self.keys.iter().find(|k| k.supports(alg)) {
+                self.key = k.clone();
+            }
         }
         self.alg = Some(alg);
         self
@@ -322,8 +347,15 @@ impl TokenBuilder {
             }
             Value::Object(h).to_string()
         });
-        let payload = self.raw_payload.clone().unwrap_or_else(|| Value::Object(self.claims.clone()).to_string());
-        let signing_input = format!("{}.{}", URL_SAFE_NO_PAD.encode(header), URL_SAFE_NO_PAD.encode(payload));
+        let payload = self
+            .raw_payload
+            .clone()
+            .unwrap_or_else(|| Value::Object(self.claims.clone()).to_string());
+        let signing_input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header),
+            URL_SAFE_NO_PAD.encode(payload)
+        );
         let sig = self.key.sign(alg, signing_input.as_bytes());
         format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(sig))
     }

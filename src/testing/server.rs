@@ -65,7 +65,10 @@ impl Body for Stream {
     type Data = Bytes;
     type Error = Infallible;
 
-    fn poll_frame(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
         const CHUNK: usize = 16 * 1024;
         let n = match self.remaining {
             Some(0) => return Poll::Ready(None),
@@ -85,10 +88,18 @@ fn full(status: u16, body: impl Into<Bytes>) -> Response<ResBody> {
     r
 }
 
-async fn respond(doc: Value, behavior: Behavior, cache_control: Option<String>, path: &str) -> Response<ResBody> {
+async fn respond(
+    doc: Value,
+    behavior: Behavior,
+    cache_control: Option<String>,
+    path: &str,
+) -> Response<ResBody> {
     let json_ok = |doc: &Value| {
         let mut r = full(200, serde_json::to_vec(doc).unwrap_or_default());
-        r.headers_mut().insert("content-type", "application/json".parse().expect("static header"));
+        r.headers_mut().insert(
+            "content-type",
+            "application/json".parse().expect("static header"),
+        );
         if let Some(cc) = &cache_control {
             if let Ok(v) = cc.parse() {
                 r.headers_mut().insert("cache-control", v);
@@ -125,7 +136,10 @@ fn redirect(to: &str) -> Response<ResBody> {
     r
 }
 
-async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<ResBody>, Infallible> {
+async fn handle(
+    shared: Arc<Shared>,
+    req: Request<Incoming>,
+) -> Result<Response<ResBody>, Infallible> {
     let path = req.uri().path().to_owned();
     Ok(match path.as_str() {
         "/.well-known/openid-configuration" => {
@@ -146,17 +160,23 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<
 }
 
 /// Binds `127.0.0.1:0` and serves until the returned task is aborted.
-pub(crate) async fn serve(shared: Arc<Shared>) -> std::io::Result<(std::net::SocketAddr, tokio::task::JoinHandle<()>)> {
+pub(crate) async fn serve(
+    shared: Arc<Shared>,
+) -> std::io::Result<(std::net::SocketAddr, tokio::task::JoinHandle<()>)> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let task = tokio::spawn(async move {
         let mut connections = tokio::task::JoinSet::new();
         loop {
-            let Ok((stream, _)) = listener.accept().await else { continue };
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
             let shared = shared.clone();
             connections.spawn(async move {
                 let service = service_fn(move |req| handle(shared.clone(), req));
-                let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+                let _ = http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
             });
             while connections.try_join_next().is_some() {}
         }
