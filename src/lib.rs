@@ -10,6 +10,7 @@ mod config;
 mod discovery;
 mod error;
 mod freshness;
+pub mod guard;
 mod http;
 mod json;
 mod keys;
@@ -17,6 +18,10 @@ mod requirement;
 mod token;
 mod verifier;
 
+#[cfg(feature = "actix")]
+pub mod actix;
+#[cfg(feature = "axum")]
+pub mod axum;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -26,6 +31,7 @@ pub use clock::{Clock, FakeClock, SharedClock, SystemClock};
 pub use config::{
     AUTHGEAR_CAN_REAUTHENTICATE, SUPPORTED_ALGORITHMS, VerifierConfig, VerifierConfigBuilder,
 };
+pub use guard::{GuardError, TokenSource};
 pub use error::{ConfigError, FetchError, InitError, Rejection, RejectionKind, VerifyError};
 pub use jsonwebtoken::Algorithm;
 pub use requirement::{Freshness, ReauthPolicy, Requirement};

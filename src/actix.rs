@@ -1,0 +1,147 @@
+//! actix-web adapter (feature `actix`): extractors, a scope middleware and
+//! `ResponseError`. No decisions here: see [`guard::check`](crate::guard::check).
+//!
+//! Register the [`Verifier`] as app data (`.app_data(verifier.clone())` or
+//! `web::Data<Verifier>`), and a [`Requirement`] at the app, scope or
+//! resource level; the closest one applies.
+//!
+//! ```no_run
+//! use actix_web::{web, App, HttpResponse};
+//! use reauth::actix::Reauthenticated;
+//! use reauth::{Requirement, Verifier};
+//! use std::time::Duration;
+//!
+//! async fn delete_account(user: Reauthenticated) -> HttpResponse {
+//!     HttpResponse::Ok().body(format!("deleted {}", user.subject()))
+//! }
+//!
+//! fn app(verifier: Verifier) -> App<
+//!     impl actix_web::dev::ServiceFactory<
+//!         actix_web::dev::ServiceRequest,
+//!         Config = (),
+//!         Response = actix_web::dev::ServiceResponse,
+//!         Error = actix_web::Error,
+//!         InitError = (),
+//!     >,
+//! > {
+//!     App::new().app_data(verifier).service(
+//!         web::resource("/account/delete")
+//!             .app_data(Requirement::max_age(Duration::from_secs(300)))
+//!             .route(web::post().to(delete_account)),
+//!     )
+//! }
+//! ```
+
+use std::future::Future;
+use std::ops::Deref;
+use std::pin::Pin;
+use std::time::Duration;
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError, web};
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use crate::guard::{self, GuardError, TokenSource};
+use crate::{Requirement, Verified, Verifier};
+
+impl ResponseError for GuardError {
+    fn status_code(&self) -> StatusCode {
+        StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    fn error_response(&self) -> HttpResponse<BoxBody> {
+        let mut res = HttpResponse::build(self.status_code());
+        if let Some(challenge) = self.www_authenticate().and_then(|c| HeaderValue::from_str(&c).ok()) {
+            res.insert_header((header::WWW_AUTHENTICATE, challenge));
+        }
+        res.insert_header((header::CACHE_CONTROL, "no-store")).json(self.to_json())
+    }
+}
+
+fn verifier(req: &HttpRequest) -> Option<Verifier> {
+    req.app_data::<Verifier>()
+        .cloned()
+        .or_else(|| req.app_data::<web::Data<Verifier>>().map(|d| d.get_ref().clone()))
+}
+
+fn token(req: &HttpRequest) -> Option<String> {
+    let source = req.app_data::<TokenSource>().cloned().unwrap_or_default();
+    source
+        .extract(|name| req.headers().get(name).and_then(|v| v.to_str().ok()))
+        .map(str::to_owned)
+}
+
+type GuardFuture<T> = Pin<Box<dyn Future<Output = Result<T, GuardError>>>>;
+
+fn extract<E: DeserializeOwned + 'static>(req: &HttpRequest, requirement: Requirement) -> GuardFuture<Verified<E>> {
+    let (verifier, token) = (verifier(req), token(req));
+    Box::pin(async move { guard::check(verifier.as_ref(), token.as_deref(), &requirement).await })
+}
+
+fn closest_requirement(req: &HttpRequest) -> Requirement {
+    req.app_data::<Requirement>().cloned().unwrap_or_default()
+}
+
+/// An accepted ID token, checked against the closest [`Requirement`] in app
+/// data (none: signature and claims only). Derefs to [`Verified`].
+#[derive(Debug, Clone)]
+pub struct Reauthenticated<E = Map<String, Value>>(pub Verified<E>);
+
+impl<E> Deref for Reauthenticated<E> {
+    type Target = Verified<E>;
+    fn deref(&self) -> &Verified<E> {
+        &self.0
+    }
+}
+
+impl<E: DeserializeOwned + 'static> FromRequest for Reauthenticated<E> {
+    type Error = GuardError;
+    type Future = GuardFuture<Self>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let fut = extract::<E>(req, closest_requirement(req));
+        Box::pin(async move { fut.await.map(Reauthenticated) })
+    }
+}
+
+/// Like [`Reauthenticated`], with the route's `max_age` in the type:
+/// `FreshWithin<300>` demands a login at most 300 s old. Policy and step-up
+/// settings still come from the closest [`Requirement`], if any.
+#[derive(Debug, Clone)]
+pub struct FreshWithin<const MAX_AGE_SECS: u64, E = Map<String, Value>>(pub Verified<E>);
+
+impl<const S: u64, E> Deref for FreshWithin<S, E> {
+    type Target = Verified<E>;
+    fn deref(&self) -> &Verified<E> {
+        &self.0
+    }
+}
+
+impl<const S: u64, E: DeserializeOwned + 'static> FromRequest for FreshWithin<S, E> {
+    type Error = GuardError;
+    type Future = GuardFuture<Self>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let requirement = closest_requirement(req).with_max_age(Some(Duration::from_secs(S)));
+        let fut = extract::<E>(req, requirement);
+        Box::pin(async move { fut.await.map(FreshWithin) })
+    }
+}
+
+/// Middleware for whole scopes: `.wrap(actix_web::middleware::from_fn(reauth::actix::require))`.
+/// Refuses requests that fail the closest [`Requirement`] (as seen by the
+/// scope: app or scope level) and stores the [`Verified`] token in the request
+/// extensions (`web::ReqData<Verified>`).
+pub async fn require<B: MessageBody + 'static>(
+    req: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<B>, actix_web::Error> {
+    let verified = extract::<Map<String, Value>>(req.request(), closest_requirement(req.request())).await?;
+    req.extensions_mut().insert(verified);
+    next.call(req).await
+}

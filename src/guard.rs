@@ -1,0 +1,167 @@
+//! Framework-free pieces every adapter shares: where the token comes from,
+//! and the one error type a guarded route answers with.
+
+use serde::de::DeserializeOwned;
+
+use crate::challenge::BearerChallenge;
+use crate::error::VerifyError;
+use crate::requirement::Requirement;
+use crate::verifier::{Verified, Verifier};
+
+/// The whole decision for one guarded request, as every adapter makes it:
+/// a verifier must be registered, a token must be present, and it must pass
+/// `requirement`.
+pub async fn check<E: DeserializeOwned>(
+    verifier: Option<&Verifier>,
+    token: Option<&str>,
+    requirement: &Requirement,
+) -> Result<Verified<E>, GuardError> {
+    let result = match (verifier, token) {
+        (None, _) => Err(GuardError::NotConfigured),
+        (Some(_), None) => Err(GuardError::MissingToken),
+        (Some(v), Some(t)) => v.verify_as(t, requirement).await.map_err(GuardError::from),
+    };
+    if let Err(e) = &result {
+        e.log();
+    }
+    result
+}
+
+/// Where a guarded route reads the ID token from. Place one in app data
+/// (actix) or as an `Extension` (axum) to change it; default: `Authorization: Bearer`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum TokenSource {
+    /// `Authorization: Bearer <token>` (RFC 6750 §2.1). The default.
+    #[default]
+    AuthorizationBearer,
+    /// The whole value of this header (e.g. `X-ID-Token`).
+    Header(String),
+    /// The value of this cookie.
+    Cookie(String),
+}
+
+impl TokenSource {
+    /// Reads the token through `header`, a lookup of the request's first
+    /// header of that name. `None` when absent or empty.
+    pub fn extract<'a>(&self, header: impl Fn(&str) -> Option<&'a str>) -> Option<&'a str> {
+        let token = match self {
+            Self::AuthorizationBearer => bearer(header("authorization")?),
+            Self::Header(name) => Some(header(name)?.trim()),
+            Self::Cookie(name) => cookie(header("cookie")?, name),
+        }?;
+        (!token.is_empty()).then_some(token)
+    }
+}
+
+/// RFC 6750 §2.1: `Bearer` (case-insensitive scheme, RFC 9110 §11.1), then the token.
+fn bearer(value: &str) -> Option<&str> {
+    let (scheme, rest) = value.trim().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
+}
+
+/// RFC 6265 §5.4: `name=value` pairs separated by `; `.
+fn cookie<'a>(value: &'a str, name: &str) -> Option<&'a str> {
+    value.split(';').find_map(|pair| {
+        let (k, v) = pair.trim().split_once('=')?;
+        (k.trim() == name).then(|| v.trim().trim_matches('"'))
+    })
+}
+
+/// Why a guarded request was refused, whatever the framework.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum GuardError {
+    /// No token was sent: 401 with a bare `WWW-Authenticate: Bearer`
+    /// (RFC 6750 §3.1: no error code), code `missing_token`.
+    #[error("no ID token was sent")]
+    MissingToken,
+    /// The token was rejected, or keys were unavailable.
+    #[error(transparent)]
+    Verify(#[from] VerifyError),
+    /// The application has no [`Verifier`](crate::Verifier) registered: 500,
+    /// code `server_error` (a deployment bug, logged at error level).
+    #[error("no reauth::Verifier is registered with the application")]
+    NotConfigured,
+}
+
+impl GuardError {
+    /// `missing_token`, `server_error`, or the [`VerifyError`] code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::MissingToken => "missing_token",
+            Self::Verify(e) => e.code(),
+            Self::NotConfigured => "server_error",
+        }
+    }
+
+    /// 401, 403, 500 or 503.
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::MissingToken => 401,
+            Self::Verify(e) => e.status(),
+            Self::NotConfigured => 500,
+        }
+    }
+
+    /// The message for the response body. Never contains the token.
+    pub fn message(&self) -> String {
+        match self {
+            Self::MissingToken => "an ID token is required (Authorization: Bearer)".to_owned(),
+            Self::Verify(e) => e.message(),
+            Self::NotConfigured => "the server is misconfigured".to_owned(),
+        }
+    }
+
+    /// The `WWW-Authenticate` value, when the status calls for one.
+    pub fn www_authenticate(&self) -> Option<String> {
+        match self {
+            Self::MissingToken => Some(BearerChallenge::no_token().render()),
+            Self::Verify(e) => e.www_authenticate(),
+            Self::NotConfigured => None,
+        }
+    }
+
+    /// `{"error": "<code>", "message": "..."}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({ "error": self.code(), "message": self.message() })
+    }
+
+    /// Logs what deserves a log line: a missing verifier at error level
+    /// (rejections and unavailability are logged by the verifier).
+    fn log(&self) {
+        if let Self::NotConfigured = self {
+            tracing::error!("reauth: no Verifier registered with the application; add it as app data / state");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn get<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<&'a str> {
+        move |name| pairs.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| *v)
+    }
+
+    #[test]
+    fn sources() {
+        let bearer = TokenSource::default();
+        assert_eq!(bearer.extract(get(&[("Authorization", "Bearer abc")])), Some("abc"));
+        assert_eq!(bearer.extract(get(&[("Authorization", "bearer  abc ")])), Some("abc"));
+        assert_eq!(bearer.extract(get(&[("Authorization", "Basic abc")])), None);
+        assert_eq!(bearer.extract(get(&[("Authorization", "Bearer ")])), None);
+        assert_eq!(bearer.extract(get(&[])), None);
+        let header = TokenSource::Header("X-ID-Token".into());
+        assert_eq!(header.extract(get(&[("x-id-token", " t ")])), Some("t"));
+        let cookie = TokenSource::Cookie("id_token".into());
+        assert_eq!(cookie.extract(get(&[("Cookie", "a=1; id_token=t2; b=3")])), Some("t2"));
+        assert_eq!(cookie.extract(get(&[("Cookie", "xid_token=t2")])), None);
+    }
+
+    #[test]
+    fn missing_token_is_a_bare_challenge() {
+        let e = GuardError::MissingToken;
+        assert_eq!((e.status(), e.www_authenticate().as_deref()), (401, Some("Bearer")));
+        assert_eq!(GuardError::NotConfigured.status(), 500);
+    }
+}
