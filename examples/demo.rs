@@ -50,7 +50,10 @@ async fn main() -> std::io::Result<()> {
             )
             .service(
                 web::resource("/payout")
-                    .app_data(Requirement::max_age(FIVE_MIN).when_cannot_reauthenticate(ReauthPolicy::Allow))
+                    .app_data(
+                        Requirement::max_age(FIVE_MIN)
+                            .when_cannot_reauthenticate(ReauthPolicy::Allow),
+                    )
                     .route(web::post().to(payout)),
             )
     })
@@ -65,8 +68,12 @@ async fn main() -> std::io::Result<()> {
     println!("reauth demo");
     println!("  test issuer : {}", issuer.issuer());
     println!("  app         : {base}");
-    println!("  routes      : POST /account/delete (max_age 300 s, deny users who cannot re-authenticate)");
-    println!("                POST /payout         (max_age 300 s, allow users who cannot re-authenticate)\n");
+    println!(
+        "  routes      : POST /account/delete (max_age 300 s, deny users who cannot re-authenticate)"
+    );
+    println!(
+        "                POST /payout         (max_age 300 s, allow users who cannot re-authenticate)\n"
+    );
 
     let client = reqwest::Client::new();
     let call = |step: &'static str, path: &'static str, token: Option<String>| {
@@ -76,7 +83,11 @@ async fn main() -> std::io::Result<()> {
             let mut req = client.post(format!("{base}{path}"));
             match &token {
                 Some(t) => {
-                    println!("   POST {path}\n   Authorization: Bearer {}...({} bytes)", &t[..24.min(t.len())], t.len());
+                    println!(
+                        "   POST {path}\n   Authorization: Bearer {}...({} bytes)",
+                        &t[..24.min(t.len())],
+                        t.len()
+                    );
                     req = req.bearer_auth(t);
                 }
                 None => println!("   POST {path}   (no Authorization header)"),
@@ -90,24 +101,67 @@ async fn main() -> std::io::Result<()> {
         }
     };
 
-    call("1. Fresh login -> 200", "/account/delete", Some(issuer.token().sign())).await;
+    call(
+        "1. Fresh login -> 200",
+        "/account/delete",
+        Some(issuer.token().sign()),
+    )
+    .await;
     call(
         "2. Logged in 1 h ago (ID token refreshed since: auth_time is kept) -> 401 + RFC 9470 challenge",
         "/account/delete",
         Some(issuer.token().auth_time_ago(3600).sign()),
     )
     .await;
-    let cannot = issuer.token().auth_time_ago(3600).can_reauthenticate(false).sign();
-    call("3a. User who cannot re-authenticate, deny policy -> 403", "/account/delete", Some(cannot.clone())).await;
-    call("3b. Same user, allow policy -> 200 (freshness \"unavailable\")", "/payout", Some(cannot)).await;
-    let forged = issuer.token().key(&TestKey::rsa("rsa-1")).claim("sub", "admin").sign();
-    call("4. Signed by an attacker's key under the issuer's kid -> 401 invalid_token", "/account/delete", Some(forged)).await;
-    call("5. No token -> 401 with a bare Bearer challenge", "/account/delete", None).await;
+    let cannot = issuer
+        .token()
+        .auth_time_ago(3600)
+        .can_reauthenticate(false)
+        .sign();
+    call(
+        "3a. User who cannot re-authenticate, deny policy -> 403",
+        "/account/delete",
+        Some(cannot.clone()),
+    )
+    .await;
+    call(
+        "3b. Same user, allow policy -> 200 (freshness \"unavailable\")",
+        "/payout",
+        Some(cannot),
+    )
+    .await;
+    let forged = issuer
+        .token()
+        .key(&TestKey::rsa("rsa-1"))
+        .claim("sub", "admin")
+        .sign();
+    call(
+        "4. Signed by an attacker's key under the issuer's kid -> 401 invalid_token",
+        "/account/delete",
+        Some(forged),
+    )
+    .await;
+    call(
+        "5. No token -> 401 with a bare Bearer challenge",
+        "/account/delete",
+        None,
+    )
+    .await;
     let before_rotation = issuer.token().sign();
     issuer.rotate();
     tokio::time::sleep(Duration::from_millis(1100)).await; // the demo's 1 s refresh cooldown
-    call("6a. Issuer rotated its keys: new kid is fetched once -> 200", "/account/delete", Some(issuer.token().sign())).await;
-    call("6b. Token signed by the retired key -> 401 unknown key", "/account/delete", Some(before_rotation)).await;
+    call(
+        "6a. Issuer rotated its keys: new kid is fetched once -> 200",
+        "/account/delete",
+        Some(issuer.token().sign()),
+    )
+    .await;
+    call(
+        "6b. Token signed by the retired key -> 401 unknown key",
+        "/account/delete",
+        Some(before_rotation),
+    )
+    .await;
     println!(
         "(JWKS fetched {} times, discovery {} time(s), for all of the above)\n",
         issuer.jwks_requests(),

@@ -56,17 +56,22 @@ impl ResponseError for GuardError {
 
     fn error_response(&self) -> HttpResponse<BoxBody> {
         let mut res = HttpResponse::build(self.status_code());
-        if let Some(challenge) = self.www_authenticate().and_then(|c| HeaderValue::from_str(&c).ok()) {
+        if let Some(challenge) = self
+            .www_authenticate()
+            .and_then(|c| HeaderValue::from_str(&c).ok())
+        {
             res.insert_header((header::WWW_AUTHENTICATE, challenge));
         }
-        res.insert_header((header::CACHE_CONTROL, "no-store")).json(self.to_json())
+        res.insert_header((header::CACHE_CONTROL, "no-store"))
+            .json(self.to_json())
     }
 }
 
 fn verifier(req: &HttpRequest) -> Option<Verifier> {
-    req.app_data::<Verifier>()
-        .cloned()
-        .or_else(|| req.app_data::<web::Data<Verifier>>().map(|d| d.get_ref().clone()))
+    req.app_data::<Verifier>().cloned().or_else(|| {
+        req.app_data::<web::Data<Verifier>>()
+            .map(|d| d.get_ref().clone())
+    })
 }
 
 fn token(req: &HttpRequest) -> Option<String> {
@@ -78,7 +83,10 @@ fn token(req: &HttpRequest) -> Option<String> {
 
 type GuardFuture<T> = Pin<Box<dyn Future<Output = Result<T, GuardError>>>>;
 
-fn extract<E: DeserializeOwned + 'static>(req: &HttpRequest, requirement: Requirement) -> GuardFuture<Verified<E>> {
+fn extract<E: DeserializeOwned + 'static>(
+    req: &HttpRequest,
+    requirement: Requirement,
+) -> GuardFuture<Verified<E>> {
     let (verifier, token) = (verifier(req), token(req));
     Box::pin(async move { guard::check(verifier.as_ref(), token.as_deref(), &requirement).await })
 }
@@ -141,7 +149,8 @@ pub async fn require<B: MessageBody + 'static>(
     req: ServiceRequest,
     next: Next<B>,
 ) -> Result<ServiceResponse<B>, actix_web::Error> {
-    let verified = extract::<Map<String, Value>>(req.request(), closest_requirement(req.request())).await?;
+    let verified =
+        extract::<Map<String, Value>>(req.request(), closest_requirement(req.request())).await?;
     req.extensions_mut().insert(verified);
     next.call(req).await
 }

@@ -41,29 +41,46 @@ use crate::{Requirement, Verified, Verifier};
 
 impl IntoResponse for GuardError {
     fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status =
+            StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut res = (status, Json(self.to_json())).into_response();
-        if let Some(challenge) = self.www_authenticate().and_then(|c| HeaderValue::from_str(&c).ok()) {
+        if let Some(challenge) = self
+            .www_authenticate()
+            .and_then(|c| HeaderValue::from_str(&c).ok())
+        {
             res.headers_mut().insert(WWW_AUTHENTICATE, challenge);
         }
-        res.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        res.headers_mut()
+            .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
         res
     }
 }
 
-async fn extract<S, E>(parts: &Parts, state: &S, requirement: Requirement) -> Result<Verified<E>, GuardError>
+async fn extract<S, E>(
+    parts: &Parts,
+    state: &S,
+    requirement: Requirement,
+) -> Result<Verified<E>, GuardError>
 where
     Verifier: FromRef<S>,
     E: DeserializeOwned,
 {
     let verifier = Verifier::from_ref(state);
-    let source = parts.extensions.get::<TokenSource>().cloned().unwrap_or_default();
+    let source = parts
+        .extensions
+        .get::<TokenSource>()
+        .cloned()
+        .unwrap_or_default();
     let token = source.extract(|name| parts.headers.get(name).and_then(|v| v.to_str().ok()));
     guard::check(Some(&verifier), token, &requirement).await
 }
 
 fn requirement(parts: &Parts) -> Requirement {
-    parts.extensions.get::<Requirement>().cloned().unwrap_or_default()
+    parts
+        .extensions
+        .get::<Requirement>()
+        .cloned()
+        .unwrap_or_default()
 }
 
 /// An accepted ID token, checked against the route's `Extension<Requirement>`
@@ -87,7 +104,9 @@ where
     type Rejection = GuardError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, GuardError> {
-        extract(parts, state, requirement(parts)).await.map(Reauthenticated)
+        extract(parts, state, requirement(parts))
+            .await
+            .map(Reauthenticated)
     }
 }
 

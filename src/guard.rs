@@ -130,7 +130,9 @@ impl GuardError {
     /// (rejections and unavailability are logged by the verifier).
     fn log(&self) {
         if let Self::NotConfigured = self {
-            tracing::error!("reauth: no Verifier registered with the application; add it as app data / state");
+            tracing::error!(
+                "reauth: no Verifier registered with the application; add it as app data / state"
+            );
         }
     }
 }
@@ -140,28 +142,45 @@ mod tests {
     use super::*;
 
     fn get<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<&'a str> {
-        move |name| pairs.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| *v)
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| *v)
+        }
     }
 
     #[test]
     fn sources() {
         let bearer = TokenSource::default();
-        assert_eq!(bearer.extract(get(&[("Authorization", "Bearer abc")])), Some("abc"));
-        assert_eq!(bearer.extract(get(&[("Authorization", "bearer  abc ")])), Some("abc"));
+        assert_eq!(
+            bearer.extract(get(&[("Authorization", "Bearer abc")])),
+            Some("abc")
+        );
+        assert_eq!(
+            bearer.extract(get(&[("Authorization", "bearer  abc ")])),
+            Some("abc")
+        );
         assert_eq!(bearer.extract(get(&[("Authorization", "Basic abc")])), None);
         assert_eq!(bearer.extract(get(&[("Authorization", "Bearer ")])), None);
         assert_eq!(bearer.extract(get(&[])), None);
         let header = TokenSource::Header("X-ID-Token".into());
         assert_eq!(header.extract(get(&[("x-id-token", " t ")])), Some("t"));
         let cookie = TokenSource::Cookie("id_token".into());
-        assert_eq!(cookie.extract(get(&[("Cookie", "a=1; id_token=t2; b=3")])), Some("t2"));
+        assert_eq!(
+            cookie.extract(get(&[("Cookie", "a=1; id_token=t2; b=3")])),
+            Some("t2")
+        );
         assert_eq!(cookie.extract(get(&[("Cookie", "xid_token=t2")])), None);
     }
 
     #[test]
     fn missing_token_is_a_bare_challenge() {
         let e = GuardError::MissingToken;
-        assert_eq!((e.status(), e.www_authenticate().as_deref()), (401, Some("Bearer")));
+        assert_eq!(
+            (e.status(), e.www_authenticate().as_deref()),
+            (401, Some("Bearer"))
+        );
         assert_eq!(GuardError::NotConfigured.status(), 500);
     }
 }

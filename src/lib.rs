@@ -31,8 +31,8 @@ pub use clock::{Clock, FakeClock, SharedClock, SystemClock};
 pub use config::{
     AUTHGEAR_CAN_REAUTHENTICATE, SUPPORTED_ALGORITHMS, VerifierConfig, VerifierConfigBuilder,
 };
-pub use guard::{GuardError, TokenSource};
 pub use error::{ConfigError, FetchError, InitError, Rejection, RejectionKind, VerifyError};
+pub use guard::{GuardError, TokenSource};
 pub use jsonwebtoken::Algorithm;
 pub use requirement::{Freshness, ReauthPolicy, Requirement};
 pub use verifier::{Verified, Verifier};
