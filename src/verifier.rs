@@ -87,6 +87,15 @@ impl Verifier {
         self.inner.keys.keys_ready()
     }
 
+    /// Loads keys now if none are usable (single-flight, cooldown permitting),
+    /// then says whether keys are ready. For health checks and start-up.
+    pub async fn warm_up(&self) -> bool {
+        if !self.keys_ready() {
+            self.inner.keys.refresh(self.inner.keys.generation()).await;
+        }
+        self.keys_ready()
+    }
+
     /// The algorithm allow-list in force.
     pub fn algorithms(&self) -> Vec<Algorithm> {
         self.inner.keys.algorithms().to_vec()

@@ -97,6 +97,11 @@ impl KeyCache {
         self.state.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
+    /// The current refresh generation (see [`refresh`](Self::refresh)).
+    pub fn generation(&self) -> u64 {
+        self.state.read().unwrap_or_else(|p| p.into_inner()).generation
+    }
+
     /// The algorithm allow-list in force.
     pub fn algorithms(&self) -> Arc<[Algorithm]> {
         self.state

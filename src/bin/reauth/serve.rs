@@ -1,0 +1,144 @@
+//! `reauth serve`: a forward-auth gate. `/verify` answers 200 (with identity
+//! headers) or the same 401/403/503 + `WWW-Authenticate` as the library's
+//! adapters; `/healthz` says whether keys are loaded.
+
+use actix_web::http::header::HeaderValue;
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, ResponseError, web};
+use reauth::guard::{self, GuardError};
+use reauth::{Requirement, TokenSource, Verifier};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use crate::args::ServeArgs;
+use crate::duration;
+
+struct Gate {
+    verifier: Verifier,
+    requirement: Requirement,
+}
+
+/// Per-request overrides, so one gate serves several locations.
+#[derive(Deserialize)]
+struct Overrides {
+    max_age: Option<String>,
+    acr_values: Option<String>,
+    amr: Option<String>,
+}
+
+fn list(s: &str) -> Vec<String> {
+    s.split([',', ' ']).filter(|v| !v.is_empty()).map(str::to_owned).collect()
+}
+
+fn requirement(query: &str, default: &Requirement) -> Result<Requirement, String> {
+    let o = web::Query::<Overrides>::from_query(query).map_err(|e| format!("invalid query: {e}"))?;
+    let mut r = default.clone();
+    if let Some(m) = &o.max_age {
+        r = r.with_max_age(Some(duration::parse(m)?));
+    }
+    if let Some(a) = &o.acr_values {
+        r = r.acr_values(list(a));
+    }
+    if let Some(a) = &o.amr {
+        r = r.require_amr(list(a));
+    }
+    Ok(r)
+}
+
+fn bad_request(message: &str) -> HttpResponse {
+    HttpResponse::BadRequest().json(json!({"error": "invalid_request", "message": message}))
+}
+
+async fn verify(req: HttpRequest, gate: web::Data<Gate>) -> HttpResponse {
+    let requirement = match requirement(req.query_string(), &gate.requirement) {
+        Ok(r) => r,
+        Err(msg) => return bad_request(&msg),
+    };
+    let token = TokenSource::AuthorizationBearer.extract(|n| req.headers().get(n).and_then(|v| v.to_str().ok()));
+    let verified = match guard::check::<Map<String, Value>>(Some(&gate.verifier), token, &requirement).await {
+        Ok(v) => v,
+        Err(e) => return e.error_response(),
+    };
+    let claims = &verified.claims;
+    let mut res = HttpResponse::Ok();
+    let mut headers: Vec<(&str, String)> = vec![
+        ("X-Reauth-Subject", claims.sub.clone()),
+        ("X-Reauth-Reauthentication", verified.freshness.as_str().to_owned()),
+    ];
+    if let Some(t) = claims.auth_time {
+        headers.push(("X-Reauth-Auth-Time", t.to_string()));
+    }
+    if let Some(sid) = &claims.sid {
+        headers.push(("X-Reauth-Session", sid.clone()));
+    }
+    for (name, value) in headers {
+        match HeaderValue::from_str(&value) {
+            Ok(v) => {
+                res.insert_header((name, v));
+            }
+            // Fail closed: an identity the upstream cannot read is no identity.
+            Err(_) => {
+                tracing::warn!(header = name, "reauth: claim cannot be sent as a header");
+                return GuardError::NotConfigured.error_response();
+            }
+        }
+    }
+    res.insert_header(("Cache-Control", "no-store")).finish()
+}
+
+async fn healthz(gate: web::Data<Gate>) -> HttpResponse {
+    if gate.verifier.warm_up().await {
+        HttpResponse::Ok().json(json!({"status": "ok"}))
+    } else {
+        HttpResponse::ServiceUnavailable().json(json!({"status": "keys_unavailable"}))
+    }
+}
+
+pub async fn run(args: ServeArgs) -> i32 {
+    let config = match args.common.config() {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "reauth: invalid configuration");
+            return 2;
+        }
+    };
+    let verifier = match Verifier::discover(config).await {
+        Ok(v) => v,
+        Err(e) => {
+            tracing::error!(error = %e, code = e.code(), "reauth: discovery failed");
+            return 2;
+        }
+    };
+    let gate = web::Data::new(Gate { verifier, requirement: args.common.requirement() });
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .app_data(gate.clone())
+            .route("/verify", web::route().to(verify))
+            .route("/healthz", web::get().to(healthz))
+    })
+    .shutdown_timeout(10);
+    if args.workers > 0 {
+        server = server.workers(args.workers);
+    }
+    let server = match server.bind(args.bind) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, bind = %args.bind, "reauth: cannot listen");
+            return 2;
+        }
+    };
+    for addr in server.addrs() {
+        tracing::info!(%addr, "reauth: serving /verify and /healthz");
+    }
+    // actix-web stops gracefully on SIGTERM / SIGINT.
+    match server.run().await {
+        Ok(()) => {
+            tracing::info!("reauth: stopped");
+            0
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "reauth: server failed");
+            2
+        }
+    }
+}
+

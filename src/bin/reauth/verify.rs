@@ -1,0 +1,64 @@
+//! `reauth verify`: one token, one JSON line, an exit status.
+
+use std::io::Read;
+
+use reauth::{Verifier, VerifyError};
+use serde_json::{Value, json};
+
+use crate::args::VerifyArgs;
+
+/// 0 accepted, 1 rejected (the token's fault), 2 could not decide.
+pub const ACCEPTED: i32 = 0;
+pub const REJECTED: i32 = 1;
+pub const UNDECIDED: i32 = 2;
+
+pub fn failure(code: &str, message: &str) -> Value {
+    json!({"ok": false, "error": code, "message": message})
+}
+
+pub async fn run(args: VerifyArgs) -> (Value, i32) {
+    let token = match read_token(&args.token, args.common.max_token_bytes) {
+        Ok(t) => t,
+        Err(msg) => return (failure("config_error", &msg), UNDECIDED),
+    };
+    let config = match args.common.config() {
+        Ok(c) => c,
+        Err(e) => return (failure(e.code(), &e.to_string()), UNDECIDED),
+    };
+    let verifier = match Verifier::discover(config).await {
+        Ok(v) => v,
+        Err(e) => return (failure(e.code(), &e.to_string()), UNDECIDED),
+    };
+    match verifier.verify(&token, &args.common.requirement()).await {
+        Ok(ok) => (
+            json!({
+                "ok": true,
+                "sub": ok.claims.sub,
+                "auth_time": ok.claims.auth_time,
+                "reauthentication": ok.freshness.as_str(),
+                "claims": ok.extra,
+            }),
+            ACCEPTED,
+        ),
+        Err(e @ VerifyError::KeysUnavailable(_)) => (failure(e.code(), &e.to_string()), UNDECIDED),
+        Err(e) => (failure(e.code(), &e.message()), REJECTED),
+    }
+}
+
+/// The argument, or standard input for `-` (read up to a bound, trimmed).
+fn read_token(arg: &str, max_token_bytes: usize) -> Result<String, String> {
+    if arg != "-" {
+        return Ok(arg.trim().to_owned());
+    }
+    // Read one byte past the cap (plus room for whitespace) so an oversize
+    // token is still judged `malformed_token`, without reading unbounded input.
+    let limit = max_token_bytes.saturating_add(64 * 1024) as u64;
+    let mut buf = Vec::new();
+    std::io::stdin()
+        .take(limit)
+        .read_to_end(&mut buf)
+        .map_err(|e| format!("reading the token from standard input: {e}"))?;
+    String::from_utf8(buf)
+        .map(|s| s.trim().to_owned())
+        .map_err(|_| "the token on standard input is not UTF-8".to_owned())
+}

@@ -1,0 +1,326 @@
+//! The `reauth` binary against the test issuer: exit codes, JSON, stdin,
+//! durations, and `serve` as a forward-auth gate.
+#![cfg(feature = "cli")]
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use reauth::testing::{Behavior, TestIssuer, TestKey};
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, Command};
+
+const BIN: &str = env!("CARGO_BIN_EXE_reauth");
+
+struct Out {
+    code: i32,
+    json: Value,
+    stdout: String,
+}
+
+async fn run(args: &[&str], stdin: Option<&str>) -> Out {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).env_remove("RUST_LOG");
+    cmd.env_remove("REAUTH_ISSUER").env_remove("REAUTH_AUDIENCE").kill_on_drop(true);
+    let mut child = cmd.spawn().unwrap();
+    let mut pipe = child.stdin.take().unwrap();
+    if let Some(input) = stdin {
+        // The binary reads a bounded prefix: a broken pipe on huge input is expected.
+        let _ = pipe.write_all(input.as_bytes()).await;
+    }
+    drop(pipe);
+    let out = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output()).await.expect("no hang").unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(stdout.lines().count(), 1, "exactly one line on stdout: {stdout:?}");
+    Out { code: out.status.code().unwrap(), json: serde_json::from_str(&stdout).unwrap(), stdout }
+}
+
+async fn verify(issuer: &TestIssuer, extra: &[&str], token: &str) -> Out {
+    let mut args = vec!["verify", "--issuer", issuer.issuer(), "--audience", "test-client"];
+    args.extend_from_slice(extra);
+    args.push(token);
+    run(&args, None).await
+}
+
+#[tokio::test]
+async fn accepted_json_shape() {
+    let issuer = TestIssuer::start().await;
+    let t = issuer.token().claim("sid", "s-9").sign();
+    let out = verify(&issuer, &["--max-age", "5m"], &t).await;
+    assert_eq!(out.code, 0);
+    let keys: Vec<_> = out.json.as_object().unwrap().keys().cloned().collect();
+    assert_eq!(keys, ["auth_time", "claims", "ok", "reauthentication", "sub"]);
+    assert_eq!((out.json["ok"].as_bool(), out.json["sub"].as_str()), (Some(true), Some("user-1")));
+    assert_eq!(out.json["reauthentication"], "fresh");
+    assert!(out.json["auth_time"].is_i64());
+    assert_eq!(out.json["claims"]["sid"], "s-9");
+    assert!(!out.stdout.trim_end().contains('\n'));
+    let out = verify(&issuer, &[], &issuer.token().without("auth_time").sign()).await;
+    assert_eq!((out.code, out.json["auth_time"].is_null(), out.json["reauthentication"].as_str()), (0, true, Some("not_required")));
+}
+
+#[tokio::test]
+async fn rejections_exit_1_with_their_code() {
+    let issuer = TestIssuer::start().await;
+    let old = issuer.token().auth_time_ago(3600).sign();
+    let cannot = issuer.token().auth_time_ago(3600).can_reauthenticate(false).sign();
+    let cases: Vec<(Vec<&str>, String, &str)> = vec![
+        (vec!["--max-age", "300"], old.clone(), "authentication_too_old"),
+        (vec![], issuer.token().claim("exp", 1).sign(), "expired"),
+        (vec![], "not-a-token".into(), "malformed_token"),
+        (vec![], issuer.token().key(&TestKey::rsa("rsa-1")).sign(), "invalid_signature"),
+        (vec!["--max-age", "300"], cannot.clone(), "reauthentication_unavailable"),
+        (vec!["--algorithms", "ES256"], issuer.token().sign(), "unsupported_algorithm"),
+        (vec!["--acr-values", "urn:loa:2,urn:loa:3"], issuer.token().sign(), "insufficient_authentication"),
+        (vec!["--require-amr", "mfa"], issuer.token().sign(), "insufficient_authentication"),
+        (vec!["--max-session-age", "30m"], old.clone(), "authentication_too_old"),
+        (vec!["--can-reauth-claim", "cr", "--max-age", "5m"], issuer.token().auth_time_ago(3600).claim("cr", false).sign(), "reauthentication_unavailable"),
+    ];
+    for (extra, token, code) in cases {
+        let out = verify(&issuer, &extra, &token).await;
+        assert_eq!((out.code, out.json["error"].as_str()), (1, Some(code)), "{extra:?}: {}", out.stdout);
+        assert_eq!(out.json["ok"], false);
+        assert!(out.json["message"].is_string());
+    }
+    let out = verify(&issuer, &["--max-age", "300", "--when-cannot-reauthenticate", "allow"], &cannot).await;
+    assert_eq!((out.code, out.json["reauthentication"].as_str()), (0, Some("unavailable")));
+    let out = verify(&issuer, &["--leeway", "0", "--max-age", "3599"], &old).await;
+    assert_eq!(out.code, 1);
+}
+
+#[tokio::test]
+async fn durations() {
+    let issuer = TestIssuer::start().await;
+    let t = issuer.token().auth_time_ago(100).sign();
+    for (max_age, code) in [("90s", 0), ("60", 1), ("2m", 0), ("1h", 0), ("1d", 0)] {
+        // 100 s old vs max_age (+30 s leeway).
+        assert_eq!(verify(&issuer, &["--max-age", max_age], &t).await.code, code, "{max_age}");
+    }
+    assert_eq!(verify(&issuer, &["--leeway", "0", "--max-age", "90s"], &t).await.code, 1);
+    let bad = verify(&issuer, &["--max-age", "5 weeks"], &t).await;
+    assert_eq!((bad.code, bad.json["error"].as_str()), (2, Some("config_error")));
+}
+
+#[tokio::test]
+async fn token_from_stdin() {
+    let issuer = TestIssuer::start().await;
+    let t = issuer.token().sign();
+    let args = ["verify", "--issuer", issuer.issuer(), "--audience", "test-client", "-"];
+    let out = run(&args, Some(&format!("\n  {t}\n\n"))).await;
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    let out = run(&args, Some("")).await;
+    assert_eq!((out.code, out.json["error"].as_str()), (1, Some("malformed_token")));
+    let huge = "a".repeat(2 * 1024 * 1024);
+    let out = run(&args, Some(&huge)).await;
+    assert_eq!((out.code, out.json["error"].as_str()), (1, Some("malformed_token")));
+}
+
+#[tokio::test]
+async fn could_not_decide_exits_2() {
+    let issuer = TestIssuer::start().await;
+    let t = issuer.token().sign();
+    // Usage errors still print one JSON line.
+    let out = run(&["verify", "--audience", "x", &t], None).await;
+    assert_eq!((out.code, out.json["error"].as_str()), (2, Some("config_error")));
+    let out = run(&["verify", "--issuer", "http://id.example.com", "--audience", "x", &t], None).await;
+    assert_eq!((out.code, out.json["error"].as_str()), (2, Some("config_error")));
+    let out = verify(&issuer, &["--algorithms", "HS256"], &t).await;
+    assert_eq!((out.code, out.json["error"].as_str()), (2, Some("config_error")));
+    // Wrong issuer (trailing slash): discovery says another issuer.
+    let out = run(&["verify", "--issuer", &format!("{}/", issuer.issuer()), "--audience", "test-client", &t], None).await;
+    assert_eq!((out.code, out.json["error"].as_str()), (2, Some("discovery_failed")));
+    issuer.set_jwks_behavior(Behavior::Status(500));
+    let out = verify(&issuer, &[], &t).await;
+    assert_eq!((out.code, out.json["error"].as_str()), (2, Some("keys_unavailable")));
+    // A hanging issuer: exit 2 within the fetch timeout, not a hang.
+    issuer.set_discovery_behavior(Behavior::Hang);
+    let out = verify(&issuer, &["--fetch-timeout", "1s"], &t).await;
+    assert_eq!((out.code, out.json["error"].as_str()), (2, Some("discovery_failed")));
+}
+
+#[tokio::test]
+async fn help_lists_every_option_with_its_default() {
+    let out = std::process::Command::new(BIN).args(["verify", "--help"]).output().unwrap();
+    let help = String::from_utf8(out.stdout).unwrap();
+    for needle in [
+        "--issuer", "--audience", "--max-age", "--leeway", "[default: 30]", "--when-cannot-reauthenticate",
+        "[default: deny]", "--can-reauth-claim", "--algorithms", "--acr-values", "--require-amr",
+        "--jwks-cooldown", "[default: 30s]", "--fetch-timeout", "[default: 5s]", "TOKEN|-",
+    ] {
+        assert!(help.contains(needle), "{needle} missing from:\n{help}");
+    }
+    let out = std::process::Command::new(BIN).args(["serve", "--help"]).output().unwrap();
+    assert!(String::from_utf8(out.stdout).unwrap().contains("[default: 127.0.0.1:8080]"));
+}
+
+// ---- serve -------------------------------------------------------------
+
+struct Gate {
+    child: Child,
+    base: String,
+}
+
+async fn serve(issuer: &TestIssuer, extra: &[&str]) -> Gate {
+    let mut args = vec!["serve", "--issuer", issuer.issuer(), "--audience", "test-client", "--bind", "127.0.0.1:0", "--workers", "2"];
+    args.extend_from_slice(extra);
+    let mut child = Command::new(BIN)
+        .args(&args)
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let addr = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if let Some(rest) = line.split("addr=").nth(1) {
+                return rest.split_whitespace().next().unwrap().to_owned();
+            }
+        }
+        panic!("serve exited before listening");
+    })
+    .await
+    .expect("serve starts");
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    Gate { child, base: format!("http://{addr}") }
+}
+
+struct Reply {
+    status: u16,
+    headers: reqwest::header::HeaderMap,
+    body: String,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(|v| v.to_str().unwrap())
+    }
+    fn error(&self) -> String {
+        serde_json::from_str::<Value>(&self.body).unwrap()["error"].as_str().unwrap().to_owned()
+    }
+}
+
+async fn get(gate: &Gate, path: &str, token: Option<&str>) -> Reply {
+    let mut req = reqwest::Client::new().get(format!("{}{path}", gate.base));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let res = req.send().await.unwrap();
+    Reply { status: res.status().as_u16(), headers: res.headers().clone(), body: res.text().await.unwrap() }
+}
+
+#[tokio::test]
+async fn serve_statuses_and_headers() {
+    let issuer = TestIssuer::start().await;
+    let gate = serve(&issuer, &["--max-age", "5m"]).await;
+    assert_eq!(get(&gate, "/healthz", None).await.status, 200);
+
+    let t = issuer.token().claim("sid", "sess-1").sign();
+    let r = get(&gate, "/verify", Some(&t)).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("x-reauth-subject"), Some("user-1"));
+    assert!(r.header("x-reauth-auth-time").unwrap().parse::<i64>().is_ok());
+    assert_eq!(r.header("x-reauth-session"), Some("sess-1"));
+    let r = get(&gate, "/verify", Some(&issuer.token().sign())).await;
+    assert_eq!((r.status, r.header("x-reauth-session")), (200, None));
+    // Any method.
+    let res = reqwest::Client::new().post(format!("{}/verify", gate.base)).bearer_auth(&t).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+
+    let r = get(&gate, "/verify", None).await;
+    assert_eq!((r.status, r.header("www-authenticate"), r.error().as_str()), (401, Some("Bearer"), "missing_token"));
+
+    let r = get(&gate, "/verify", Some("garbage")).await;
+    assert_eq!(r.status, 401);
+    assert!(r.header("www-authenticate").unwrap().starts_with("Bearer error=\"invalid_token\", error_description=\""));
+    assert_eq!(r.error(), "malformed_token");
+
+    let old = issuer.token().auth_time_ago(3600).sign();
+    let r = get(&gate, "/verify", Some(&old)).await;
+    assert_eq!(r.status, 401);
+    let c = r.header("www-authenticate").unwrap();
+    assert!(c.starts_with("Bearer error=\"insufficient_user_authentication\", error_description=\"") && c.ends_with("max_age=\"300\""), "{c}");
+    // Per-request overrides: this location allows two hours.
+    assert_eq!(get(&gate, "/verify?max_age=2h", Some(&old)).await.status, 200);
+    let r = get(&gate, "/verify?max_age=60", Some(&issuer.token().auth_time_ago(120).sign())).await;
+    assert!(r.header("www-authenticate").unwrap().ends_with("max_age=\"60\""));
+    let r = get(&gate, "/verify?acr_values=urn:a,urn:b", Some(&t)).await;
+    assert_eq!((r.status, r.error().as_str()), (401, "insufficient_authentication"));
+    assert!(r.header("www-authenticate").unwrap().contains("acr_values=\"urn:a urn:b\""));
+    let r = get(&gate, "/verify?amr=mfa", Some(&t)).await;
+    assert_eq!(r.error(), "insufficient_authentication");
+    assert_eq!(get(&gate, "/verify?max_age=soon", Some(&t)).await.status, 400);
+
+    let cannot = issuer.token().auth_time_ago(3600).can_reauthenticate(false).sign();
+    let r = get(&gate, "/verify", Some(&cannot)).await;
+    assert_eq!((r.status, r.error().as_str()), (403, "reauthentication_unavailable"));
+}
+
+#[tokio::test]
+async fn serve_through_rotation_and_outage() {
+    let issuer = TestIssuer::start().await;
+    let gate = serve(&issuer, &["--jwks-cooldown", "1s", "--fetch-timeout", "1s"]).await;
+    let before = issuer.token().sign();
+    assert_eq!(get(&gate, "/verify", Some(&before)).await.status, 200);
+    issuer.rotate();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let after = issuer.token().sign();
+    assert_eq!(get(&gate, "/verify", Some(&after)).await.status, 200, "new kid fetched");
+    assert_eq!(get(&gate, "/verify", Some(&before)).await.error(), "unknown_key");
+    // Issuer down: known keys keep serving, unknown kids are rejected, the process stays up.
+    issuer.set_jwks_behavior(Behavior::Hang);
+    issuer.set_discovery_behavior(Behavior::Status(500));
+    for _ in 0..5 {
+        assert_eq!(get(&gate, "/verify", Some(&after)).await.status, 200);
+    }
+    let stranger = issuer.token().key(&TestKey::ec("stranger")).sign();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(get(&gate, "/verify", Some(&stranger)).await.error(), "unknown_key");
+    assert_eq!(get(&gate, "/healthz", None).await.status, 200);
+}
+
+#[tokio::test]
+async fn serve_without_keys_is_503_until_they_load() {
+    let issuer = TestIssuer::start().await;
+    issuer.set_jwks_behavior(Behavior::Status(500));
+    let gate = serve(&issuer, &["--jwks-cooldown", "1s"]).await;
+    assert_eq!(get(&gate, "/healthz", None).await.status, 503);
+    let r = get(&gate, "/verify", Some(&issuer.token().sign())).await;
+    assert_eq!((r.status, r.error().as_str(), r.header("www-authenticate")), (503, "keys_unavailable", None));
+    issuer.set_jwks_behavior(Behavior::Normal);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(get(&gate, "/healthz", None).await.status, 200);
+    assert_eq!(get(&gate, "/verify", Some(&issuer.token().sign())).await.status, 200);
+}
+
+#[tokio::test]
+async fn serve_concurrent_mixed_requests_and_sigterm() {
+    let issuer = TestIssuer::start().await;
+    let mut gate = serve(&issuer, &["--max-age", "5m"]).await;
+    let client = reqwest::Client::new();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..200 {
+        let (token, status, sub) = match i % 3 {
+            0 => (issuer.token().claim("sub", format!("u{i}")).sign(), 200, Some(format!("u{i}"))),
+            1 => (issuer.token().claim("sub", format!("u{i}")).auth_time_ago(3600).sign(), 401, None),
+            _ => (format!("bad.{i}.token"), 401, None),
+        };
+        let (client, url) = (client.clone(), format!("{}/verify", gate.base));
+        tasks.spawn(async move {
+            let res = client.get(url).bearer_auth(token).send().await.unwrap();
+            assert_eq!(res.status().as_u16(), status, "{i}");
+            let got = res.headers().get("x-reauth-subject").map(|v| v.to_str().unwrap().to_owned());
+            assert_eq!(got, sub, "{i}");
+        });
+    }
+    while let Some(r) = tasks.join_next().await {
+        r.unwrap();
+    }
+    assert_eq!(issuer.jwks_requests(), 1);
+    let pid = gate.child.id().unwrap().to_string();
+    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let status = tokio::time::timeout(Duration::from_secs(20), gate.child.wait()).await.expect("stops").unwrap();
+    assert_eq!(status.code(), Some(0), "graceful shutdown");
+}
