@@ -1,5 +1,5 @@
 //! actix-web adapter (feature `actix`): extractors, a scope middleware and
-//! `ResponseError`. No decisions here: see [`guard::check`](crate::guard::check).
+//! `ResponseError`. No decisions here: see [`guard::check`].
 //!
 //! Register the [`Verifier`] as app data (`.app_data(verifier.clone())` or
 //! `web::Data<Verifier>`), and a [`Requirement`] at the app, scope or

@@ -1,5 +1,5 @@
 //! axum adapter (feature `axum`): the same extractors and responses as the
-//! actix adapter. No decisions here: see [`guard::check`](crate::guard::check).
+//! actix adapter. No decisions here: see [`guard::check`].
 //!
 //! The [`Verifier`] comes from the router state (`Verifier: FromRef<S>`); a
 //! [`Requirement`] (and optionally a [`TokenSource`]) from an `Extension`

@@ -78,7 +78,7 @@ pub enum GuardError {
     /// The token was rejected, or keys were unavailable.
     #[error(transparent)]
     Verify(#[from] VerifyError),
-    /// The application has no [`Verifier`](crate::Verifier) registered: 500,
+    /// The application has no [`Verifier`] registered: 500,
     /// code `server_error` (a deployment bug, logged at error level).
     #[error("no reauth::Verifier is registered with the application")]
     NotConfigured,

@@ -20,8 +20,14 @@ struct Out {
 
 async fn run(args: &[&str], stdin: Option<&str>) -> Out {
     let mut cmd = Command::new(BIN);
-    cmd.args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).env_remove("RUST_LOG");
-    cmd.env_remove("REAUTH_ISSUER").env_remove("REAUTH_AUDIENCE").kill_on_drop(true);
+    cmd.args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .env_remove("RUST_LOG");
+    cmd.env_remove("REAUTH_ISSUER")
+        .env_remove("REAUTH_AUDIENCE")
+        .kill_on_drop(true);
     let mut child = cmd.spawn().unwrap();
     let mut pipe = child.stdin.take().unwrap();
     if let Some(input) = stdin {
@@ -29,14 +35,31 @@ async fn run(args: &[&str], stdin: Option<&str>) -> Out {
         let _ = pipe.write_all(input.as_bytes()).await;
     }
     drop(pipe);
-    let out = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output()).await.expect("no hang").unwrap();
+    let out = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output())
+        .await
+        .expect("no hang")
+        .unwrap();
     let stdout = String::from_utf8(out.stdout).unwrap();
-    assert_eq!(stdout.lines().count(), 1, "exactly one line on stdout: {stdout:?}");
-    Out { code: out.status.code().unwrap(), json: serde_json::from_str(&stdout).unwrap(), stdout }
+    assert_eq!(
+        stdout.lines().count(),
+        1,
+        "exactly one line on stdout: {stdout:?}"
+    );
+    Out {
+        code: out.status.code().unwrap(),
+        json: serde_json::from_str(&stdout).unwrap(),
+        stdout,
+    }
 }
 
 async fn verify(issuer: &TestIssuer, extra: &[&str], token: &str) -> Out {
-    let mut args = vec!["verify", "--issuer", issuer.issuer(), "--audience", "test-client"];
+    let mut args = vec![
+        "verify",
+        "--issuer",
+        issuer.issuer(),
+        "--audience",
+        "test-client",
+    ];
     args.extend_from_slice(extra);
     args.push(token);
     run(&args, None).await
@@ -49,41 +72,103 @@ async fn accepted_json_shape() {
     let out = verify(&issuer, &["--max-age", "5m"], &t).await;
     assert_eq!(out.code, 0);
     let keys: Vec<_> = out.json.as_object().unwrap().keys().cloned().collect();
-    assert_eq!(keys, ["auth_time", "claims", "ok", "reauthentication", "sub"]);
-    assert_eq!((out.json["ok"].as_bool(), out.json["sub"].as_str()), (Some(true), Some("user-1")));
+    assert_eq!(
+        keys,
+        ["auth_time", "claims", "ok", "reauthentication", "sub"]
+    );
+    assert_eq!(
+        (out.json["ok"].as_bool(), out.json["sub"].as_str()),
+        (Some(true), Some("user-1"))
+    );
     assert_eq!(out.json["reauthentication"], "fresh");
     assert!(out.json["auth_time"].is_i64());
     assert_eq!(out.json["claims"]["sid"], "s-9");
     assert!(!out.stdout.trim_end().contains('\n'));
     let out = verify(&issuer, &[], &issuer.token().without("auth_time").sign()).await;
-    assert_eq!((out.code, out.json["auth_time"].is_null(), out.json["reauthentication"].as_str()), (0, true, Some("not_required")));
+    assert_eq!(
+        (
+            out.code,
+            out.json["auth_time"].is_null(),
+            out.json["reauthentication"].as_str()
+        ),
+        (0, true, Some("not_required"))
+    );
 }
 
 #[tokio::test]
 async fn rejections_exit_1_with_their_code() {
     let issuer = TestIssuer::start().await;
     let old = issuer.token().auth_time_ago(3600).sign();
-    let cannot = issuer.token().auth_time_ago(3600).can_reauthenticate(false).sign();
+    let cannot = issuer
+        .token()
+        .auth_time_ago(3600)
+        .can_reauthenticate(false)
+        .sign();
     let cases: Vec<(Vec<&str>, String, &str)> = vec![
-        (vec!["--max-age", "300"], old.clone(), "authentication_too_old"),
+        (
+            vec!["--max-age", "300"],
+            old.clone(),
+            "authentication_too_old",
+        ),
         (vec![], issuer.token().claim("exp", 1).sign(), "expired"),
         (vec![], "not-a-token".into(), "malformed_token"),
-        (vec![], issuer.token().key(&TestKey::rsa("rsa-1")).sign(), "invalid_signature"),
-        (vec!["--max-age", "300"], cannot.clone(), "reauthentication_unavailable"),
-        (vec!["--algorithms", "ES256"], issuer.token().sign(), "unsupported_algorithm"),
-        (vec!["--acr-values", "urn:loa:2,urn:loa:3"], issuer.token().sign(), "insufficient_authentication"),
-        (vec!["--require-amr", "mfa"], issuer.token().sign(), "insufficient_authentication"),
-        (vec!["--max-session-age", "30m"], old.clone(), "authentication_too_old"),
-        (vec!["--can-reauth-claim", "cr", "--max-age", "5m"], issuer.token().auth_time_ago(3600).claim("cr", false).sign(), "reauthentication_unavailable"),
+        (
+            vec![],
+            issuer.token().key(&TestKey::rsa("rsa-1")).sign(),
+            "invalid_signature",
+        ),
+        (
+            vec!["--max-age", "300"],
+            cannot.clone(),
+            "reauthentication_unavailable",
+        ),
+        (
+            vec!["--algorithms", "ES256"],
+            issuer.token().sign(),
+            "unsupported_algorithm",
+        ),
+        (
+            vec!["--acr-values", "urn:loa:2,urn:loa:3"],
+            issuer.token().sign(),
+            "insufficient_authentication",
+        ),
+        (
+            vec!["--require-amr", "mfa"],
+            issuer.token().sign(),
+            "insufficient_authentication",
+        ),
+        (
+            vec!["--max-session-age", "30m"],
+            old.clone(),
+            "authentication_too_old",
+        ),
+        (
+            vec!["--can-reauth-claim", "cr", "--max-age", "5m"],
+            issuer.token().auth_time_ago(3600).claim("cr", false).sign(),
+            "reauthentication_unavailable",
+        ),
     ];
     for (extra, token, code) in cases {
         let out = verify(&issuer, &extra, &token).await;
-        assert_eq!((out.code, out.json["error"].as_str()), (1, Some(code)), "{extra:?}: {}", out.stdout);
+        assert_eq!(
+            (out.code, out.json["error"].as_str()),
+            (1, Some(code)),
+            "{extra:?}: {}",
+            out.stdout
+        );
         assert_eq!(out.json["ok"], false);
         assert!(out.json["message"].is_string());
     }
-    let out = verify(&issuer, &["--max-age", "300", "--when-cannot-reauthenticate", "allow"], &cannot).await;
-    assert_eq!((out.code, out.json["reauthentication"].as_str()), (0, Some("unavailable")));
+    let out = verify(
+        &issuer,
+        &["--max-age", "300", "--when-cannot-reauthenticate", "allow"],
+        &cannot,
+    )
+    .await;
+    assert_eq!(
+        (out.code, out.json["reauthentication"].as_str()),
+        (0, Some("unavailable"))
+    );
     let out = verify(&issuer, &["--leeway", "0", "--max-age", "3599"], &old).await;
     assert_eq!(out.code, 1);
 }
@@ -94,25 +179,50 @@ async fn durations() {
     let t = issuer.token().auth_time_ago(100).sign();
     for (max_age, code) in [("90s", 0), ("60", 1), ("2m", 0), ("1h", 0), ("1d", 0)] {
         // 100 s old vs max_age (+30 s leeway).
-        assert_eq!(verify(&issuer, &["--max-age", max_age], &t).await.code, code, "{max_age}");
+        assert_eq!(
+            verify(&issuer, &["--max-age", max_age], &t).await.code,
+            code,
+            "{max_age}"
+        );
     }
-    assert_eq!(verify(&issuer, &["--leeway", "0", "--max-age", "90s"], &t).await.code, 1);
+    assert_eq!(
+        verify(&issuer, &["--leeway", "0", "--max-age", "90s"], &t)
+            .await
+            .code,
+        1
+    );
     let bad = verify(&issuer, &["--max-age", "5 weeks"], &t).await;
-    assert_eq!((bad.code, bad.json["error"].as_str()), (2, Some("config_error")));
+    assert_eq!(
+        (bad.code, bad.json["error"].as_str()),
+        (2, Some("config_error"))
+    );
 }
 
 #[tokio::test]
 async fn token_from_stdin() {
     let issuer = TestIssuer::start().await;
     let t = issuer.token().sign();
-    let args = ["verify", "--issuer", issuer.issuer(), "--audience", "test-client", "-"];
+    let args = [
+        "verify",
+        "--issuer",
+        issuer.issuer(),
+        "--audience",
+        "test-client",
+        "-",
+    ];
     let out = run(&args, Some(&format!("\n  {t}\n\n"))).await;
     assert_eq!(out.code, 0, "{}", out.stdout);
     let out = run(&args, Some("")).await;
-    assert_eq!((out.code, out.json["error"].as_str()), (1, Some("malformed_token")));
+    assert_eq!(
+        (out.code, out.json["error"].as_str()),
+        (1, Some("malformed_token"))
+    );
     let huge = "a".repeat(2 * 1024 * 1024);
     let out = run(&args, Some(&huge)).await;
-    assert_eq!((out.code, out.json["error"].as_str()), (1, Some("malformed_token")));
+    assert_eq!(
+        (out.code, out.json["error"].as_str()),
+        (1, Some("malformed_token"))
+    );
 }
 
 #[tokio::test]
@@ -121,36 +231,99 @@ async fn could_not_decide_exits_2() {
     let t = issuer.token().sign();
     // Usage errors still print one JSON line.
     let out = run(&["verify", "--audience", "x", &t], None).await;
-    assert_eq!((out.code, out.json["error"].as_str()), (2, Some("config_error")));
-    let out = run(&["verify", "--issuer", "http://id.example.com", "--audience", "x", &t], None).await;
-    assert_eq!((out.code, out.json["error"].as_str()), (2, Some("config_error")));
+    assert_eq!(
+        (out.code, out.json["error"].as_str()),
+        (2, Some("config_error"))
+    );
+    let out = run(
+        &[
+            "verify",
+            "--issuer",
+            "http://id.example.com",
+            "--audience",
+            "x",
+            &t,
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(
+        (out.code, out.json["error"].as_str()),
+        (2, Some("config_error"))
+    );
     let out = verify(&issuer, &["--algorithms", "HS256"], &t).await;
-    assert_eq!((out.code, out.json["error"].as_str()), (2, Some("config_error")));
+    assert_eq!(
+        (out.code, out.json["error"].as_str()),
+        (2, Some("config_error"))
+    );
     // Wrong issuer (trailing slash): discovery says another issuer.
-    let out = run(&["verify", "--issuer", &format!("{}/", issuer.issuer()), "--audience", "test-client", &t], None).await;
-    assert_eq!((out.code, out.json["error"].as_str()), (2, Some("discovery_failed")));
+    let out = run(
+        &[
+            "verify",
+            "--issuer",
+            &format!("{}/", issuer.issuer()),
+            "--audience",
+            "test-client",
+            &t,
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(
+        (out.code, out.json["error"].as_str()),
+        (2, Some("discovery_failed"))
+    );
     issuer.set_jwks_behavior(Behavior::Status(500));
     let out = verify(&issuer, &[], &t).await;
-    assert_eq!((out.code, out.json["error"].as_str()), (2, Some("keys_unavailable")));
+    assert_eq!(
+        (out.code, out.json["error"].as_str()),
+        (2, Some("keys_unavailable"))
+    );
     // A hanging issuer: exit 2 within the fetch timeout, not a hang.
     issuer.set_discovery_behavior(Behavior::Hang);
     let out = verify(&issuer, &["--fetch-timeout", "1s"], &t).await;
-    assert_eq!((out.code, out.json["error"].as_str()), (2, Some("discovery_failed")));
+    assert_eq!(
+        (out.code, out.json["error"].as_str()),
+        (2, Some("discovery_failed"))
+    );
 }
 
 #[tokio::test]
 async fn help_lists_every_option_with_its_default() {
-    let out = std::process::Command::new(BIN).args(["verify", "--help"]).output().unwrap();
+    let out = std::process::Command::new(BIN)
+        .args(["verify", "--help"])
+        .output()
+        .unwrap();
     let help = String::from_utf8(out.stdout).unwrap();
     for needle in [
-        "--issuer", "--audience", "--max-age", "--leeway", "[default: 30]", "--when-cannot-reauthenticate",
-        "[default: deny]", "--can-reauth-claim", "--algorithms", "--acr-values", "--require-amr",
-        "--jwks-cooldown", "[default: 30s]", "--fetch-timeout", "[default: 5s]", "TOKEN|-",
+        "--issuer",
+        "--audience",
+        "--max-age",
+        "--leeway",
+        "[default: 30]",
+        "--when-cannot-reauthenticate",
+        "[default: deny]",
+        "--can-reauth-claim",
+        "--algorithms",
+        "--acr-values",
+        "--require-amr",
+        "--jwks-cooldown",
+        "[default: 30s]",
+        "--fetch-timeout",
+        "[default: 5s]",
+        "TOKEN|-",
     ] {
         assert!(help.contains(needle), "{needle} missing from:\n{help}");
     }
-    let out = std::process::Command::new(BIN).args(["serve", "--help"]).output().unwrap();
-    assert!(String::from_utf8(out.stdout).unwrap().contains("[default: 127.0.0.1:8080]"));
+    let out = std::process::Command::new(BIN)
+        .args(["serve", "--help"])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .contains("[default: 127.0.0.1:8080]")
+    );
 }
 
 // ---- serve -------------------------------------------------------------
@@ -161,7 +334,17 @@ struct Gate {
 }
 
 async fn serve(issuer: &TestIssuer, extra: &[&str]) -> Gate {
-    let mut args = vec!["serve", "--issuer", issuer.issuer(), "--audience", "test-client", "--bind", "127.0.0.1:0", "--workers", "2"];
+    let mut args = vec![
+        "serve",
+        "--issuer",
+        issuer.issuer(),
+        "--audience",
+        "test-client",
+        "--bind",
+        "127.0.0.1:0",
+        "--workers",
+        "2",
+    ];
     args.extend_from_slice(extra);
     let mut child = Command::new(BIN)
         .args(&args)
@@ -184,7 +367,10 @@ async fn serve(issuer: &TestIssuer, extra: &[&str]) -> Gate {
     .await
     .expect("serve starts");
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    Gate { child, base: format!("http://{addr}") }
+    Gate {
+        child,
+        base: format!("http://{addr}"),
+    }
 }
 
 struct Reply {
@@ -198,7 +384,10 @@ impl Reply {
         self.headers.get(name).map(|v| v.to_str().unwrap())
     }
     fn error(&self) -> String {
-        serde_json::from_str::<Value>(&self.body).unwrap()["error"].as_str().unwrap().to_owned()
+        serde_json::from_str::<Value>(&self.body).unwrap()["error"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     }
 }
 
@@ -208,7 +397,11 @@ async fn get(gate: &Gate, path: &str, token: Option<&str>) -> Reply {
         req = req.bearer_auth(t);
     }
     let res = req.send().await.unwrap();
-    Reply { status: res.status().as_u16(), headers: res.headers().clone(), body: res.text().await.unwrap() }
+    Reply {
+        status: res.status().as_u16(),
+        headers: res.headers().clone(),
+        body: res.text().await.unwrap(),
+    }
 }
 
 #[tokio::test]
@@ -221,41 +414,91 @@ async fn serve_statuses_and_headers() {
     let r = get(&gate, "/verify", Some(&t)).await;
     assert_eq!(r.status, 200);
     assert_eq!(r.header("x-reauth-subject"), Some("user-1"));
-    assert!(r.header("x-reauth-auth-time").unwrap().parse::<i64>().is_ok());
+    assert!(
+        r.header("x-reauth-auth-time")
+            .unwrap()
+            .parse::<i64>()
+            .is_ok()
+    );
     assert_eq!(r.header("x-reauth-session"), Some("sess-1"));
     let r = get(&gate, "/verify", Some(&issuer.token().sign())).await;
     assert_eq!((r.status, r.header("x-reauth-session")), (200, None));
     // Any method.
-    let res = reqwest::Client::new().post(format!("{}/verify", gate.base)).bearer_auth(&t).send().await.unwrap();
+    let res = reqwest::Client::new()
+        .post(format!("{}/verify", gate.base))
+        .bearer_auth(&t)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
 
     let r = get(&gate, "/verify", None).await;
-    assert_eq!((r.status, r.header("www-authenticate"), r.error().as_str()), (401, Some("Bearer"), "missing_token"));
+    assert_eq!(
+        (r.status, r.header("www-authenticate"), r.error().as_str()),
+        (401, Some("Bearer"), "missing_token")
+    );
 
     let r = get(&gate, "/verify", Some("garbage")).await;
     assert_eq!(r.status, 401);
-    assert!(r.header("www-authenticate").unwrap().starts_with("Bearer error=\"invalid_token\", error_description=\""));
+    assert!(
+        r.header("www-authenticate")
+            .unwrap()
+            .starts_with("Bearer error=\"invalid_token\", error_description=\"")
+    );
     assert_eq!(r.error(), "malformed_token");
 
     let old = issuer.token().auth_time_ago(3600).sign();
     let r = get(&gate, "/verify", Some(&old)).await;
     assert_eq!(r.status, 401);
     let c = r.header("www-authenticate").unwrap();
-    assert!(c.starts_with("Bearer error=\"insufficient_user_authentication\", error_description=\"") && c.ends_with("max_age=\"300\""), "{c}");
+    assert!(
+        c.starts_with("Bearer error=\"insufficient_user_authentication\", error_description=\"")
+            && c.ends_with("max_age=\"300\""),
+        "{c}"
+    );
     // Per-request overrides: this location allows two hours.
-    assert_eq!(get(&gate, "/verify?max_age=2h", Some(&old)).await.status, 200);
-    let r = get(&gate, "/verify?max_age=60", Some(&issuer.token().auth_time_ago(120).sign())).await;
-    assert!(r.header("www-authenticate").unwrap().ends_with("max_age=\"60\""));
+    assert_eq!(
+        get(&gate, "/verify?max_age=2h", Some(&old)).await.status,
+        200
+    );
+    let r = get(
+        &gate,
+        "/verify?max_age=60",
+        Some(&issuer.token().auth_time_ago(120).sign()),
+    )
+    .await;
+    assert!(
+        r.header("www-authenticate")
+            .unwrap()
+            .ends_with("max_age=\"60\"")
+    );
     let r = get(&gate, "/verify?acr_values=urn:a,urn:b", Some(&t)).await;
-    assert_eq!((r.status, r.error().as_str()), (401, "insufficient_authentication"));
-    assert!(r.header("www-authenticate").unwrap().contains("acr_values=\"urn:a urn:b\""));
+    assert_eq!(
+        (r.status, r.error().as_str()),
+        (401, "insufficient_authentication")
+    );
+    assert!(
+        r.header("www-authenticate")
+            .unwrap()
+            .contains("acr_values=\"urn:a urn:b\"")
+    );
     let r = get(&gate, "/verify?amr=mfa", Some(&t)).await;
     assert_eq!(r.error(), "insufficient_authentication");
-    assert_eq!(get(&gate, "/verify?max_age=soon", Some(&t)).await.status, 400);
+    assert_eq!(
+        get(&gate, "/verify?max_age=soon", Some(&t)).await.status,
+        400
+    );
 
-    let cannot = issuer.token().auth_time_ago(3600).can_reauthenticate(false).sign();
+    let cannot = issuer
+        .token()
+        .auth_time_ago(3600)
+        .can_reauthenticate(false)
+        .sign();
     let r = get(&gate, "/verify", Some(&cannot)).await;
-    assert_eq!((r.status, r.error().as_str()), (403, "reauthentication_unavailable"));
+    assert_eq!(
+        (r.status, r.error().as_str()),
+        (403, "reauthentication_unavailable")
+    );
 }
 
 #[tokio::test]
@@ -267,8 +510,15 @@ async fn serve_through_rotation_and_outage() {
     issuer.rotate();
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let after = issuer.token().sign();
-    assert_eq!(get(&gate, "/verify", Some(&after)).await.status, 200, "new kid fetched");
-    assert_eq!(get(&gate, "/verify", Some(&before)).await.error(), "unknown_key");
+    assert_eq!(
+        get(&gate, "/verify", Some(&after)).await.status,
+        200,
+        "new kid fetched"
+    );
+    assert_eq!(
+        get(&gate, "/verify", Some(&before)).await.error(),
+        "unknown_key"
+    );
     // Issuer down: known keys keep serving, unknown kids are rejected, the process stays up.
     issuer.set_jwks_behavior(Behavior::Hang);
     issuer.set_discovery_behavior(Behavior::Status(500));
@@ -277,7 +527,10 @@ async fn serve_through_rotation_and_outage() {
     }
     let stranger = issuer.token().key(&TestKey::ec("stranger")).sign();
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    assert_eq!(get(&gate, "/verify", Some(&stranger)).await.error(), "unknown_key");
+    assert_eq!(
+        get(&gate, "/verify", Some(&stranger)).await.error(),
+        "unknown_key"
+    );
     assert_eq!(get(&gate, "/healthz", None).await.status, 200);
 }
 
@@ -288,11 +541,19 @@ async fn serve_without_keys_is_503_until_they_load() {
     let gate = serve(&issuer, &["--jwks-cooldown", "1s"]).await;
     assert_eq!(get(&gate, "/healthz", None).await.status, 503);
     let r = get(&gate, "/verify", Some(&issuer.token().sign())).await;
-    assert_eq!((r.status, r.error().as_str(), r.header("www-authenticate")), (503, "keys_unavailable", None));
+    assert_eq!(
+        (r.status, r.error().as_str(), r.header("www-authenticate")),
+        (503, "keys_unavailable", None)
+    );
     issuer.set_jwks_behavior(Behavior::Normal);
     tokio::time::sleep(Duration::from_millis(1100)).await;
     assert_eq!(get(&gate, "/healthz", None).await.status, 200);
-    assert_eq!(get(&gate, "/verify", Some(&issuer.token().sign())).await.status, 200);
+    assert_eq!(
+        get(&gate, "/verify", Some(&issuer.token().sign()))
+            .await
+            .status,
+        200
+    );
 }
 
 #[tokio::test]
@@ -303,15 +564,30 @@ async fn serve_concurrent_mixed_requests_and_sigterm() {
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..200 {
         let (token, status, sub) = match i % 3 {
-            0 => (issuer.token().claim("sub", format!("u{i}")).sign(), 200, Some(format!("u{i}"))),
-            1 => (issuer.token().claim("sub", format!("u{i}")).auth_time_ago(3600).sign(), 401, None),
+            0 => (
+                issuer.token().claim("sub", format!("u{i}")).sign(),
+                200,
+                Some(format!("u{i}")),
+            ),
+            1 => (
+                issuer
+                    .token()
+                    .claim("sub", format!("u{i}"))
+                    .auth_time_ago(3600)
+                    .sign(),
+                401,
+                None,
+            ),
             _ => (format!("bad.{i}.token"), 401, None),
         };
         let (client, url) = (client.clone(), format!("{}/verify", gate.base));
         tasks.spawn(async move {
             let res = client.get(url).bearer_auth(token).send().await.unwrap();
             assert_eq!(res.status().as_u16(), status, "{i}");
-            let got = res.headers().get("x-reauth-subject").map(|v| v.to_str().unwrap().to_owned());
+            let got = res
+                .headers()
+                .get("x-reauth-subject")
+                .map(|v| v.to_str().unwrap().to_owned());
             assert_eq!(got, sub, "{i}");
         });
     }
@@ -320,7 +596,16 @@ async fn serve_concurrent_mixed_requests_and_sigterm() {
     }
     assert_eq!(issuer.jwks_requests(), 1);
     let pid = gate.child.id().unwrap().to_string();
-    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
-    let status = tokio::time::timeout(Duration::from_secs(20), gate.child.wait()).await.expect("stops").unwrap();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = tokio::time::timeout(Duration::from_secs(20), gate.child.wait())
+        .await
+        .expect("stops")
+        .unwrap();
     assert_eq!(status.code(), Some(0), "graceful shutdown");
 }

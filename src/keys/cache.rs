@@ -99,7 +99,10 @@ impl KeyCache {
 
     /// The current refresh generation (see [`refresh`](Self::refresh)).
     pub fn generation(&self) -> u64 {
-        self.state.read().unwrap_or_else(|p| p.into_inner()).generation
+        self.state
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .generation
     }
 
     /// The algorithm allow-list in force.

@@ -9,7 +9,11 @@ use reauth::{Algorithm, ReauthPolicy, Requirement, VerifierConfig};
 use crate::duration;
 
 #[derive(Parser, Debug)]
-#[command(name = "reauth", version, about = "Demand a recent login: verify OpenID Connect ID tokens and their freshness")]
+#[command(
+    name = "reauth",
+    version,
+    about = "Demand a recent login: verify OpenID Connect ID tokens and their freshness"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -59,7 +63,13 @@ pub struct CommonArgs {
     #[arg(long, env = "REAUTH_ISSUER", value_name = "URL")]
     pub issuer: String,
     /// Accepted audience (client id); repeat for several.
-    #[arg(long = "audience", env = "REAUTH_AUDIENCE", required = true, value_delimiter = ',', value_name = "AUD")]
+    #[arg(
+        long = "audience",
+        env = "REAUTH_AUDIENCE",
+        required = true,
+        value_delimiter = ',',
+        value_name = "AUD"
+    )]
     pub audiences: Vec<String>,
     /// Maximum age of the login (auth_time), e.g. 300, 5m. Default: no freshness check.
     #[arg(long, value_parser = duration::parse, value_name = "DURATION")]
@@ -98,7 +108,9 @@ pub struct CommonArgs {
 }
 
 fn parse_alg(s: &str) -> Result<Algorithm, String> {
-    s.trim().parse::<Algorithm>().map_err(|_| format!("unknown algorithm {s:?}"))
+    s.trim()
+        .parse::<Algorithm>()
+        .map_err(|_| format!("unknown algorithm {s:?}"))
 }
 
 impl CommonArgs {

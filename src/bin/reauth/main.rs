@@ -15,10 +15,18 @@ use args::{Cli, Command};
 fn main() {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => e.exit(),
+        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
+            e.exit()
+        }
         Err(e) => {
             // Scripts read stdout: one JSON line there too, details on stderr.
-            let first = e.to_string().lines().next().unwrap_or_default().trim_start_matches("error: ").to_owned();
+            let first = e
+                .to_string()
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .trim_start_matches("error: ")
+                .to_owned();
             println!("{}", verify::failure("config_error", &first));
             eprint!("{e}");
             std::process::exit(verify::UNDECIDED);
@@ -29,7 +37,9 @@ fn main() {
         Command::Verify(_) => "warn",
     };
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level)))
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level)),
+        )
         .with_writer(std::io::stderr)
         .init();
     let code = actix_web::rt::System::new().block_on(async move {
@@ -37,7 +47,11 @@ fn main() {
             Command::Verify(args) => {
                 let pretty = args.pretty;
                 let (out, code) = verify::run(args).await;
-                let text = if pretty { serde_json::to_string_pretty(&out) } else { serde_json::to_string(&out) };
+                let text = if pretty {
+                    serde_json::to_string_pretty(&out)
+                } else {
+                    serde_json::to_string(&out)
+                };
                 println!("{}", text.unwrap_or_default());
                 code
             }

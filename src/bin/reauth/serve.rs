@@ -26,11 +26,15 @@ struct Overrides {
 }
 
 fn list(s: &str) -> Vec<String> {
-    s.split([',', ' ']).filter(|v| !v.is_empty()).map(str::to_owned).collect()
+    s.split([',', ' '])
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 fn requirement(query: &str, default: &Requirement) -> Result<Requirement, String> {
-    let o = web::Query::<Overrides>::from_query(query).map_err(|e| format!("invalid query: {e}"))?;
+    let o =
+        web::Query::<Overrides>::from_query(query).map_err(|e| format!("invalid query: {e}"))?;
     let mut r = default.clone();
     if let Some(m) = &o.max_age {
         r = r.with_max_age(Some(duration::parse(m)?));
@@ -53,16 +57,21 @@ async fn verify(req: HttpRequest, gate: web::Data<Gate>) -> HttpResponse {
         Ok(r) => r,
         Err(msg) => return bad_request(&msg),
     };
-    let token = TokenSource::AuthorizationBearer.extract(|n| req.headers().get(n).and_then(|v| v.to_str().ok()));
-    let verified = match guard::check::<Map<String, Value>>(Some(&gate.verifier), token, &requirement).await {
-        Ok(v) => v,
-        Err(e) => return e.error_response(),
-    };
+    let token = TokenSource::AuthorizationBearer
+        .extract(|n| req.headers().get(n).and_then(|v| v.to_str().ok()));
+    let verified =
+        match guard::check::<Map<String, Value>>(Some(&gate.verifier), token, &requirement).await {
+            Ok(v) => v,
+            Err(e) => return e.error_response(),
+        };
     let claims = &verified.claims;
     let mut res = HttpResponse::Ok();
     let mut headers: Vec<(&str, String)> = vec![
         ("X-Reauth-Subject", claims.sub.clone()),
-        ("X-Reauth-Reauthentication", verified.freshness.as_str().to_owned()),
+        (
+            "X-Reauth-Reauthentication",
+            verified.freshness.as_str().to_owned(),
+        ),
     ];
     if let Some(t) = claims.auth_time {
         headers.push(("X-Reauth-Auth-Time", t.to_string()));
@@ -108,7 +117,10 @@ pub async fn run(args: ServeArgs) -> i32 {
             return 2;
         }
     };
-    let gate = web::Data::new(Gate { verifier, requirement: args.common.requirement() });
+    let gate = web::Data::new(Gate {
+        verifier,
+        requirement: args.common.requirement(),
+    });
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(gate.clone())
@@ -141,4 +153,3 @@ pub async fn run(args: ServeArgs) -> i32 {
         }
     }
 }
-
