@@ -69,18 +69,18 @@ fn reject(kind: RejectionKind, msg: impl Into<std::borrow::Cow<'static, str>>) -
     Rejection::new(kind, msg)
 }
 
-fn missing(name: &str) -> Rejection {
+pub(crate) fn missing(name: &str) -> Rejection {
     reject(
         RejectionKind::MissingClaim,
         format!("{name} claim is required"),
     )
 }
 
-fn invalid(name: &str, what: &str) -> Rejection {
+pub(crate) fn invalid(name: &str, what: &str) -> Rejection {
     reject(RejectionKind::InvalidClaim, format!("{name} claim {what}"))
 }
 
-fn opt_string(map: &Map<String, Value>, name: &str) -> Result<Option<String>, Rejection> {
+pub(crate) fn opt_string(map: &Map<String, Value>, name: &str) -> Result<Option<String>, Rejection> {
     match map.get(name) {
         None => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
@@ -90,7 +90,7 @@ fn opt_string(map: &Map<String, Value>, name: &str) -> Result<Option<String>, Re
 
 /// RFC 7519 §2 NumericDate: a JSON number (never a string). Fractions are
 /// floored; values outside the `i64` range are invalid.
-fn numeric_date(map: &Map<String, Value>, name: &str) -> Result<Option<i64>, Rejection> {
+pub(crate) fn numeric_date(map: &Map<String, Value>, name: &str) -> Result<Option<i64>, Rejection> {
     match map.get(name) {
         None => Ok(None),
         Some(Value::Number(n)) => {
@@ -106,20 +106,21 @@ fn numeric_date(map: &Map<String, Value>, name: &str) -> Result<Option<i64>, Rej
     }
 }
 
-/// Checks the claims in OIDC Core 3.1.3.7 order and returns them typed.
-pub(crate) fn validate(
-    map: &Map<String, Value>,
-    ctx: &ClaimContext<'_>,
-) -> Result<IdTokenClaims, Rejection> {
-    // OIDC Core 3.1.3.7 step 2: iss MUST exactly match the issuer.
+/// OIDC Core 3.1.3.7 step 2: `iss` MUST exactly match the issuer.
+pub(crate) fn check_issuer(map: &Map<String, Value>, issuer: &str) -> Result<String, Rejection> {
     let iss = opt_string(map, "iss")?.ok_or_else(|| missing("iss"))?;
-    if iss != ctx.issuer {
+    if iss != issuer {
         return Err(reject(
             RejectionKind::InvalidIssuer,
             format!("iss {:?} is not the expected issuer", truncate(&iss)),
         ));
     }
-    // Step 3: aud MUST contain our client id (a string or an array of strings).
+    Ok(iss)
+}
+
+/// OIDC Core 3.1.3.7 step 3: `aud` (a string or an array of strings) MUST
+/// contain one of our client ids.
+pub(crate) fn check_audience(map: &Map<String, Value>, audiences: &[String]) -> Result<Vec<String>, Rejection> {
     let aud: Vec<String> = match map.get("aud") {
         None => return Err(missing("aud")),
         Some(Value::String(s)) => vec![s.clone()],
@@ -130,12 +131,41 @@ pub(crate) fn validate(
             .ok_or_else(|| invalid("aud", "must be a string or an array of strings"))?,
         Some(_) => return Err(invalid("aud", "must be a string or an array of strings")),
     };
-    if !aud.iter().any(|a| ctx.audiences.contains(a)) {
+    if !aud.iter().any(|a| audiences.contains(a)) {
         return Err(reject(
             RejectionKind::InvalidAudience,
             "aud does not contain an accepted audience",
         ));
     }
+    Ok(aud)
+}
+
+/// RFC 7519 §4.1.4 / OIDC Core 3.1.3.7 step 9: `exp` required, not passed.
+pub(crate) fn check_exp(map: &Map<String, Value>, now: i64, leeway: i64) -> Result<i64, Rejection> {
+    let exp = numeric_date(map, "exp")?.ok_or_else(|| missing("exp"))?;
+    if now >= exp.saturating_add(leeway) {
+        return Err(reject(RejectionKind::Expired, "token has expired"));
+    }
+    Ok(exp)
+}
+
+/// OIDC Core 3.1.3.7 step 10: `iat` required, not in the future.
+pub(crate) fn check_iat(map: &Map<String, Value>, now: i64, leeway: i64) -> Result<i64, Rejection> {
+    let iat = numeric_date(map, "iat")?.ok_or_else(|| missing("iat"))?;
+    if iat > now.saturating_add(leeway) {
+        return Err(reject(RejectionKind::NotYetValid, "token is issued in the future (iat)"));
+    }
+    Ok(iat)
+}
+
+/// Checks the claims in OIDC Core 3.1.3.7 order and returns them typed.
+pub(crate) fn validate(
+    map: &Map<String, Value>,
+    ctx: &ClaimContext<'_>,
+) -> Result<IdTokenClaims, Rejection> {
+    // OIDC Core 3.1.3.7 steps 2-3: iss exact, aud contains our client id.
+    let iss = check_issuer(map, ctx.issuer)?;
+    let aud = check_audience(map, ctx.audiences)?;
     // Steps 4-5: when azp is present, it must be one of our client ids.
     let azp = opt_string(map, "azp")?;
     if let Some(azp) = &azp {
@@ -147,10 +177,7 @@ pub(crate) fn validate(
         }
     }
     // Step 9: the current time MUST be before exp (plus leeway).
-    let exp = numeric_date(map, "exp")?.ok_or_else(|| missing("exp"))?;
-    if ctx.now >= exp.saturating_add(ctx.leeway) {
-        return Err(reject(RejectionKind::Expired, "token has expired"));
-    }
+    let exp = check_exp(map, ctx.now, ctx.leeway)?;
     // RFC 7519 §4.1.5: not before nbf (minus leeway).
     let nbf = numeric_date(map, "nbf")?;
     if nbf.is_some_and(|nbf| nbf > ctx.now.saturating_add(ctx.leeway)) {
@@ -160,13 +187,7 @@ pub(crate) fn validate(
         ));
     }
     // Step 10: iat is required; one in the future means a skewed or forged token.
-    let iat = numeric_date(map, "iat")?.ok_or_else(|| missing("iat"))?;
-    if iat > ctx.now.saturating_add(ctx.leeway) {
-        return Err(reject(
-            RejectionKind::NotYetValid,
-            "token is issued in the future (iat)",
-        ));
-    }
+    let iat = check_iat(map, ctx.now, ctx.leeway)?;
     // OIDC Core 2: sub is REQUIRED, a non-empty string.
     let sub = opt_string(map, "sub")?.ok_or_else(|| missing("sub"))?;
     if sub.is_empty() {

@@ -9,6 +9,7 @@ use url::{Host, Url};
 use crate::clock::{SharedClock, SystemClock};
 use crate::error::ConfigError;
 use crate::requirement::ReauthPolicy;
+use crate::revocation::RevocationStore;
 
 /// Authgear's claim telling whether the user can re-authenticate.
 pub const AUTHGEAR_CAN_REAUTHENTICATE: &str = "https://authgear.com/claims/user/can_reauthenticate";
@@ -50,6 +51,9 @@ pub struct VerifierConfig {
     pub(crate) stale_if_error: Duration,
     pub(crate) discovery_refresh_interval: Duration,
     pub(crate) max_session_age: Option<Duration>,
+    pub(crate) revocation_store: Option<Arc<dyn RevocationStore>>,
+    pub(crate) revocation_retention: Duration,
+    pub(crate) logout_token_max_age: Duration,
 }
 
 impl VerifierConfig {
@@ -77,6 +81,9 @@ impl VerifierConfig {
                 stale_if_error: Duration::from_secs(24 * 3600),
                 discovery_refresh_interval: Duration::from_secs(6 * 3600),
                 max_session_age: None,
+                revocation_store: None,
+                revocation_retention: Duration::from_secs(30 * 86_400),
+                logout_token_max_age: Duration::from_secs(5 * 60),
             },
         }
     }
@@ -109,6 +116,12 @@ impl VerifierConfig {
     /// The absolute session lifetime, if configured.
     pub fn max_session_age_value(&self) -> Option<Duration> {
         self.max_session_age
+    }
+
+    /// How long revocation entries are kept: the session lifetime when set,
+    /// else the retention, plus the leeway.
+    pub(crate) fn revocation_keep(&self) -> Duration {
+        self.max_session_age.unwrap_or(self.revocation_retention) + self.leeway
     }
 
     /// The URL of the discovery document (OIDC Discovery §4: the issuer with
@@ -246,6 +259,28 @@ impl VerifierConfigBuilder {
         self
     }
 
+    /// Where revocations live. Defaults to a fresh in-process
+    /// [`MemoryStore`](crate::revocation::MemoryStore); use a
+    /// [`RedisStore`](crate::revocation) (feature `redis`) to share them
+    /// across instances.
+    pub fn revocation_store(mut self, store: Arc<dyn RevocationStore>) -> Self {
+        self.config.revocation_store = Some(store);
+        self
+    }
+
+    setter!(
+        /// How long a user cut-off or session revocation is kept when no
+        /// [`max_session_age`](Self::max_session_age) bounds the tokens it
+        /// could affect (refreshed ID tokens keep `auth_time`, so `exp` does
+        /// not bound them). With `max_session_age`, that is used instead.
+        /// Defaults to 30 days.
+        revocation_retention: Duration
+    );
+    setter!(
+        /// How old (by `iat`) a back-channel logout token may be. Defaults to 5 min.
+        logout_token_max_age: Duration
+    );
+
     /// Validates and returns the configuration. Makes no request.
     pub fn build(self) -> Result<VerifierConfig, ConfigError> {
         let c = self.config;
@@ -272,6 +307,8 @@ impl VerifierConfigBuilder {
             ("max_token_bytes", c.max_token_bytes == 0),
             ("max_jwks_keys", c.max_jwks_keys == 0),
             ("jwks_max_ttl", c.jwks_max_ttl.is_zero()),
+            ("revocation_retention", c.revocation_retention.is_zero()),
+            ("logout_token_max_age", c.logout_token_max_age.is_zero()),
         ];
         if let Some((name, _)) = positive.iter().find(|(_, bad)| *bad) {
             return Err(invalid(name, "must be greater than zero"));

@@ -12,6 +12,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 use crate::challenge::BearerChallenge;
+use crate::revocation::StoreError;
 
 /// Why a token was rejected. [`as_str`](Self::as_str) is the stable code.
 #[non_exhaustive]
@@ -326,6 +327,11 @@ pub enum VerifyError {
     /// `keys_unavailable`). The token was *not* judged.
     #[error("signing keys unavailable: {0}")]
     KeysUnavailable(#[source] FetchError),
+    /// The revocation store could not vouch for the token (e.g. Redis
+    /// unreachable beyond the configured bound): 503, `revocation_unavailable`.
+    /// Fail closed: the token was *not* accepted.
+    #[error(transparent)]
+    RevocationUnavailable(#[from] StoreError),
 }
 
 impl VerifyError {
@@ -334,6 +340,7 @@ impl VerifyError {
         match self {
             Self::Rejected(r) => r.code(),
             Self::KeysUnavailable(_) => "keys_unavailable",
+            Self::RevocationUnavailable(_) => "revocation_unavailable",
         }
     }
 
@@ -341,7 +348,7 @@ impl VerifyError {
     pub fn rejection(&self) -> Option<&Rejection> {
         match self {
             Self::Rejected(r) => Some(r),
-            Self::KeysUnavailable(_) => None,
+            _ => None,
         }
     }
 
@@ -349,7 +356,7 @@ impl VerifyError {
     pub fn status(&self) -> u16 {
         match self {
             Self::Rejected(r) => r.status(),
-            Self::KeysUnavailable(_) => 503,
+            Self::KeysUnavailable(_) | Self::RevocationUnavailable(_) => 503,
         }
     }
 
@@ -359,6 +366,9 @@ impl VerifyError {
             Self::Rejected(r) => r.message().to_owned(),
             Self::KeysUnavailable(_) => {
                 "the issuer's signing keys are unavailable; try again later".to_owned()
+            }
+            Self::RevocationUnavailable(_) => {
+                "the revocation state is unavailable; try again later".to_owned()
             }
         }
     }
@@ -371,6 +381,62 @@ impl VerifyError {
     /// `{"error": "<code>", "message": "..."}`.
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::json!({ "error": self.code(), "message": self.message() })
+    }
+}
+
+/// A back-channel logout request failed (Back-Channel Logout 1.0 §2.8).
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LogoutError {
+    /// The logout token is invalid: 400.
+    #[error(transparent)]
+    Rejected(#[from] Rejection),
+    /// Keys could not be loaded: 503 (the issuer may retry).
+    #[error("signing keys unavailable: {0}")]
+    KeysUnavailable(#[source] FetchError),
+    /// The revocation could not be recorded: 503 (the issuer may retry).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<VerifyError> for LogoutError {
+    fn from(e: VerifyError) -> Self {
+        match e {
+            VerifyError::Rejected(r) => Self::Rejected(r),
+            VerifyError::KeysUnavailable(f) => Self::KeysUnavailable(f),
+            VerifyError::RevocationUnavailable(s) => Self::Store(s),
+        }
+    }
+}
+
+impl LogoutError {
+    /// The rejection code, `keys_unavailable` or `revocation_unavailable`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Rejected(r) => r.code(),
+            Self::KeysUnavailable(_) => "keys_unavailable",
+            Self::Store(_) => "revocation_unavailable",
+        }
+    }
+
+    /// 400 for an invalid logout token, 503 when we could not act.
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::Rejected(_) => 400,
+            _ => 503,
+        }
+    }
+
+    /// `{"error": "invalid_request", "error_description": "..."}` for 400
+    /// (§2.8), `{"error": "<code>", ...}` otherwise.
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            Self::Rejected(r) => serde_json::json!({
+                "error": "invalid_request",
+                "error_description": format!("{}: {}", r.code(), r.message()),
+            }),
+            other => serde_json::json!({ "error": other.code(), "message": other.to_string() }),
+        }
     }
 }
 

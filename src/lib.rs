@@ -14,7 +14,9 @@ pub mod guard;
 mod http;
 mod json;
 mod keys;
+mod logout;
 mod requirement;
+pub mod revocation;
 mod token;
 mod verifier;
 
@@ -31,7 +33,8 @@ pub use clock::{Clock, FakeClock, SharedClock, SystemClock};
 pub use config::{
     AUTHGEAR_CAN_REAUTHENTICATE, SUPPORTED_ALGORITHMS, VerifierConfig, VerifierConfigBuilder,
 };
-pub use error::{ConfigError, FetchError, InitError, Rejection, RejectionKind, VerifyError};
+pub use error::{ConfigError, FetchError, InitError, LogoutError, Rejection, RejectionKind, VerifyError};
+pub use logout::{BACKCHANNEL_LOGOUT_EVENT, LogoutEvent};
 pub use guard::{GuardError, TokenSource};
 pub use jsonwebtoken::Algorithm;
 pub use requirement::{Freshness, ReauthPolicy, Requirement};

@@ -9,6 +9,15 @@ use serde_json::{Map, Value};
 use crate::error::{Rejection, RejectionKind};
 use crate::json;
 
+/// Which kind of JWT the caller expects (RFC 8725 §3.11 explicit typing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Expected {
+    /// An ID token: `typ` absent, `JWT` or `application/jwt`.
+    IdToken,
+    /// A back-channel logout token: `typ` absent or `logout+jwt`.
+    LogoutToken,
+}
+
 /// A token whose shape and header passed; its signature is not checked yet.
 #[derive(Debug)]
 pub(crate) struct ParsedToken<'a> {
@@ -35,6 +44,7 @@ pub(crate) fn parse<'a>(
     token: &'a str,
     max_bytes: usize,
     allowed: &[Algorithm],
+    expected: Expected,
 ) -> Result<ParsedToken<'a>, Rejection> {
     // RFC 8725 §3.12 (resource limits): refuse oversize input before decoding any of it.
     if token.len() > max_bytes {
@@ -55,7 +65,7 @@ pub(crate) fn parse<'a>(
     }
     let header = json::parse_object(&b64(h, "header")?)
         .map_err(|e| malformed(format!("header is not a JSON object: {e}")))?;
-    let (alg, kid) = check_header(&header, allowed)?;
+    let (alg, kid) = check_header(&header, allowed, expected)?;
     let signature = b64(s, "signature")?;
     Ok(ParsedToken {
         alg,
@@ -72,6 +82,7 @@ pub(crate) fn parse<'a>(
 fn check_header(
     header: &Map<String, Value>,
     allowed: &[Algorithm],
+    expected: Expected,
 ) -> Result<(Algorithm, Option<String>), Rejection> {
     // RFC 8725 §3.1 / OIDC Core 3.1.3.7 step 7: alg must be one we expect;
     // `none` (any case) and HS* never are.
@@ -94,16 +105,23 @@ fn check_header(
     if header.contains_key("crit") {
         return Err(malformed("crit header parameter is not supported"));
     }
-    // RFC 8725 §3.11 / §2.8: explicit typing. An ID token is untyped or `JWT`;
-    // `at+jwt` (RFC 9068) and `logout+jwt` are other kinds of token.
+    // RFC 8725 §3.11: explicit typing. An ID token is untyped or `JWT`;
+    // `at+jwt` (RFC 9068) and `logout+jwt` are other kinds of token, and a
+    // logout token (Back-Channel Logout §2.4) is untyped or `logout+jwt`.
+    let typ_ok = |t: &str| {
+        let t = t.strip_prefix("application/").unwrap_or(t);
+        match expected {
+            Expected::IdToken => t.eq_ignore_ascii_case("JWT"),
+            Expected::LogoutToken => t.eq_ignore_ascii_case("logout+jwt"),
+        }
+    };
     match header.get("typ") {
         None => {}
-        Some(Value::String(t))
-            if t.eq_ignore_ascii_case("JWT") || t.eq_ignore_ascii_case("application/jwt") => {}
+        Some(Value::String(t)) if typ_ok(t) => {}
         Some(Value::String(t)) => {
             return Err(Rejection::new(
                 RejectionKind::InvalidTokenType,
-                format!("typ {:?} is not an ID token", truncate(t)),
+                format!("typ {:?} is not expected here", truncate(t)),
             ));
         }
         Some(_) => return Err(malformed("typ is not a string")),
@@ -137,7 +155,7 @@ mod tests {
     }
 
     fn code(token: &str) -> &'static str {
-        parse(token, 16 * 1024, ALL).unwrap_err().code()
+        parse(token, 16 * 1024, ALL, Expected::IdToken).unwrap_err().code()
     }
 
     #[test]
@@ -166,7 +184,7 @@ mod tests {
         }
         assert_eq!(code(&tok(r#"{"alg":1}"#)), "malformed_token");
         assert_eq!(code(&tok(r#"{}"#)), "malformed_token");
-        let only_rs = parse(&tok(r#"{"alg":"ES256"}"#), 1000, &[Algorithm::RS256]).unwrap_err();
+        let only_rs = parse(&tok(r#"{"alg":"ES256"}"#), 1000, &[Algorithm::RS256], Expected::IdToken).unwrap_err();
         assert_eq!(only_rs.code(), "unsupported_algorithm");
     }
 
@@ -190,9 +208,16 @@ mod tests {
             "malformed_token"
         );
         let ok = tok(r#"{"alg":"RS256","typ":"jwt","kid":"k1","jku":"https://evil"}"#);
-        let p = parse(&ok, 1000, ALL).unwrap();
+        let p = parse(&ok, 1000, ALL, Expected::IdToken).unwrap();
         assert_eq!((p.alg, p.kid.as_deref()), (Algorithm::RS256, Some("k1")));
         assert_eq!(p.payload_b64, "e30");
         assert_eq!(p.signature, b"sig");
+        let logout = tok(r#"{"alg":"RS256","typ":"logout+jwt"}"#);
+        assert!(parse(&logout, 1000, ALL, Expected::LogoutToken).is_ok());
+        let as_id = parse(&logout, 1000, ALL, Expected::IdToken).unwrap_err();
+        assert_eq!(as_id.code(), "invalid_token_type");
+        let jwt = tok(r#"{"alg":"RS256","typ":"JWT"}"#);
+        let jwt = parse(&jwt, 1000, ALL, Expected::LogoutToken).unwrap_err();
+        assert_eq!(jwt.code(), "invalid_token_type");
     }
 }

@@ -12,6 +12,10 @@ use crate::error::{InitError, Rejection, RejectionKind, VerifyError};
 use crate::freshness::{self, FreshnessContext};
 use crate::keys::{KeyCache, Lookup};
 use crate::requirement::{Freshness, Requirement};
+use crate::error::LogoutError;
+use crate::logout::{self, LogoutContext, LogoutEvent};
+use crate::revocation::{MemoryStore, RevocationStore, Revoked, StoreError};
+use crate::token::Expected;
 use crate::{json, token};
 
 /// An accepted token: typed standard claims, your extra claims, and the
@@ -53,6 +57,7 @@ pub struct Verifier {
 struct Inner {
     config: Arc<VerifierConfig>,
     keys: Arc<KeyCache>,
+    store: Arc<dyn RevocationStore>,
 }
 
 impl std::fmt::Debug for Verifier {
@@ -72,8 +77,9 @@ impl Verifier {
     pub async fn discover(config: VerifierConfig) -> Result<Self, InitError> {
         let config = Arc::new(config);
         let keys = KeyCache::init(config.clone()).await?;
+        let store = config.revocation_store.clone().unwrap_or_else(|| Arc::new(MemoryStore::new()));
         Ok(Self {
-            inner: Arc::new(Inner { config, keys }),
+            inner: Arc::new(Inner { config, keys, store }),
         })
     }
 
@@ -125,6 +131,9 @@ impl Verifier {
                     message = r.message(),
                     "reauth: token rejected"
                 ),
+                VerifyError::RevocationUnavailable(s) => {
+                    tracing::warn!(error = %s, "reauth: could not verify, revocation store unavailable")
+                }
                 VerifyError::KeysUnavailable(f) => {
                     tracing::warn!(error = %f, "reauth: could not verify, keys unavailable")
                 }
@@ -133,41 +142,45 @@ impl Verifier {
         result
     }
 
-    async fn run<E: DeserializeOwned>(
+    /// Steps shared by ID and logout tokens: shape, header, key, signature,
+    /// strict JSON payload. Nothing in the payload is trusted before this.
+    async fn signed_payload(
         &self,
         token: &str,
-        req: &Requirement,
-    ) -> Result<Verified<E>, VerifyError> {
+        expected: Expected,
+    ) -> Result<(Algorithm, Option<String>, Map<String, Value>), VerifyError> {
         let config = &*self.inner.config;
-        // Steps 1-3 (RFC 8725 §3.1, §3.11; RFC 7515 §5.2): size cap, three
-        // parts, header (alg on the allow-list, no crit, typ JWT or absent).
+        // RFC 8725 §3.1, §3.11, RFC 7515 §5.2: size cap, three parts, header
+        // (alg on the allow-list, no crit, typ as expected).
         let algorithms = self.inner.keys.algorithms();
-        let parsed = token::parse(token, config.max_token_bytes, &algorithms)?;
+        let parsed = token::parse(token, config.max_token_bytes, &algorithms, expected)?;
         // OIDC Core 3.1.3.7 step 6 / RFC 7515 §5.2 step 8: the key comes only
         // from the issuer's JWKS, by kid (or the single key fitting alg).
-        let keys = self
-            .inner
-            .keys
-            .resolve(parsed.kid.as_deref(), parsed.alg)
-            .await?;
-        let Lookup::Found(key) = keys.find(parsed.kid.as_deref(), parsed.alg) else {
+        let kid = parsed.kid.as_deref();
+        let keys = self.inner.keys.resolve(kid, parsed.alg).await?;
+        let Lookup::Found(key) = keys.find(kid, parsed.alg) else {
             return Err(Rejection::new(RejectionKind::UnknownKey, "key not found").into());
         };
         // Signature over the ASCII `header.payload`, before any claim is read.
         key.verify_sig(parsed.signing_input.as_bytes(), &parsed.signature)
-            .map_err(|_| {
-                Rejection::new(RejectionKind::InvalidSignature, "signature does not verify")
-            })?;
+            .map_err(|_| Rejection::new(RejectionKind::InvalidSignature, "signature does not verify"))?;
         // Only now decode the payload: strict JSON, no duplicate members.
         let payload = token::b64(parsed.payload_b64, "payload")?;
-        let map = json::parse_object(&payload).map_err(|e| {
-            Rejection::new(
-                RejectionKind::MalformedToken,
-                format!("payload is not a JSON object: {e}"),
-            )
-        })?;
-        let now = config.clock.now().timestamp();
+        let map = json::parse_object(&payload)
+            .map_err(|e| Rejection::new(RejectionKind::MalformedToken, format!("payload is not a JSON object: {e}")))?;
+        Ok((parsed.alg, parsed.kid, map))
+    }
+
+    fn now_and_leeway(&self) -> (i64, i64) {
+        let config = &*self.inner.config;
         let leeway = i64::try_from(config.leeway.as_secs()).unwrap_or(i64::MAX);
+        (config.clock.now().timestamp(), leeway)
+    }
+
+    async fn run<E: DeserializeOwned>(&self, token: &str, req: &Requirement) -> Result<Verified<E>, VerifyError> {
+        let config = &*self.inner.config;
+        let (alg, kid, map) = self.signed_payload(token, Expected::IdToken).await?;
+        let (now, leeway) = self.now_and_leeway();
         // OIDC Core 3.1.3.7 steps 2-10 (iss, aud, azp, exp, iat) and RFC 7519 nbf.
         let claims = claims::validate(
             &map,
@@ -179,8 +192,18 @@ impl Verifier {
                 can_reauthenticate_claim: &config.can_reauthenticate_claim,
             },
         )?;
-        // Freshness (OIDC Core 3.1.3.7 step 13, RFC 9470): auth_time vs max_age,
-        // the can-reauthenticate policy, acr/amr step-up.
+        // Revocation: the session (sid), then the user's cut-off, compared with
+        // auth_time (iat when absent), so a refreshed token stays revoked.
+        let login_time = claims.auth_time.unwrap_or(claims.iat);
+        match self.inner.store.check(&claims.sub, claims.sid.as_deref(), login_time, now)? {
+            None => {}
+            Some(Revoked::Session) => return Err(Rejection::new(RejectionKind::Revoked, "the session was revoked").into()),
+            Some(Revoked::User { .. }) => {
+                return Err(Rejection::new(RejectionKind::Revoked, "the user's sessions were revoked; log in again").into());
+            }
+        }
+        // Freshness (OIDC Core 3.1.3.7 step 13, RFC 9470): the session lifetime,
+        // auth_time vs max_age, the can-reauthenticate policy, acr/amr step-up.
         let freshness = freshness::evaluate(
             &claims,
             req,
@@ -192,17 +215,67 @@ impl Verifier {
             },
         )?;
         let extra = serde_json::from_value::<E>(Value::Object(map)).map_err(|e| {
-            Rejection::new(
-                RejectionKind::InvalidClaim,
-                format!("claims do not fit the expected shape: {e}"),
-            )
+            Rejection::new(RejectionKind::InvalidClaim, format!("claims do not fit the expected shape: {e}"))
         })?;
-        Ok(Verified {
-            claims,
-            extra,
-            freshness,
-            alg: parsed.alg,
-            kid: parsed.kid,
-        })
+        Ok(Verified { claims, extra, freshness, alg, kid })
+    }
+
+    /// The revocation store in use.
+    pub fn revocation_store(&self) -> &Arc<dyn RevocationStore> {
+        &self.inner.store
+    }
+
+    /// "Log out all devices": revokes every token of `sub` whose login
+    /// (`auth_time`, else `iat`) is at or before `before` (default: now).
+    pub async fn revoke_user(&self, sub: &str, before: Option<i64>) -> Result<(), StoreError> {
+        let (now, _) = self.now_and_leeway();
+        let cutoff = before.unwrap_or(now);
+        let keep = cutoff.saturating_add(self.keep_secs());
+        self.inner.store.revoke_user(sub, cutoff, keep).await
+    }
+
+    /// Revokes every token carrying this `sid`.
+    pub async fn revoke_session(&self, sid: &str) -> Result<(), StoreError> {
+        let (now, _) = self.now_and_leeway();
+        self.inner.store.revoke_session(sid, now.saturating_add(self.keep_secs())).await
+    }
+
+    fn keep_secs(&self) -> i64 {
+        i64::try_from(self.inner.config.revocation_keep().as_secs()).unwrap_or(i64::MAX)
+    }
+
+    /// OpenID Connect Back-Channel Logout 1.0 §2.6: validates a logout token
+    /// (same keys, issuer and audiences as ID tokens) and records it: its
+    /// `sid` is revoked, or, with only a `sub`, every earlier login of the user.
+    pub async fn backchannel_logout(&self, logout_token: &str) -> Result<LogoutEvent, LogoutError> {
+        let result = self.logout(logout_token).await;
+        match &result {
+            Ok(e) => tracing::info!(sub = ?e.sub, sid = ?e.sid, "reauth: back-channel logout recorded"),
+            Err(e) => tracing::debug!(code = e.code(), error = %e, "reauth: logout token refused"),
+        }
+        result
+    }
+
+    async fn logout(&self, logout_token: &str) -> Result<LogoutEvent, LogoutError> {
+        let config = &*self.inner.config;
+        // §2.6 steps 1-2: a signed JWT, the issuer's key, an allowed alg.
+        let (_, _, map) = self.signed_payload(logout_token, Expected::LogoutToken).await?;
+        let (now, leeway) = self.now_and_leeway();
+        let max_age = i64::try_from(config.logout_token_max_age.as_secs()).unwrap_or(i64::MAX);
+        let event = logout::validate(
+            &map,
+            &LogoutContext { issuer: &config.issuer, audiences: &config.audiences, now, leeway, max_age },
+        )?;
+        // §2.6 step 7: a jti seen before is a replay.
+        let keep = event.exp.saturating_add(leeway);
+        if !self.inner.store.record_jti(&event.jti, now, keep).await? {
+            return Err(Rejection::new(RejectionKind::InvalidClaim, "jti was already used (replay)").into());
+        }
+        match (&event.sid, &event.sub) {
+            (Some(sid), _) => self.revoke_session(sid).await?,
+            (None, Some(sub)) => self.revoke_user(sub, Some(now)).await?,
+            (None, None) => {}
+        }
+        Ok(event)
     }
 }

@@ -242,8 +242,24 @@ impl TestIssuer {
     }
 }
 
+impl TestIssuer {
+    /// A back-channel logout token builder (Back-Channel Logout 1.0 §2.4):
+    /// `typ: logout+jwt`, `iss`, `aud`, `iat` now, `exp` in 2 min, a random
+    /// `jti`, the logout `events` member, and `sid` (`session-1`). Add `sub`
+    /// with [`TokenBuilder::claim`]; remove anything with [`TokenBuilder::without`].
+    pub fn logout_token(&self) -> TokenBuilder {
+        let now = self.clock.now().timestamp();
+        let mut b = self.token().without("auth_time").without("sub").header("typ", "logout+jwt");
+        b.claims.insert("exp".into(), json!(now + 120));
+        b.claims.insert("jti".into(), json!(format!("jti-{}", rand_suffix())));
+        b.claims.insert("sid".into(), json!("session-1"));
+        b.claims.insert("events".into(), json!({ crate::BACKCHANNEL_LOGOUT_EVENT: {} }));
+        b
+    }
+}
+
 fn rand_suffix() -> String {
-    let mut b = [0u8; 4];
+    let mut b = [0u8; 8];
     let _ = aws_lc_rs::rand::fill(&mut b);
     URL_SAFE_NO_PAD.encode(b)
 }
