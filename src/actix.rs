@@ -141,6 +141,34 @@ impl<const S: u64, E: DeserializeOwned + 'static> FromRequest for FreshWithin<S,
     }
 }
 
+/// The form an issuer POSTs to a back-channel logout endpoint (§2.5).
+#[derive(Debug, serde::Deserialize)]
+pub struct LogoutRequest {
+    /// The logout token.
+    pub logout_token: String,
+}
+
+/// OpenID Connect Back-Channel Logout 1.0 receiver:
+/// `.route("/backchannel-logout", web::post().to(reauth::actix::backchannel_logout))`.
+/// Validates the logout token with the registered [`Verifier`] and records
+/// the revocation: 200 on success, 400 for an invalid token (§2.8), 503 when
+/// keys or the revocation store are unavailable (the issuer may retry).
+pub async fn backchannel_logout(req: HttpRequest, form: web::Form<LogoutRequest>) -> HttpResponse {
+    let Some(verifier) = verifier(&req) else {
+        return GuardError::NotConfigured.error_response();
+    };
+    match verifier.backchannel_logout(&form.logout_token).await {
+        Ok(_) => HttpResponse::Ok()
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .finish(),
+        Err(e) => {
+            HttpResponse::build(StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST))
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .json(e.to_json())
+        }
+    }
+}
+
 /// Middleware for whole scopes: `.wrap(actix_web::middleware::from_fn(reauth::actix::require))`.
 /// Refuses requests that fail the closest [`Requirement`] (as seen by the
 /// scope: app or scope level) and stores the [`Verified`] token in the request

@@ -80,7 +80,10 @@ pub(crate) fn invalid(name: &str, what: &str) -> Rejection {
     reject(RejectionKind::InvalidClaim, format!("{name} claim {what}"))
 }
 
-pub(crate) fn opt_string(map: &Map<String, Value>, name: &str) -> Result<Option<String>, Rejection> {
+pub(crate) fn opt_string(
+    map: &Map<String, Value>,
+    name: &str,
+) -> Result<Option<String>, Rejection> {
     match map.get(name) {
         None => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
@@ -120,7 +123,10 @@ pub(crate) fn check_issuer(map: &Map<String, Value>, issuer: &str) -> Result<Str
 
 /// OIDC Core 3.1.3.7 step 3: `aud` (a string or an array of strings) MUST
 /// contain one of our client ids.
-pub(crate) fn check_audience(map: &Map<String, Value>, audiences: &[String]) -> Result<Vec<String>, Rejection> {
+pub(crate) fn check_audience(
+    map: &Map<String, Value>,
+    audiences: &[String],
+) -> Result<Vec<String>, Rejection> {
     let aud: Vec<String> = match map.get("aud") {
         None => return Err(missing("aud")),
         Some(Value::String(s)) => vec![s.clone()],
@@ -153,7 +159,10 @@ pub(crate) fn check_exp(map: &Map<String, Value>, now: i64, leeway: i64) -> Resu
 pub(crate) fn check_iat(map: &Map<String, Value>, now: i64, leeway: i64) -> Result<i64, Rejection> {
     let iat = numeric_date(map, "iat")?.ok_or_else(|| missing("iat"))?;
     if iat > now.saturating_add(leeway) {
-        return Err(reject(RejectionKind::NotYetValid, "token is issued in the future (iat)"));
+        return Err(reject(
+            RejectionKind::NotYetValid,
+            "token is issued in the future (iat)",
+        ));
     }
     Ok(iat)
 }

@@ -33,9 +33,11 @@ pub use clock::{Clock, FakeClock, SharedClock, SystemClock};
 pub use config::{
     AUTHGEAR_CAN_REAUTHENTICATE, SUPPORTED_ALGORITHMS, VerifierConfig, VerifierConfigBuilder,
 };
-pub use error::{ConfigError, FetchError, InitError, LogoutError, Rejection, RejectionKind, VerifyError};
-pub use logout::{BACKCHANNEL_LOGOUT_EVENT, LogoutEvent};
+pub use error::{
+    ConfigError, FetchError, InitError, LogoutError, Rejection, RejectionKind, VerifyError,
+};
 pub use guard::{GuardError, TokenSource};
 pub use jsonwebtoken::Algorithm;
+pub use logout::{BACKCHANNEL_LOGOUT_EVENT, LogoutEvent};
 pub use requirement::{Freshness, ReauthPolicy, Requirement};
 pub use verifier::{Verified, Verifier};

@@ -4,7 +4,9 @@
 
 use serde_json::{Map, Value};
 
-use crate::claims::{check_audience, check_exp, check_iat, check_issuer, invalid, missing, opt_string};
+use crate::claims::{
+    check_audience, check_exp, check_iat, check_issuer, invalid, missing, opt_string,
+};
 use crate::error::{Rejection, RejectionKind};
 
 /// The `events` member that makes a JWT a logout token (§2.4).
@@ -36,13 +38,19 @@ pub(crate) struct LogoutContext<'a> {
 }
 
 /// §2.6 steps 3-6 (step 7, `jti` replay, needs the store: the caller does it).
-pub(crate) fn validate(map: &Map<String, Value>, ctx: &LogoutContext<'_>) -> Result<LogoutEvent, Rejection> {
+pub(crate) fn validate(
+    map: &Map<String, Value>,
+    ctx: &LogoutContext<'_>,
+) -> Result<LogoutEvent, Rejection> {
     // Step 3: iss, aud and iat as for an ID token (OIDC Core 3.1.3.7), plus exp.
     check_issuer(map, ctx.issuer)?;
     check_audience(map, ctx.audiences)?;
     let iat = check_iat(map, ctx.now, ctx.leeway)?;
     if ctx.now.saturating_sub(iat) > ctx.max_age.saturating_add(ctx.leeway) {
-        return Err(Rejection::new(RejectionKind::Expired, "logout token is too old (iat)"));
+        return Err(Rejection::new(
+            RejectionKind::Expired,
+            "logout token is too old (iat)",
+        ));
     }
     let exp = check_exp(map, ctx.now, ctx.leeway)?;
     // Step 4: a sub, a sid, or both.
@@ -56,7 +64,12 @@ pub(crate) fn validate(map: &Map<String, Value>, ctx: &LogoutContext<'_>) -> Res
         None => return Err(missing("events")),
         Some(Value::Object(events)) => match events.get(BACKCHANNEL_LOGOUT_EVENT) {
             Some(Value::Object(_)) => {}
-            Some(_) => return Err(invalid("events", "backchannel-logout member must be a JSON object")),
+            Some(_) => {
+                return Err(invalid(
+                    "events",
+                    "backchannel-logout member must be a JSON object",
+                ));
+            }
             None => return Err(invalid("events", "has no backchannel-logout member")),
         },
         Some(_) => return Err(invalid("events", "must be a JSON object")),
@@ -67,7 +80,13 @@ pub(crate) fn validate(map: &Map<String, Value>, ctx: &LogoutContext<'_>) -> Res
     }
     // §2.4: jti is REQUIRED (step 7 records it).
     let jti = opt_string(map, "jti")?.ok_or_else(|| missing("jti"))?;
-    Ok(LogoutEvent { sub, sid, jti, iat, exp })
+    Ok(LogoutEvent {
+        sub,
+        sid,
+        jti,
+        iat,
+        exp,
+    })
 }
 
 #[cfg(test)]
@@ -79,7 +98,13 @@ mod tests {
 
     fn check(v: Value) -> Result<LogoutEvent, &'static str> {
         let auds = vec!["c".to_owned()];
-        let ctx = LogoutContext { issuer: "https://i", audiences: &auds, now: NOW, leeway: 30, max_age: 300 };
+        let ctx = LogoutContext {
+            issuer: "https://i",
+            audiences: &auds,
+            now: NOW,
+            leeway: 30,
+            max_age: 300,
+        };
         validate(v.as_object().unwrap(), &ctx).map_err(|r| r.code())
     }
 
@@ -104,13 +129,22 @@ mod tests {
         assert!(check(with("sub", json!("u"))).is_ok());
         assert_eq!(check(with("sid", Value::Null)), Err("missing_claim"));
         assert_eq!(check(with("events", Value::Null)), Err("missing_claim"));
-        assert_eq!(check(with("events", json!({"http://other": {}}))), Err("invalid_claim"));
-        assert_eq!(check(with("events", json!({BACKCHANNEL_LOGOUT_EVENT: true}))), Err("invalid_claim"));
+        assert_eq!(
+            check(with("events", json!({"http://other": {}}))),
+            Err("invalid_claim")
+        );
+        assert_eq!(
+            check(with("events", json!({BACKCHANNEL_LOGOUT_EVENT: true}))),
+            Err("invalid_claim")
+        );
         assert_eq!(check(with("nonce", json!("n"))), Err("invalid_claim"));
         assert_eq!(check(with("jti", Value::Null)), Err("missing_claim"));
         assert_eq!(check(with("iat", json!(NOW - 400))), Err("expired"));
         assert_eq!(check(with("exp", json!(NOW - 31))), Err("expired"));
-        assert_eq!(check(with("iss", json!("https://x"))), Err("invalid_issuer"));
+        assert_eq!(
+            check(with("iss", json!("https://x"))),
+            Err("invalid_issuer")
+        );
         assert_eq!(check(with("aud", json!("x"))), Err("invalid_audience"));
     }
 }

@@ -155,7 +155,9 @@ mod tests {
     }
 
     fn code(token: &str) -> &'static str {
-        parse(token, 16 * 1024, ALL, Expected::IdToken).unwrap_err().code()
+        parse(token, 16 * 1024, ALL, Expected::IdToken)
+            .unwrap_err()
+            .code()
     }
 
     #[test]
@@ -184,7 +186,13 @@ mod tests {
         }
         assert_eq!(code(&tok(r#"{"alg":1}"#)), "malformed_token");
         assert_eq!(code(&tok(r#"{}"#)), "malformed_token");
-        let only_rs = parse(&tok(r#"{"alg":"ES256"}"#), 1000, &[Algorithm::RS256], Expected::IdToken).unwrap_err();
+        let only_rs = parse(
+            &tok(r#"{"alg":"ES256"}"#),
+            1000,
+            &[Algorithm::RS256],
+            Expected::IdToken,
+        )
+        .unwrap_err();
         assert_eq!(only_rs.code(), "unsupported_algorithm");
     }
 

@@ -8,12 +8,12 @@ use serde_json::{Map, Value};
 
 use crate::claims::{self, ClaimContext, IdTokenClaims};
 use crate::config::VerifierConfig;
+use crate::error::LogoutError;
 use crate::error::{InitError, Rejection, RejectionKind, VerifyError};
 use crate::freshness::{self, FreshnessContext};
 use crate::keys::{KeyCache, Lookup};
-use crate::requirement::{Freshness, Requirement};
-use crate::error::LogoutError;
 use crate::logout::{self, LogoutContext, LogoutEvent};
+use crate::requirement::{Freshness, Requirement};
 use crate::revocation::{MemoryStore, RevocationStore, Revoked, StoreError};
 use crate::token::Expected;
 use crate::{json, token};
@@ -77,9 +77,16 @@ impl Verifier {
     pub async fn discover(config: VerifierConfig) -> Result<Self, InitError> {
         let config = Arc::new(config);
         let keys = KeyCache::init(config.clone()).await?;
-        let store = config.revocation_store.clone().unwrap_or_else(|| Arc::new(MemoryStore::new()));
+        let store = config
+            .revocation_store
+            .clone()
+            .unwrap_or_else(|| Arc::new(MemoryStore::new()));
         Ok(Self {
-            inner: Arc::new(Inner { config, keys, store }),
+            inner: Arc::new(Inner {
+                config,
+                keys,
+                store,
+            }),
         })
     }
 
@@ -163,11 +170,17 @@ impl Verifier {
         };
         // Signature over the ASCII `header.payload`, before any claim is read.
         key.verify_sig(parsed.signing_input.as_bytes(), &parsed.signature)
-            .map_err(|_| Rejection::new(RejectionKind::InvalidSignature, "signature does not verify"))?;
+            .map_err(|_| {
+                Rejection::new(RejectionKind::InvalidSignature, "signature does not verify")
+            })?;
         // Only now decode the payload: strict JSON, no duplicate members.
         let payload = token::b64(parsed.payload_b64, "payload")?;
-        let map = json::parse_object(&payload)
-            .map_err(|e| Rejection::new(RejectionKind::MalformedToken, format!("payload is not a JSON object: {e}")))?;
+        let map = json::parse_object(&payload).map_err(|e| {
+            Rejection::new(
+                RejectionKind::MalformedToken,
+                format!("payload is not a JSON object: {e}"),
+            )
+        })?;
         Ok((parsed.alg, parsed.kid, map))
     }
 
@@ -177,7 +190,11 @@ impl Verifier {
         (config.clock.now().timestamp(), leeway)
     }
 
-    async fn run<E: DeserializeOwned>(&self, token: &str, req: &Requirement) -> Result<Verified<E>, VerifyError> {
+    async fn run<E: DeserializeOwned>(
+        &self,
+        token: &str,
+        req: &Requirement,
+    ) -> Result<Verified<E>, VerifyError> {
         let config = &*self.inner.config;
         let (alg, kid, map) = self.signed_payload(token, Expected::IdToken).await?;
         let (now, leeway) = self.now_and_leeway();
@@ -195,11 +212,23 @@ impl Verifier {
         // Revocation: the session (sid), then the user's cut-off, compared with
         // auth_time (iat when absent), so a refreshed token stays revoked.
         let login_time = claims.auth_time.unwrap_or(claims.iat);
-        match self.inner.store.check(&claims.sub, claims.sid.as_deref(), login_time, now)? {
+        match self
+            .inner
+            .store
+            .check(&claims.sub, claims.sid.as_deref(), login_time, now)?
+        {
             None => {}
-            Some(Revoked::Session) => return Err(Rejection::new(RejectionKind::Revoked, "the session was revoked").into()),
+            Some(Revoked::Session) => {
+                return Err(
+                    Rejection::new(RejectionKind::Revoked, "the session was revoked").into(),
+                );
+            }
             Some(Revoked::User { .. }) => {
-                return Err(Rejection::new(RejectionKind::Revoked, "the user's sessions were revoked; log in again").into());
+                return Err(Rejection::new(
+                    RejectionKind::Revoked,
+                    "the user's sessions were revoked; log in again",
+                )
+                .into());
             }
         }
         // Freshness (OIDC Core 3.1.3.7 step 13, RFC 9470): the session lifetime,
@@ -215,9 +244,18 @@ impl Verifier {
             },
         )?;
         let extra = serde_json::from_value::<E>(Value::Object(map)).map_err(|e| {
-            Rejection::new(RejectionKind::InvalidClaim, format!("claims do not fit the expected shape: {e}"))
+            Rejection::new(
+                RejectionKind::InvalidClaim,
+                format!("claims do not fit the expected shape: {e}"),
+            )
         })?;
-        Ok(Verified { claims, extra, freshness, alg, kid })
+        Ok(Verified {
+            claims,
+            extra,
+            freshness,
+            alg,
+            kid,
+        })
     }
 
     /// The revocation store in use.
@@ -237,7 +275,10 @@ impl Verifier {
     /// Revokes every token carrying this `sid`.
     pub async fn revoke_session(&self, sid: &str) -> Result<(), StoreError> {
         let (now, _) = self.now_and_leeway();
-        self.inner.store.revoke_session(sid, now.saturating_add(self.keep_secs())).await
+        self.inner
+            .store
+            .revoke_session(sid, now.saturating_add(self.keep_secs()))
+            .await
     }
 
     fn keep_secs(&self) -> i64 {
@@ -250,7 +291,9 @@ impl Verifier {
     pub async fn backchannel_logout(&self, logout_token: &str) -> Result<LogoutEvent, LogoutError> {
         let result = self.logout(logout_token).await;
         match &result {
-            Ok(e) => tracing::info!(sub = ?e.sub, sid = ?e.sid, "reauth: back-channel logout recorded"),
+            Ok(e) => {
+                tracing::info!(sub = ?e.sub, sid = ?e.sid, "reauth: back-channel logout recorded")
+            }
             Err(e) => tracing::debug!(code = e.code(), error = %e, "reauth: logout token refused"),
         }
         result
@@ -259,17 +302,29 @@ impl Verifier {
     async fn logout(&self, logout_token: &str) -> Result<LogoutEvent, LogoutError> {
         let config = &*self.inner.config;
         // §2.6 steps 1-2: a signed JWT, the issuer's key, an allowed alg.
-        let (_, _, map) = self.signed_payload(logout_token, Expected::LogoutToken).await?;
+        let (_, _, map) = self
+            .signed_payload(logout_token, Expected::LogoutToken)
+            .await?;
         let (now, leeway) = self.now_and_leeway();
         let max_age = i64::try_from(config.logout_token_max_age.as_secs()).unwrap_or(i64::MAX);
         let event = logout::validate(
             &map,
-            &LogoutContext { issuer: &config.issuer, audiences: &config.audiences, now, leeway, max_age },
+            &LogoutContext {
+                issuer: &config.issuer,
+                audiences: &config.audiences,
+                now,
+                leeway,
+                max_age,
+            },
         )?;
         // §2.6 step 7: a jti seen before is a replay.
         let keep = event.exp.saturating_add(leeway);
         if !self.inner.store.record_jti(&event.jti, now, keep).await? {
-            return Err(Rejection::new(RejectionKind::InvalidClaim, "jti was already used (replay)").into());
+            return Err(Rejection::new(
+                RejectionKind::InvalidClaim,
+                "jti was already used (replay)",
+            )
+            .into());
         }
         match (&event.sid, &event.sub) {
             (Some(sid), _) => self.revoke_session(sid).await?,

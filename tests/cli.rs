@@ -2,6 +2,8 @@
 //! durations, and `serve` as a forward-auth gate.
 #![cfg(feature = "cli")]
 
+mod support;
+
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -608,4 +610,160 @@ async fn serve_concurrent_mixed_requests_and_sigterm() {
         .expect("stops")
         .unwrap();
     assert_eq!(status.code(), Some(0), "graceful shutdown");
+}
+
+async fn post_form(gate: &Gate, path: &str, body: &str) -> Reply {
+    let res = reqwest::Client::new()
+        .post(format!("{}{path}", gate.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap();
+    Reply {
+        status: res.status().as_u16(),
+        headers: res.headers().clone(),
+        body: res.text().await.unwrap(),
+    }
+}
+
+#[tokio::test]
+async fn serve_backchannel_logout() {
+    let issuer = TestIssuer::start().await;
+    let gate = serve(&issuer, &[]).await;
+    let t = issuer.token().claim("sid", "session-1").sign();
+    assert_eq!(get(&gate, "/verify", Some(&t)).await.status, 200);
+    let logout = issuer.logout_token().sign();
+    let r = post_form(
+        &gate,
+        "/backchannel-logout",
+        &format!("logout_token={logout}"),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.header("cache-control")),
+        (200, Some("no-store"))
+    );
+    assert_eq!(get(&gate, "/verify", Some(&t)).await.error(), "revoked");
+    let r = post_form(
+        &gate,
+        "/backchannel-logout",
+        &format!("logout_token={logout}"),
+    )
+    .await;
+    assert_eq!(r.status, 400, "replay");
+    assert_eq!(
+        serde_json::from_str::<Value>(&r.body).unwrap()["error"],
+        "invalid_request"
+    );
+    let with_nonce = issuer.logout_token().claim("nonce", "n").sign();
+    assert_eq!(
+        post_form(
+            &gate,
+            "/backchannel-logout",
+            &format!("logout_token={with_nonce}")
+        )
+        .await
+        .status,
+        400
+    );
+    assert_eq!(
+        post_form(&gate, "/backchannel-logout", "nothing=here")
+            .await
+            .status,
+        400
+    );
+}
+
+#[tokio::test]
+async fn revoke_through_redis_reaches_every_gate() {
+    let Some(redis) = support::Redis::start() else {
+        return;
+    };
+    let issuer = TestIssuer::start().await;
+    let url = redis.url();
+    let g1 = serve(&issuer, &["--redis", &url]).await;
+    let g2 = serve(&issuer, &["--redis", &url]).await;
+    let alice = issuer
+        .token()
+        .claim("sub", "alice")
+        .auth_time_ago(60)
+        .sign();
+    let bob = issuer
+        .token()
+        .claim("sub", "bob")
+        .claim("sid", "bob-phone")
+        .sign();
+    for g in [&g1, &g2] {
+        assert_eq!(get(g, "/verify", Some(&alice)).await.status, 200);
+        assert_eq!(get(g, "/verify", Some(&bob)).await.status, 200);
+    }
+    let out = run(&["revoke", "--redis", &url, "--user", "alice"], None).await;
+    assert_eq!(
+        (
+            out.code,
+            out.json["ok"].as_bool(),
+            out.json["revoked"].as_str()
+        ),
+        (0, Some(true), Some("user"))
+    );
+    let out = run(&["revoke", "--redis", &url, "--session", "bob-phone"], None).await;
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    for g in [&g1, &g2] {
+        let mut seen = false;
+        for _ in 0..200 {
+            if get(g, "/verify", Some(&alice)).await.status == 401
+                && get(g, "/verify", Some(&bob)).await.status == 401
+            {
+                seen = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(seen, "revocations reach every gate within the bound");
+        assert_eq!(get(g, "/verify", Some(&alice)).await.error(), "revoked");
+    }
+    // --before in the past: later logins survive.
+    let out = run(
+        &[
+            "revoke",
+            "--redis",
+            &url,
+            "--user",
+            "carol",
+            "--before",
+            "2020-01-01T00:00:00Z",
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(
+        (out.code, out.json["before"].as_i64()),
+        (0, Some(1_577_836_800))
+    );
+    assert_eq!(
+        get(
+            &g1,
+            "/verify",
+            Some(&issuer.token().claim("sub", "carol").sign())
+        )
+        .await
+        .status,
+        200
+    );
+    // Usage and connection errors exit 2 with one JSON line.
+    let out = run(&["revoke", "--redis", &url], None).await;
+    assert_eq!(
+        (out.code, out.json["error"].as_str()),
+        (2, Some("config_error"))
+    );
+    let out = run(
+        &["revoke", "--redis", "redis://127.0.0.1:1/", "--user", "x"],
+        None,
+    )
+    .await;
+    assert_eq!(
+        (out.code, out.json["error"].as_str()),
+        (2, Some("revocation_unavailable"))
+    );
 }

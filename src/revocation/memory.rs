@@ -52,7 +52,10 @@ impl MemoryStore {
     pub(crate) fn apply_user(&self, sub: &str, cutoff: i64, keep_until: i64) {
         let mut s = self.write();
         s.purge(cutoff);
-        let e = s.users.entry(sub.to_owned()).or_insert((cutoff, keep_until));
+        let e = s
+            .users
+            .entry(sub.to_owned())
+            .or_insert((cutoff, keep_until));
         *e = (e.0.max(cutoff), e.1.max(keep_until));
     }
 
@@ -65,7 +68,11 @@ impl MemoryStore {
 
     /// Replaces the whole state (a full reload of a mirror).
     #[cfg_attr(not(feature = "redis"), allow(dead_code))]
-    pub(crate) fn replace(&self, users: HashMap<String, (i64, i64)>, sessions: HashMap<String, i64>) {
+    pub(crate) fn replace(
+        &self,
+        users: HashMap<String, (i64, i64)>,
+        sessions: HashMap<String, i64>,
+    ) {
         let mut s = self.write();
         s.users = users;
         s.sessions = sessions;
@@ -82,7 +89,13 @@ impl MemoryStore {
         self.len() == (0, 0)
     }
 
-    pub(crate) fn lookup(&self, sub: &str, sid: Option<&str>, auth_time: i64, now: i64) -> Option<Revoked> {
+    pub(crate) fn lookup(
+        &self,
+        sub: &str,
+        sid: Option<&str>,
+        auth_time: i64,
+        now: i64,
+    ) -> Option<Revoked> {
         let s = self.state.read().unwrap_or_else(|p| p.into_inner());
         if let Some(sid) = sid {
             if s.sessions.get(sid).is_some_and(|keep| *keep > now) {
@@ -92,28 +105,50 @@ impl MemoryStore {
         match s.users.get(sub) {
             // "Log out all devices" at T revokes every login at or before T
             // (same-second logins included: fail closed).
-            Some(&(cutoff, keep)) if keep > now && auth_time <= cutoff => Some(Revoked::User { cutoff }),
+            Some(&(cutoff, keep)) if keep > now && auth_time <= cutoff => {
+                Some(Revoked::User { cutoff })
+            }
             _ => None,
         }
     }
 }
 
 impl RevocationStore for MemoryStore {
-    fn check(&self, sub: &str, sid: Option<&str>, auth_time: i64, now: i64) -> Result<Option<Revoked>, StoreError> {
+    fn check(
+        &self,
+        sub: &str,
+        sid: Option<&str>,
+        auth_time: i64,
+        now: i64,
+    ) -> Result<Option<Revoked>, StoreError> {
         Ok(self.lookup(sub, sid, auth_time, now))
     }
 
-    fn revoke_user<'a>(&'a self, sub: &'a str, cutoff: i64, keep_until: i64) -> BoxFuture<'a, Result<(), StoreError>> {
+    fn revoke_user<'a>(
+        &'a self,
+        sub: &'a str,
+        cutoff: i64,
+        keep_until: i64,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
         self.apply_user(sub, cutoff, keep_until);
         Box::pin(async { Ok(()) })
     }
 
-    fn revoke_session<'a>(&'a self, sid: &'a str, keep_until: i64) -> BoxFuture<'a, Result<(), StoreError>> {
+    fn revoke_session<'a>(
+        &'a self,
+        sid: &'a str,
+        keep_until: i64,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
         self.apply_session(sid, keep_until);
         Box::pin(async { Ok(()) })
     }
 
-    fn record_jti<'a>(&'a self, jti: &'a str, now: i64, keep_until: i64) -> BoxFuture<'a, Result<bool, StoreError>> {
+    fn record_jti<'a>(
+        &'a self,
+        jti: &'a str,
+        now: i64,
+        keep_until: i64,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
         let mut s = self.write();
         s.purge(now);
         // Expired records are forgotten: their logout tokens are expired too.
@@ -135,28 +170,49 @@ mod tests {
     async fn user_cutoff_uses_auth_time() {
         let s = MemoryStore::new();
         s.revoke_user("alice", NOW, NOW + 86_400).await.unwrap();
-        assert_eq!(s.check("alice", None, NOW - 10, NOW).unwrap(), Some(Revoked::User { cutoff: NOW }));
-        assert_eq!(s.check("alice", None, NOW, NOW).unwrap(), Some(Revoked::User { cutoff: NOW }));
-        assert_eq!(s.check("alice", None, NOW + 1, NOW + 5).unwrap(), None, "logged in again after");
+        assert_eq!(
+            s.check("alice", None, NOW - 10, NOW).unwrap(),
+            Some(Revoked::User { cutoff: NOW })
+        );
+        assert_eq!(
+            s.check("alice", None, NOW, NOW).unwrap(),
+            Some(Revoked::User { cutoff: NOW })
+        );
+        assert_eq!(
+            s.check("alice", None, NOW + 1, NOW + 5).unwrap(),
+            None,
+            "logged in again after"
+        );
         assert_eq!(s.check("bob", None, NOW - 10, NOW).unwrap(), None);
         // A lower cut-off never replaces a higher one.
-        s.revoke_user("alice", NOW - 1000, NOW + 86_400).await.unwrap();
+        s.revoke_user("alice", NOW - 1000, NOW + 86_400)
+            .await
+            .unwrap();
         assert!(s.check("alice", None, NOW - 10, NOW).unwrap().is_some());
         // Forgotten after keep_until.
-        assert_eq!(s.check("alice", None, NOW - 10, NOW + 86_401).unwrap(), None);
+        assert_eq!(
+            s.check("alice", None, NOW - 10, NOW + 86_401).unwrap(),
+            None
+        );
     }
 
     #[tokio::test]
     async fn sessions_and_jtis() {
         let s = MemoryStore::new();
         s.revoke_session("sid-1", NOW + 60).await.unwrap();
-        assert_eq!(s.check("u", Some("sid-1"), NOW, NOW).unwrap(), Some(Revoked::Session));
+        assert_eq!(
+            s.check("u", Some("sid-1"), NOW, NOW).unwrap(),
+            Some(Revoked::Session)
+        );
         assert_eq!(s.check("u", Some("sid-2"), NOW, NOW).unwrap(), None);
         assert_eq!(s.check("u", None, NOW, NOW).unwrap(), None);
         assert_eq!(s.check("u", Some("sid-1"), NOW, NOW + 61).unwrap(), None);
         assert!(s.record_jti("j1", NOW, NOW + 60).await.unwrap());
         assert!(!s.record_jti("j1", NOW + 30, NOW + 90).await.unwrap());
         assert!(s.record_jti("j2", NOW, NOW + 60).await.unwrap());
-        assert!(s.record_jti("j1", NOW + 61, NOW + 120).await.unwrap(), "forgotten once expired");
+        assert!(
+            s.record_jti("j1", NOW + 61, NOW + 120).await.unwrap(),
+            "forgotten once expired"
+        );
     }
 }

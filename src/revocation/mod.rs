@@ -45,17 +45,37 @@ pub struct StoreError(pub String);
 pub trait RevocationStore: Send + Sync + fmt::Debug + 'static {
     /// Is a token of `sub` (session `sid`), authenticated at `auth_time`,
     /// revoked at `now`? Errors when the store cannot vouch for its answer.
-    fn check(&self, sub: &str, sid: Option<&str>, auth_time: i64, now: i64) -> Result<Option<Revoked>, StoreError>;
+    fn check(
+        &self,
+        sub: &str,
+        sid: Option<&str>,
+        auth_time: i64,
+        now: i64,
+    ) -> Result<Option<Revoked>, StoreError>;
 
     /// Revokes every token of `sub` authenticated at or before `cutoff`; the
     /// entry may be forgotten after `keep_until`. A lower cut-off never
     /// replaces a higher one.
-    fn revoke_user<'a>(&'a self, sub: &'a str, cutoff: i64, keep_until: i64) -> BoxFuture<'a, Result<(), StoreError>>;
+    fn revoke_user<'a>(
+        &'a self,
+        sub: &'a str,
+        cutoff: i64,
+        keep_until: i64,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
 
     /// Revokes every token carrying `sid`, until `keep_until`.
-    fn revoke_session<'a>(&'a self, sid: &'a str, keep_until: i64) -> BoxFuture<'a, Result<(), StoreError>>;
+    fn revoke_session<'a>(
+        &'a self,
+        sid: &'a str,
+        keep_until: i64,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
 
     /// Records a logout token's `jti` until `keep_until`; `Ok(false)` when it
     /// was already recorded and is still kept at `now` (a replay).
-    fn record_jti<'a>(&'a self, jti: &'a str, now: i64, keep_until: i64) -> BoxFuture<'a, Result<bool, StoreError>>;
+    fn record_jti<'a>(
+        &'a self,
+        jti: &'a str,
+        now: i64,
+        keep_until: i64,
+    ) -> BoxFuture<'a, Result<bool, StoreError>>;
 }

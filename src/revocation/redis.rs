@@ -150,7 +150,11 @@ impl RedisStore {
             resync: Arc::new(Notify::new()),
         });
         store.sync_once().await?;
-        tokio::spawn(sync_loop(Arc::downgrade(&store), store.resync.clone(), store.config.sync_interval));
+        tokio::spawn(sync_loop(
+            Arc::downgrade(&store),
+            store.resync.clone(),
+            store.config.sync_interval,
+        ));
         if store.config.pubsub {
             tokio::spawn(pubsub_loop(Arc::downgrade(&store), client, store.channel()));
         }
@@ -173,7 +177,11 @@ impl RedisStore {
     async fn sync_once(&self) -> Result<(), StoreError> {
         let _guard = self.sync_lock.lock().await;
         let mut conn = self.conn.clone();
-        let remote: Option<i64> = redis::cmd("GET").arg(self.version_key()).query_async(&mut conn).await.map_err(err)?;
+        let remote: Option<i64> = redis::cmd("GET")
+            .arg(self.version_key())
+            .query_async(&mut conn)
+            .await
+            .map_err(err)?;
         let remote = remote.unwrap_or(0);
         if remote != self.version.load(Ordering::SeqCst) {
             let (users, sessions) = self.load_all(&mut conn).await?;
@@ -211,9 +219,15 @@ impl RedisStore {
                     .await
                     .map_err(err)?;
                 if !keys.is_empty() {
-                    let values: Vec<Option<String>> = redis::cmd("MGET").arg(&keys).query_async(conn).await.map_err(err)?;
+                    let values: Vec<Option<String>> = redis::cmd("MGET")
+                        .arg(&keys)
+                        .query_async(conn)
+                        .await
+                        .map_err(err)?;
                     for (key, value) in keys.iter().zip(values) {
-                        let (Some(id), Some(value)) = (key.strip_prefix(&prefix), value) else { continue };
+                        let (Some(id), Some(value)) = (key.strip_prefix(&prefix), value) else {
+                            continue;
+                        };
                         if kind == "user" {
                             if let Some((c, k)) = value.split_once(':') {
                                 if let (Ok(c), Ok(k)) = (c.parse(), k.parse()) {
@@ -238,12 +252,18 @@ impl RedisStore {
     /// version; asks for a full reload when versions were skipped.
     async fn apply_event(&self, payload: &str) {
         let mut parts = payload.splitn(5, '|');
-        let (Some(v), Some(kind), Some(cutoff), Some(keep), Some(id)) =
-            (parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
-        else {
+        let (Some(v), Some(kind), Some(cutoff), Some(keep), Some(id)) = (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) else {
             return;
         };
-        let (Ok(v), Ok(cutoff), Ok(keep)) = (v.parse::<i64>(), cutoff.parse::<i64>(), keep.parse::<i64>()) else {
+        let (Ok(v), Ok(cutoff), Ok(keep)) =
+            (v.parse::<i64>(), cutoff.parse::<i64>(), keep.parse::<i64>())
+        else {
             return;
         };
         let _guard = self.sync_lock.lock().await;
@@ -265,7 +285,11 @@ impl RedisStore {
     }
 
     fn stale(&self) -> Option<Duration> {
-        let age = self.last_sync.lock().unwrap_or_else(|p| p.into_inner()).elapsed();
+        let age = self
+            .last_sync
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .elapsed();
         let allowed = match self.config.when_unreachable {
             WhenUnreachable::FailClosed => self.config.max_staleness,
             WhenUnreachable::UseLastKnown(extra) => self.config.max_staleness + extra,
@@ -320,7 +344,13 @@ async fn pubsub_loop(store: Weak<RedisStore>, client: Client, channel: String) {
 }
 
 impl RevocationStore for RedisStore {
-    fn check(&self, sub: &str, sid: Option<&str>, auth_time: i64, now: i64) -> Result<Option<Revoked>, StoreError> {
+    fn check(
+        &self,
+        sub: &str,
+        sid: Option<&str>,
+        auth_time: i64,
+        now: i64,
+    ) -> Result<Option<Revoked>, StoreError> {
         if let Some(age) = self.stale() {
             return Err(StoreError(format!(
                 "revocation state last confirmed {} ms ago (Redis unreachable?)",
@@ -330,7 +360,12 @@ impl RevocationStore for RedisStore {
         Ok(self.mirror.lookup(sub, sid, auth_time, now))
     }
 
-    fn revoke_user<'a>(&'a self, sub: &'a str, cutoff: i64, keep_until: i64) -> BoxFuture<'a, Result<(), StoreError>> {
+    fn revoke_user<'a>(
+        &'a self,
+        sub: &'a str,
+        cutoff: i64,
+        keep_until: i64,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
             let mut conn = self.conn.clone();
             let v: i64 = Script::new(REVOKE_USER)
@@ -343,12 +378,17 @@ impl RevocationStore for RedisStore {
                 .invoke_async(&mut conn)
                 .await
                 .map_err(err)?;
-            self.bump(v, |m| m.apply_user(sub, cutoff, keep_until)).await;
+            self.bump(v, |m| m.apply_user(sub, cutoff, keep_until))
+                .await;
             Ok(())
         })
     }
 
-    fn revoke_session<'a>(&'a self, sid: &'a str, keep_until: i64) -> BoxFuture<'a, Result<(), StoreError>> {
+    fn revoke_session<'a>(
+        &'a self,
+        sid: &'a str,
+        keep_until: i64,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
             let mut conn = self.conn.clone();
             let v: i64 = Script::new(REVOKE_SESSION)
@@ -365,7 +405,12 @@ impl RevocationStore for RedisStore {
         })
     }
 
-    fn record_jti<'a>(&'a self, jti: &'a str, now: i64, keep_until: i64) -> BoxFuture<'a, Result<bool, StoreError>> {
+    fn record_jti<'a>(
+        &'a self,
+        jti: &'a str,
+        now: i64,
+        keep_until: i64,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(async move {
             let mut conn = self.conn.clone();
             let keep = keep_until.max(now + 1);

@@ -249,11 +249,19 @@ impl TestIssuer {
     /// with [`TokenBuilder::claim`]; remove anything with [`TokenBuilder::without`].
     pub fn logout_token(&self) -> TokenBuilder {
         let now = self.clock.now().timestamp();
-        let mut b = self.token().without("auth_time").without("sub").header("typ", "logout+jwt");
+        let mut b = self
+            .token()
+            .without("auth_time")
+            .without("sub")
+            .header("typ", "logout+jwt");
         b.claims.insert("exp".into(), json!(now + 120));
-        b.claims.insert("jti".into(), json!(format!("jti-{}", rand_suffix())));
+        b.claims
+            .insert("jti".into(), json!(format!("jti-{}", rand_suffix())));
         b.claims.insert("sid".into(), json!("session-1"));
-        b.claims.insert("events".into(), json!({ crate::BACKCHANNEL_LOGOUT_EVENT: {} }));
+        b.claims.insert(
+            "events".into(),
+            json!({ crate::BACKCHANNEL_LOGOUT_EVENT: {} }),
+        );
         b
     }
 }

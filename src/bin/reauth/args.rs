@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use reauth::revocation::{RedisStore, RedisStoreConfig};
 use reauth::{Algorithm, ReauthPolicy, Requirement, VerifierConfig};
 
 use crate::duration;
@@ -25,6 +26,37 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Run a forward-auth gate (nginx auth_request, Traefik ForwardAuth, Envoy ext_authz).
     Serve(ServeArgs),
+    /// Revoke a user's logins or a session in the shared Redis store.
+    Revoke(RevokeArgs),
+}
+
+#[derive(Args, Debug)]
+#[command(group(clap::ArgGroup::new("target").required(true).args(["user", "session"])))]
+pub struct RevokeArgs {
+    /// Redis URL of the shared revocation store (redis://host:port/db).
+    #[arg(long, env = "REAUTH_REDIS", value_name = "URL")]
+    pub redis: String,
+    /// Revoke every login of this user (`sub`) at or before --before.
+    #[arg(long, value_name = "SUB")]
+    pub user: Option<String>,
+    /// The cut-off: unix seconds or RFC 3339. Default: now.
+    #[arg(long, requires = "user", value_name = "TIME", value_parser = parse_time)]
+    pub before: Option<i64>,
+    /// Revoke this session (`sid`).
+    #[arg(long, value_name = "SID")]
+    pub session: Option<String>,
+    /// How long the entry is kept: the verifiers' --max-session-age, or 30 days.
+    #[arg(long, value_parser = duration::parse, default_value = "30d", value_name = "DURATION")]
+    pub retention: Duration,
+    /// Key prefix in Redis.
+    #[arg(long, default_value = "reauth", value_name = "PREFIX")]
+    pub redis_prefix: String,
+}
+
+fn parse_time(s: &str) -> Result<i64, String> {
+    s.parse::<i64>()
+        .or_else(|_| chrono::DateTime::parse_from_rfc3339(s).map(|t| t.timestamp()))
+        .map_err(|_| format!("{s:?} is neither unix seconds nor RFC 3339"))
 }
 
 #[derive(Args, Debug)]
@@ -105,6 +137,12 @@ pub struct CommonArgs {
     /// Absolute session lifetime (auth_time older than this is rejected on every request). Default: none.
     #[arg(long, value_parser = duration::parse, value_name = "DURATION")]
     pub max_session_age: Option<Duration>,
+    /// Share revocations through this Redis (redis://host:port/db). Default: in-process only.
+    #[arg(long, env = "REAUTH_REDIS", value_name = "URL")]
+    pub redis: Option<String>,
+    /// Key prefix in Redis.
+    #[arg(long, default_value = "reauth", value_name = "PREFIX")]
+    pub redis_prefix: String,
 }
 
 fn parse_alg(s: &str) -> Result<Algorithm, String> {
@@ -114,7 +152,8 @@ fn parse_alg(s: &str) -> Result<Algorithm, String> {
 }
 
 impl CommonArgs {
-    pub fn config(&self) -> Result<VerifierConfig, reauth::ConfigError> {
+    /// The verifier configuration; connects to Redis when `--redis` is given.
+    pub async fn config(&self) -> Result<VerifierConfig, String> {
         let mut b = VerifierConfig::builder(self.issuer.clone())
             .audiences(self.audiences.iter().cloned())
             .leeway(Duration::from_secs(self.leeway))
@@ -127,7 +166,13 @@ impl CommonArgs {
         if !self.algorithms.is_empty() {
             b = b.algorithms(self.algorithms.iter().copied());
         }
-        b.build()
+        if let Some(url) = &self.redis {
+            let mut cfg = RedisStoreConfig::new(url.clone());
+            cfg.key_prefix = self.redis_prefix.clone();
+            let store = RedisStore::connect(cfg).await.map_err(|e| e.to_string())?;
+            b = b.revocation_store(store);
+        }
+        b.build().map_err(|e| e.to_string())
     }
 
     fn policy(&self) -> ReauthPolicy {

@@ -3,6 +3,7 @@
 
 mod args;
 mod duration;
+mod revoke;
 mod serve;
 mod verify;
 
@@ -34,7 +35,7 @@ fn main() {
     };
     let default_level = match cli.command {
         Command::Serve(_) => "info",
-        Command::Verify(_) => "warn",
+        Command::Verify(_) | Command::Revoke(_) => "warn",
     };
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -56,6 +57,11 @@ fn main() {
                 code
             }
             Command::Serve(args) => serve::run(args).await,
+            Command::Revoke(args) => {
+                let (out, code) = revoke::run(args).await;
+                println!("{out}");
+                code
+            }
         }
     });
     std::process::exit(code);

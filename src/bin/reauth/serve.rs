@@ -103,7 +103,7 @@ async fn healthz(gate: web::Data<Gate>) -> HttpResponse {
 }
 
 pub async fn run(args: ServeArgs) -> i32 {
-    let config = match args.common.config() {
+    let config = match args.common.config().await {
         Ok(c) => c,
         Err(e) => {
             tracing::error!(error = %e, "reauth: invalid configuration");
@@ -118,13 +118,18 @@ pub async fn run(args: ServeArgs) -> i32 {
         }
     };
     let gate = web::Data::new(Gate {
-        verifier,
+        verifier: verifier.clone(),
         requirement: args.common.requirement(),
     });
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(gate.clone())
+            .app_data(verifier.clone())
             .route("/verify", web::route().to(verify))
+            .route(
+                "/backchannel-logout",
+                web::post().to(reauth::actix::backchannel_logout),
+            )
             .route("/healthz", web::get().to(healthz))
     })
     .shutdown_timeout(10);
@@ -139,7 +144,7 @@ pub async fn run(args: ServeArgs) -> i32 {
         }
     };
     for addr in server.addrs() {
-        tracing::info!(%addr, "reauth: serving /verify and /healthz");
+        tracing::info!(%addr, "reauth: serving /verify, /healthz and /backchannel-logout");
     }
     // actix-web stops gracefully on SIGTERM / SIGINT.
     match server.run().await {

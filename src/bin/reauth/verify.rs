@@ -21,9 +21,9 @@ pub async fn run(args: VerifyArgs) -> (Value, i32) {
         Ok(t) => t,
         Err(msg) => return (failure("config_error", &msg), UNDECIDED),
     };
-    let config = match args.common.config() {
+    let config = match args.common.config().await {
         Ok(c) => c,
-        Err(e) => return (failure(e.code(), &e.to_string()), UNDECIDED),
+        Err(msg) => return (failure("config_error", &msg), UNDECIDED),
     };
     let verifier = match Verifier::discover(config).await {
         Ok(v) => v,
@@ -40,8 +40,8 @@ pub async fn run(args: VerifyArgs) -> (Value, i32) {
             }),
             ACCEPTED,
         ),
-        Err(e @ VerifyError::KeysUnavailable(_)) => (failure(e.code(), &e.to_string()), UNDECIDED),
-        Err(e) => (failure(e.code(), &e.message()), REJECTED),
+        Err(e @ VerifyError::Rejected(_)) => (failure(e.code(), &e.message()), REJECTED),
+        Err(e) => (failure(e.code(), &e.to_string()), UNDECIDED),
     }
 }
 
