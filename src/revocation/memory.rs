@@ -152,7 +152,7 @@ impl RevocationStore for MemoryStore {
         let mut s = self.write();
         s.purge(now);
         // Expired records are forgotten: their logout tokens are expired too.
-        let fresh = !s.jtis.get(jti).is_some_and(|keep| *keep > now);
+        let fresh = s.jtis.get(jti).is_none_or(|keep| *keep <= now);
         if fresh {
             s.jtis.insert(jti.to_owned(), keep_until);
         }
