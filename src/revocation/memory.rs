@@ -6,7 +6,7 @@ use std::sync::RwLock;
 use super::{BoxFuture, RevocationStore, Revoked, StoreError};
 
 /// Revocations in this process's memory. Entries are dropped after their
-/// `keep_until`. Use [`RedisStore`](crate::revocation::RedisStore) when
+/// `keep_until`. Use `RedisStore` (feature `redis`) when
 /// several instances must agree.
 #[derive(Debug, Default)]
 pub struct MemoryStore {

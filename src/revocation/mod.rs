@@ -4,7 +4,7 @@
 //!
 //! The check on the request path is synchronous and local: a store answers
 //! from memory ([`MemoryStore`]) or from a local mirror it keeps in sync
-//! ([`RedisStore`](crate::revocation::RedisStore), feature `redis`), so the
+//! (`RedisStore`, feature `redis`), so the
 //! common case makes no network call. Writes go to the shared state.
 
 mod memory;
