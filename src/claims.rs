@@ -167,6 +167,20 @@ pub(crate) fn check_iat(map: &Map<String, Value>, now: i64, leeway: i64) -> Resu
     Ok(iat)
 }
 
+/// The time-dependent checks again, on claims validated earlier (a memo hit):
+/// `exp`, `nbf`, `iat`, with the same rules and codes as [`validate`].
+pub(crate) fn check_times(c: &IdTokenClaims, now: i64, leeway: i64) -> Result<(), Rejection> {
+    if now >= c.exp.saturating_add(leeway) {
+        return Err(reject(RejectionKind::Expired, "token has expired"));
+    }
+    if c.nbf.is_some_and(|nbf| nbf > now.saturating_add(leeway))
+        || c.iat > now.saturating_add(leeway)
+    {
+        return Err(reject(RejectionKind::NotYetValid, "token is not valid yet"));
+    }
+    Ok(())
+}
+
 /// Checks the claims in OIDC Core 3.1.3.7 order and returns them typed.
 pub(crate) fn validate(
     map: &Map<String, Value>,

@@ -54,6 +54,8 @@ pub struct VerifierConfig {
     pub(crate) revocation_store: Option<Arc<dyn RevocationStore>>,
     pub(crate) revocation_retention: Duration,
     pub(crate) logout_token_max_age: Duration,
+    pub(crate) memo_max_entries: usize,
+    pub(crate) memo_max_bytes: u64,
 }
 
 impl VerifierConfig {
@@ -84,6 +86,8 @@ impl VerifierConfig {
                 revocation_store: None,
                 revocation_retention: Duration::from_secs(30 * 86_400),
                 logout_token_max_age: Duration::from_secs(5 * 60),
+                memo_max_entries: 100_000,
+                memo_max_bytes: 32 * 1024 * 1024,
             },
         }
     }
@@ -279,6 +283,17 @@ impl VerifierConfigBuilder {
     setter!(
         /// How old (by `iat`) a back-channel logout token may be. Defaults to 5 min.
         logout_token_max_age: Duration
+    );
+    setter!(
+        /// Most tokens kept in the verified-token memo (a hit skips the
+        /// signature check; time, key presence, revocation and freshness are
+        /// re-checked on every hit). 0 disables the memo. Defaults to 100,000.
+        memo_max_entries: usize
+    );
+    setter!(
+        /// Most memory (approximate bytes) the memo may hold. 0 disables the
+        /// memo. Defaults to 32 MiB.
+        memo_max_bytes: u64
     );
 
     /// Validates and returns the configuration. Makes no request.

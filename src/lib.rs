@@ -15,6 +15,7 @@ mod http;
 mod json;
 mod keys;
 mod logout;
+mod memo;
 mod requirement;
 pub mod revocation;
 mod token;

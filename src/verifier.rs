@@ -13,6 +13,7 @@ use crate::error::{InitError, Rejection, RejectionKind, VerifyError};
 use crate::freshness::{self, FreshnessContext};
 use crate::keys::{KeyCache, Lookup};
 use crate::logout::{self, LogoutContext, LogoutEvent};
+use crate::memo::{Memo, MemoEntry};
 use crate::requirement::{Freshness, Requirement};
 use crate::revocation::{MemoryStore, RevocationStore, Revoked, StoreError};
 use crate::token::Expected;
@@ -58,6 +59,24 @@ struct Inner {
     config: Arc<VerifierConfig>,
     keys: Arc<KeyCache>,
     store: Arc<dyn RevocationStore>,
+    memo: Option<Memo>,
+}
+
+/// A token whose signature verified: its payload and what signed it.
+struct Signed {
+    alg: Algorithm,
+    kid: Option<String>,
+    map: Map<String, Value>,
+    fingerprint: [u8; 32],
+    payload_bytes: usize,
+}
+
+fn shape_error(e: serde_json::Error) -> VerifyError {
+    Rejection::new(
+        RejectionKind::InvalidClaim,
+        format!("claims do not fit the expected shape: {e}"),
+    )
+    .into()
 }
 
 impl std::fmt::Debug for Verifier {
@@ -81,11 +100,13 @@ impl Verifier {
             .revocation_store
             .clone()
             .unwrap_or_else(|| Arc::new(MemoryStore::new()));
+        let memo = Memo::new(config.memo_max_entries, config.memo_max_bytes);
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
                 keys,
                 store,
+                memo,
             }),
         })
     }
@@ -151,11 +172,7 @@ impl Verifier {
 
     /// Steps shared by ID and logout tokens: shape, header, key, signature,
     /// strict JSON payload. Nothing in the payload is trusted before this.
-    async fn signed_payload(
-        &self,
-        token: &str,
-        expected: Expected,
-    ) -> Result<(Algorithm, Option<String>, Map<String, Value>), VerifyError> {
+    async fn signed_payload(&self, token: &str, expected: Expected) -> Result<Signed, VerifyError> {
         let config = &*self.inner.config;
         // RFC 8725 §3.1, §3.11, RFC 7515 §5.2: size cap, three parts, header
         // (alg on the allow-list, no crit, typ as expected).
@@ -165,11 +182,12 @@ impl Verifier {
         // from the issuer's JWKS, by kid (or the single key fitting alg).
         let kid = parsed.kid.as_deref();
         let keys = self.inner.keys.resolve(kid, parsed.alg).await?;
-        let Lookup::Found(key) = keys.find(kid, parsed.alg) else {
+        let Lookup::Found(key, verifier) = keys.find(kid, parsed.alg) else {
             return Err(Rejection::new(RejectionKind::UnknownKey, "key not found").into());
         };
         // Signature over the ASCII `header.payload`, before any claim is read.
-        key.verify_sig(parsed.signing_input.as_bytes(), &parsed.signature)
+        verifier
+            .verify_sig(parsed.signing_input.as_bytes(), &parsed.signature)
             .map_err(|_| {
                 Rejection::new(RejectionKind::InvalidSignature, "signature does not verify")
             })?;
@@ -181,7 +199,13 @@ impl Verifier {
                 format!("payload is not a JSON object: {e}"),
             )
         })?;
-        Ok((parsed.alg, parsed.kid, map))
+        Ok(Signed {
+            alg: parsed.alg,
+            kid: parsed.kid,
+            map,
+            fingerprint: key.fingerprint,
+            payload_bytes: payload.len(),
+        })
     }
 
     fn now_and_leeway(&self) -> (i64, i64) {
@@ -195,12 +219,22 @@ impl Verifier {
         token: &str,
         req: &Requirement,
     ) -> Result<Verified<E>, VerifyError> {
+        if let Some(memo) = &self.inner.memo {
+            if let Some(entry) = memo.get(token) {
+                if let Some(result) = self.from_memo(&entry, req).await {
+                    return result;
+                }
+                // The key left the JWKS (or the allow-list changed, or the
+                // token expired): forget it and judge it afresh.
+                memo.remove(token);
+            }
+        }
         let config = &*self.inner.config;
-        let (alg, kid, map) = self.signed_payload(token, Expected::IdToken).await?;
+        let signed = self.signed_payload(token, Expected::IdToken).await?;
         let (now, leeway) = self.now_and_leeway();
         // OIDC Core 3.1.3.7 steps 2-10 (iss, aud, azp, exp, iat) and RFC 7519 nbf.
         let claims = claims::validate(
-            &map,
+            &signed.map,
             &ClaimContext {
                 issuer: &config.issuer,
                 audiences: &config.audiences,
@@ -209,6 +243,81 @@ impl Verifier {
                 can_reauthenticate_claim: &config.can_reauthenticate_claim,
             },
         )?;
+        let payload = Value::Object(signed.map);
+        let extra = E::deserialize(&payload).map_err(shape_error)?;
+        let freshness = self.decide(&claims, req, now, leeway);
+        if let Some(memo) = &self.inner.memo {
+            let entry = MemoEntry::new(
+                claims.clone(),
+                payload,
+                signed.alg,
+                signed.kid.clone(),
+                signed.fingerprint,
+                signed.payload_bytes,
+            );
+            memo.insert(token, entry);
+        }
+        Ok(Verified {
+            claims,
+            extra,
+            freshness: freshness?,
+            alg: signed.alg,
+            kid: signed.kid,
+        })
+    }
+
+    /// A memo hit: re-runs everything that depends on time or on the world.
+    /// `None` means "not usable any more; verify from scratch".
+    async fn from_memo<E: DeserializeOwned>(
+        &self,
+        entry: &MemoEntry,
+        req: &Requirement,
+    ) -> Option<Result<Verified<E>, VerifyError>> {
+        // The allow-list may have changed with a discovery refresh.
+        if !self.inner.keys.algorithms().contains(&entry.alg) {
+            return None;
+        }
+        // The signing key must still be published (a removed key stops working).
+        let kid = entry.kid.as_deref();
+        let keys = match self.inner.keys.resolve(kid, entry.alg).await {
+            Ok(keys) => keys,
+            Err(VerifyError::Rejected(_)) => return None,
+            Err(e) => return Some(Err(e)),
+        };
+        match keys.find(kid, entry.alg) {
+            Lookup::Found(key, _) if key.fingerprint == entry.fingerprint => {}
+            _ => return None,
+        }
+        let (now, leeway) = self.now_and_leeway();
+        // exp / nbf / iat against the current time.
+        if claims::check_times(&entry.claims, now, leeway).is_err() {
+            return None;
+        }
+        let result = self
+            .decide(&entry.claims, req, now, leeway)
+            .and_then(|freshness| {
+                let extra = E::deserialize(&entry.payload).map_err(shape_error)?;
+                Ok(Verified {
+                    claims: entry.claims.clone(),
+                    extra,
+                    freshness,
+                    alg: entry.alg,
+                    kid: entry.kid.clone(),
+                })
+            });
+        Some(result)
+    }
+
+    /// Revocation, then freshness: the per-request decisions about a token
+    /// whose signature and claims are good.
+    fn decide(
+        &self,
+        claims: &IdTokenClaims,
+        req: &Requirement,
+        now: i64,
+        leeway: i64,
+    ) -> Result<Freshness, VerifyError> {
+        let config = &*self.inner.config;
         // Revocation: the session (sid), then the user's cut-off, compared with
         // auth_time (iat when absent), so a refreshed token stays revoked.
         let login_time = claims.auth_time.unwrap_or(claims.iat);
@@ -233,8 +342,8 @@ impl Verifier {
         }
         // Freshness (OIDC Core 3.1.3.7 step 13, RFC 9470): the session lifetime,
         // auth_time vs max_age, the can-reauthenticate policy, acr/amr step-up.
-        let freshness = freshness::evaluate(
-            &claims,
+        Ok(freshness::evaluate(
+            claims,
             req,
             &FreshnessContext {
                 now,
@@ -242,20 +351,7 @@ impl Verifier {
                 default_policy: config.when_cannot_reauthenticate,
                 max_session_age: config.max_session_age,
             },
-        )?;
-        let extra = serde_json::from_value::<E>(Value::Object(map)).map_err(|e| {
-            Rejection::new(
-                RejectionKind::InvalidClaim,
-                format!("claims do not fit the expected shape: {e}"),
-            )
-        })?;
-        Ok(Verified {
-            claims,
-            extra,
-            freshness,
-            alg,
-            kid,
-        })
+        )?)
     }
 
     /// The revocation store in use.
@@ -302,9 +398,10 @@ impl Verifier {
     async fn logout(&self, logout_token: &str) -> Result<LogoutEvent, LogoutError> {
         let config = &*self.inner.config;
         // §2.6 steps 1-2: a signed JWT, the issuer's key, an allowed alg.
-        let (_, _, map) = self
+        let map = self
             .signed_payload(logout_token, Expected::LogoutToken)
-            .await?;
+            .await?
+            .map;
         let (now, leeway) = self.now_and_leeway();
         let max_age = i64::try_from(config.logout_token_max_age.as_secs()).unwrap_or(i64::MAX);
         let event = logout::validate(

@@ -35,7 +35,7 @@ struct State {
     expires_at: i64,
     last_attempt: Option<i64>,
     generation: u64,
-    last_error: Option<FetchError>,
+    last_error: Option<Arc<FetchError>>,
 }
 
 pub(crate) struct KeyCache {
@@ -140,12 +140,16 @@ impl KeyCache {
             let now = now_ms(&self.config);
             if st.keys.is_none() || now >= self.stale_limit(&st) {
                 return Err(VerifyError::KeysUnavailable(
-                    st.last_error.clone().unwrap_or_else(|| FetchError {
-                        what: "JWKS",
-                        url: st.discovery.jwks_uri.to_string(),
-                        reason: "no usable keys are loaded and the refresh cooldown has not passed"
-                            .into(),
-                    }),
+                    st.last_error
+                        .as_deref()
+                        .cloned()
+                        .unwrap_or_else(|| FetchError {
+                            what: "JWKS",
+                            url: st.discovery.jwks_uri.to_string(),
+                            reason:
+                                "no usable keys are loaded and the refresh cooldown has not passed"
+                                    .into(),
+                        }),
                 ));
             }
         } else if now >= st.expires_at {
@@ -154,7 +158,7 @@ impl KeyCache {
         }
         let keys = st.keys.clone().unwrap_or_default();
         match keys.find(kid, alg) {
-            Lookup::Found(_) => return Ok(keys),
+            Lookup::Found(..) => return Ok(keys),
             Lookup::Unknown => {}
             other => return Err(lookup_rejection(other, kid, alg).into()),
         }
@@ -162,7 +166,7 @@ impl KeyCache {
         self.refresh(st.generation).await;
         let keys = self.snapshot().keys.unwrap_or_default();
         match keys.find(kid, alg) {
-            Lookup::Found(_) => Ok(keys),
+            Lookup::Found(..) => Ok(keys),
             other => Err(lookup_rejection(other, kid, alg).into()),
         }
     }
@@ -224,7 +228,7 @@ impl KeyCache {
             }
             Err(e) => {
                 tracing::warn!(error = %e, have_keys = w.keys.is_some(), "reauth: JWKS refresh failed; keeping the last good keys");
-                w.last_error = Some(e);
+                w.last_error = Some(Arc::new(e));
             }
         }
     }

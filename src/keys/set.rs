@@ -19,6 +19,8 @@ const MIN_RSA_BITS: usize = 2048;
 /// One usable signing key.
 pub(crate) struct UsableKey {
     pub kid: Option<String>,
+    /// SHA-256 of the public key material: the same key across refreshes.
+    pub fingerprint: [u8; 32],
     verifiers: Vec<(Algorithm, ParsedPublicKey)>,
 }
 
@@ -33,7 +35,7 @@ impl std::fmt::Debug for UsableKey {
 }
 
 impl UsableKey {
-    fn verifier(&self, alg: Algorithm) -> Option<&ParsedPublicKey> {
+    pub fn verifier(&self, alg: Algorithm) -> Option<&ParsedPublicKey> {
         self.verifiers
             .iter()
             .find(|(a, _)| *a == alg)
@@ -49,7 +51,7 @@ pub(crate) struct KeySet {
 
 /// The result of looking a token's `kid`/`alg` up.
 pub(crate) enum Lookup<'a> {
-    Found(&'a ParsedPublicKey),
+    Found(&'a UsableKey, &'a ParsedPublicKey),
     /// No key has this `kid` (or, without `kid`, none fits the algorithm).
     Unknown,
     /// The key named by `kid` may not be used with the token's `alg`.
@@ -103,14 +105,14 @@ impl KeySet {
                     return Lookup::Unknown;
                 }
                 named
-                    .find_map(|k| k.verifier(alg))
-                    .map_or(Lookup::WrongAlgorithm, Lookup::Found)
+                    .find_map(|k| Some((k, k.verifier(alg)?)))
+                    .map_or(Lookup::WrongAlgorithm, |(k, v)| Lookup::Found(k, v))
             }
             None => {
-                let mut fitting = self.keys.iter().filter_map(|k| k.verifier(alg));
+                let mut fitting = self.keys.iter().filter_map(|k| Some((k, k.verifier(alg)?)));
                 match (fitting.next(), fitting.count()) {
                     (None, _) => Lookup::Unknown,
-                    (Some(k), 0) => Lookup::Found(k),
+                    (Some((k, v)), 0) => Lookup::Found(k, v),
                     (Some(_), more) => Lookup::Ambiguous(more + 1),
                 }
             }
@@ -158,6 +160,7 @@ fn usable_key(entry: Value) -> Result<UsableKey, String> {
     };
     let allowed = |alg: Algorithm| bound.is_none_or(|b| b == alg);
     let mut verifiers = Vec::new();
+    let mut material = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
     match &jwk.algorithm {
         AlgorithmParameters::RSA(rsa) => {
             let n = b64("n", &rsa.n)?;
@@ -197,6 +200,8 @@ fn usable_key(entry: Value) -> Result<UsableKey, String> {
             if x.len() != size || y.len() != size {
                 return Err("EC coordinates have the wrong length".to_owned());
             }
+            material.update(&x);
+            material.update(&y);
             if allowed(alg) {
                 let mut point = Vec::with_capacity(1 + 2 * size);
                 point.push(0x04);
@@ -215,6 +220,8 @@ fn usable_key(entry: Value) -> Result<UsableKey, String> {
             if x.len() != 32 {
                 return Err("Ed25519 key has the wrong length".to_owned());
             }
+            material.update(b"Ed25519");
+            material.update(&x);
             if allowed(Algorithm::EdDSA) {
                 let parsed = ParsedPublicKey::new(&signature::ED25519, x)
                     .map_err(|e| format!("Ed25519 key rejected: {e}"))?;
@@ -228,7 +235,13 @@ fn usable_key(entry: Value) -> Result<UsableKey, String> {
     if verifiers.is_empty() {
         return Err("alg does not fit the key type".to_owned());
     }
-    Ok(UsableKey { kid, verifiers })
+    let mut fingerprint = [0u8; 32];
+    fingerprint.copy_from_slice(material.finish().as_ref());
+    Ok(UsableKey {
+        kid,
+        fingerprint,
+        verifiers,
+    })
 }
 
 fn signing_alg(ka: KeyAlgorithm) -> Option<Algorithm> {

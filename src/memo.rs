@@ -1,0 +1,152 @@
+//! The verified-token memo: successful signature checks, kept so a token
+//! seen again costs a lookup instead of a signature verification.
+//!
+//! - Keyed by the **whole token** (`Arc<str>`): a hit implies the same bytes.
+//! - Bounded by memory (weight = token + claims size) and, through a minimum
+//!   weight per entry, by entries; S3-FIFO admission (`quick_cache`) keeps
+//!   one-off tokens from evicting the working set.
+//! - Only tokens whose signature and static claims (`iss`, `aud`, `azp`,
+//!   `sub`, types) passed are inserted; failures never are.
+//! - On every hit the caller re-runs what depends on time or on the world:
+//!   `exp`/`nbf`/`iat`, the allow-list, that the signing key is still in the
+//!   current JWKS, revocation, and the route's freshness. An entry found
+//!   past its `exp` is removed.
+
+use std::sync::Arc;
+
+use jsonwebtoken::Algorithm;
+use quick_cache::Weighter;
+use quick_cache::sync::Cache;
+use serde_json::Value;
+
+use crate::claims::IdTokenClaims;
+
+/// What a successful signature check established about one token.
+pub(crate) struct MemoEntry {
+    pub claims: IdTokenClaims,
+    /// All claims, as `Value::Object`.
+    pub payload: Value,
+    pub alg: Algorithm,
+    pub kid: Option<String>,
+    /// The signing key's fingerprint, to confirm it is still published.
+    pub fingerprint: [u8; 32],
+    weight: u64,
+}
+
+impl MemoEntry {
+    pub fn new(
+        claims: IdTokenClaims,
+        payload: Value,
+        alg: Algorithm,
+        kid: Option<String>,
+        fingerprint: [u8; 32],
+        payload_bytes: usize,
+    ) -> Self {
+        // Decoded JSON costs a few times its text; 256 for the fixed parts.
+        let weight = (payload_bytes as u64).saturating_mul(4).saturating_add(256);
+        Self {
+            claims,
+            payload,
+            alg,
+            kid,
+            fingerprint,
+            weight,
+        }
+    }
+}
+
+#[derive(Clone)]
+struct ByWeight {
+    min: u64,
+}
+
+impl Weighter<Arc<str>, Arc<MemoEntry>> for ByWeight {
+    fn weight(&self, token: &Arc<str>, entry: &Arc<MemoEntry>) -> u64 {
+        (token.len() as u64 + entry.weight).max(self.min)
+    }
+}
+
+pub(crate) struct Memo {
+    cache: Cache<Arc<str>, Arc<MemoEntry>, ByWeight>,
+}
+
+impl Memo {
+    /// `None` when either bound is zero (memo disabled).
+    pub fn new(max_entries: usize, max_bytes: u64) -> Option<Self> {
+        if max_entries == 0 || max_bytes == 0 {
+            return None;
+        }
+        let min = max_bytes.div_ceil(max_entries as u64).max(1);
+        Some(Self {
+            cache: Cache::with_weighter(max_entries, max_bytes, ByWeight { min }),
+        })
+    }
+
+    pub fn get(&self, token: &str) -> Option<Arc<MemoEntry>> {
+        self.cache.get(token)
+    }
+
+    pub fn insert(&self, token: &str, entry: MemoEntry) {
+        self.cache.insert(Arc::from(token), Arc::new(entry));
+    }
+
+    pub fn remove(&self, token: &str) {
+        self.cache.remove(token);
+    }
+
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        self.cache.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry() -> MemoEntry {
+        let claims = IdTokenClaims {
+            iss: "i".into(),
+            sub: "s".into(),
+            aud: vec![],
+            exp: 0,
+            iat: 0,
+            nbf: None,
+            auth_time: None,
+            nonce: None,
+            acr: None,
+            amr: vec![],
+            azp: None,
+            sid: None,
+            jti: None,
+            can_reauthenticate: None,
+        };
+        MemoEntry::new(claims, Value::Null, Algorithm::RS256, None, [0; 32], 100)
+    }
+
+    #[test]
+    fn bounded_by_entries_and_bytes() {
+        let memo = Memo::new(100, 1 << 20).unwrap();
+        for i in 0..1000 {
+            memo.insert(&format!("token-{i}"), entry());
+        }
+        assert!(memo.len() <= 110, "{}", memo.len());
+        let small = Memo::new(1_000_000, 10_000).unwrap();
+        for i in 0..1000 {
+            small.insert(&format!("token-{i}"), entry());
+        }
+        assert!(small.len() <= 15, "{}", small.len());
+        assert!(Memo::new(0, 10).is_none());
+    }
+
+    #[test]
+    fn whole_token_is_the_key() {
+        let memo = Memo::new(10, 1 << 20).unwrap();
+        memo.insert("a.b.c", entry());
+        assert!(memo.get("a.b.c").is_some());
+        assert!(memo.get("a.b.d").is_none());
+        assert!(memo.get("a.b.").is_none());
+        memo.remove("a.b.c");
+        assert!(memo.get("a.b.c").is_none());
+    }
+}
