@@ -221,7 +221,7 @@ impl Verifier {
     ) -> Result<Verified<E>, VerifyError> {
         if let Some(memo) = &self.inner.memo {
             if let Some(entry) = memo.get(token) {
-                if let Some(result) = self.from_memo(&entry, req).await {
+                if let Some(result) = self.judge_memoized(&entry, req).await {
                     return result;
                 }
                 // The key left the JWKS (or the allow-list changed, or the
@@ -268,7 +268,7 @@ impl Verifier {
 
     /// A memo hit: re-runs everything that depends on time or on the world.
     /// `None` means "not usable any more; verify from scratch".
-    async fn from_memo<E: DeserializeOwned>(
+    async fn judge_memoized<E: DeserializeOwned>(
         &self,
         entry: &MemoEntry,
         req: &Requirement,
