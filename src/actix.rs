@@ -44,10 +44,9 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError, web};
 use serde::de::DeserializeOwned;
-use serde_json::{Map, Value};
 
 use crate::guard::{self, GuardError, TokenSource};
-use crate::{Requirement, Verified, Verifier};
+use crate::{ClaimsMap, Requirement, Verified, Verifier};
 
 impl ResponseError for GuardError {
     fn status_code(&self) -> StatusCode {
@@ -98,7 +97,7 @@ fn closest_requirement(req: &HttpRequest) -> Requirement {
 /// An accepted ID token, checked against the closest [`Requirement`] in app
 /// data (none: signature and claims only). Derefs to [`Verified`].
 #[derive(Debug, Clone)]
-pub struct Reauthenticated<E = Map<String, Value>>(pub Verified<E>);
+pub struct Reauthenticated<E = ClaimsMap>(pub Verified<E>);
 
 impl<E> Deref for Reauthenticated<E> {
     type Target = Verified<E>;
@@ -121,7 +120,7 @@ impl<E: DeserializeOwned + 'static> FromRequest for Reauthenticated<E> {
 /// `FreshWithin<300>` demands a login at most 300 s old. Policy and step-up
 /// settings still come from the closest [`Requirement`], if any.
 #[derive(Debug, Clone)]
-pub struct FreshWithin<const MAX_AGE_SECS: u64, E = Map<String, Value>>(pub Verified<E>);
+pub struct FreshWithin<const MAX_AGE_SECS: u64, E = ClaimsMap>(pub Verified<E>);
 
 impl<const S: u64, E> Deref for FreshWithin<S, E> {
     type Target = Verified<E>;
@@ -177,8 +176,7 @@ pub async fn require<B: MessageBody + 'static>(
     req: ServiceRequest,
     next: Next<B>,
 ) -> Result<ServiceResponse<B>, actix_web::Error> {
-    let verified =
-        extract::<Map<String, Value>>(req.request(), closest_requirement(req.request())).await?;
+    let verified = extract::<ClaimsMap>(req.request(), closest_requirement(req.request())).await?;
     req.extensions_mut().insert(verified);
     next.call(req).await
 }

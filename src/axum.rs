@@ -34,10 +34,9 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Json, Response};
 use serde::de::DeserializeOwned;
-use serde_json::{Map, Value};
 
 use crate::guard::{self, GuardError, TokenSource};
-use crate::{Requirement, Verified, Verifier};
+use crate::{ClaimsMap, Requirement, Verified, Verifier};
 
 impl IntoResponse for GuardError {
     fn into_response(self) -> Response {
@@ -63,7 +62,7 @@ async fn extract<S, E>(
 ) -> Result<Verified<E>, GuardError>
 where
     Verifier: FromRef<S>,
-    E: DeserializeOwned,
+    E: DeserializeOwned + 'static,
 {
     let verifier = Verifier::from_ref(state);
     let source = parts
@@ -86,7 +85,7 @@ fn requirement(parts: &Parts) -> Requirement {
 /// An accepted ID token, checked against the route's `Extension<Requirement>`
 /// (none: signature and claims only). Derefs to [`Verified`].
 #[derive(Debug, Clone)]
-pub struct Reauthenticated<E = Map<String, Value>>(pub Verified<E>);
+pub struct Reauthenticated<E = ClaimsMap>(pub Verified<E>);
 
 impl<E> Deref for Reauthenticated<E> {
     type Target = Verified<E>;
@@ -99,7 +98,7 @@ impl<S, E> FromRequestParts<S> for Reauthenticated<E>
 where
     Verifier: FromRef<S>,
     S: Send + Sync,
-    E: DeserializeOwned + Send,
+    E: DeserializeOwned + Send + 'static,
 {
     type Rejection = GuardError;
 
@@ -113,7 +112,7 @@ where
 /// `FreshWithin<300>`: a login at most 300 s old; policy and step-up settings
 /// still come from the route's `Extension<Requirement>`, if any.
 #[derive(Debug, Clone)]
-pub struct FreshWithin<const MAX_AGE_SECS: u64, E = Map<String, Value>>(pub Verified<E>);
+pub struct FreshWithin<const MAX_AGE_SECS: u64, E = ClaimsMap>(pub Verified<E>);
 
 impl<const M: u64, E> Deref for FreshWithin<M, E> {
     type Target = Verified<E>;
@@ -126,7 +125,7 @@ impl<const M: u64, S, E> FromRequestParts<S> for FreshWithin<M, E>
 where
     Verifier: FromRef<S>,
     S: Send + Sync,
-    E: DeserializeOwned + Send,
+    E: DeserializeOwned + Send + 'static,
 {
     type Rejection = GuardError;
 

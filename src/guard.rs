@@ -11,7 +11,7 @@ use crate::verifier::{Verified, Verifier};
 /// The whole decision for one guarded request, as every adapter makes it:
 /// a verifier must be registered, a token must be present, and it must pass
 /// `requirement`.
-pub async fn check<E: DeserializeOwned>(
+pub async fn check<E: DeserializeOwned + 'static>(
     verifier: Option<&Verifier>,
     token: Option<&str>,
     requirement: &Requirement,

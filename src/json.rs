@@ -3,6 +3,7 @@
 //! over a value that was checked), nesting is bounded by serde_json's
 //! recursion limit (128).
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -14,6 +15,167 @@ pub(crate) fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, String> {
         Ok(Strict(Value::Object(map))) => Ok(map),
         Ok(_) => Err("not a JSON object".to_owned()),
         Err(e) => Err(e.to_string()),
+    }
+}
+
+fn duplicate<E: de::Error>(key: &str) -> E {
+    E::custom(format_args!(
+        "duplicate member name {:?}",
+        key.chars().take(64).collect::<String>()
+    ))
+}
+
+/// A JOSE header: the members we act on, borrowed from the input where it
+/// has no escapes (the hot path allocates nothing for them). Every other
+/// member is still parsed strictly (and then ignored), and duplicate names
+/// are refused like everywhere else.
+#[derive(Debug, Default)]
+pub(crate) struct Header<'a> {
+    pub alg: Option<Member<'a>>,
+    pub kid: Option<Member<'a>>,
+    pub typ: Option<Member<'a>>,
+    pub crit: bool,
+}
+
+/// A header member's value: a string (borrowed when possible) or anything else.
+#[derive(Debug)]
+pub(crate) enum Member<'a> {
+    Str(Cow<'a, str>),
+    Other,
+}
+
+pub(crate) fn parse_header(bytes: &[u8]) -> Result<Header<'_>, String> {
+    serde_json::from_slice::<HeaderVisit<'_>>(bytes)
+        .map(|h| h.0)
+        .map_err(|e| e.to_string())
+}
+
+struct HeaderVisit<'a>(Header<'a>);
+
+impl<'de> Deserialize<'de> for HeaderVisit<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(HeaderVisitor).map(HeaderVisit)
+    }
+}
+
+struct HeaderVisitor;
+
+impl<'de> Visitor<'de> for HeaderVisitor {
+    type Value = Header<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Header<'de>, A::Error> {
+        let mut header = Header::default();
+        let mut seen: Vec<CowStr<'de>> = Vec::new();
+        while let Some(CowStr(key)) = access.next_key::<CowStr<'de>>()? {
+            if seen.iter().any(|k| k.0 == key) {
+                return Err(duplicate(&key));
+            }
+            let slot = match &*key {
+                "alg" => Some(&mut header.alg),
+                "kid" => Some(&mut header.kid),
+                "typ" => Some(&mut header.typ),
+                _ => None,
+            };
+            match slot {
+                Some(slot) => *slot = Some(access.next_value::<MemberVisit<'de>>()?.0),
+                None => {
+                    header.crit |= key == "crit";
+                    access.next_value::<Strict>()?;
+                }
+            }
+            seen.push(CowStr(key));
+        }
+        Ok(header)
+    }
+}
+
+struct CowStr<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for CowStr<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_str(CowStrVisitor).map(CowStr)
+    }
+}
+
+struct CowStrVisitor;
+
+impl<'de> Visitor<'de> for CowStrVisitor {
+    type Value = Cow<'de, str>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v.to_owned()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v))
+    }
+}
+
+struct MemberVisit<'a>(Member<'a>);
+
+impl<'de> Deserialize<'de> for MemberVisit<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match Strict::deserialize_borrowed(d)? {
+            Borrowed::Str(s) => Ok(MemberVisit(Member::Str(s))),
+            Borrowed::Other => Ok(MemberVisit(Member::Other)),
+        }
+    }
+}
+
+enum Borrowed<'a> {
+    Str(Cow<'a, str>),
+    Other,
+}
+
+impl Strict {
+    /// Strictly parses any value; strings come back borrowed when possible.
+    fn deserialize_borrowed<'de, D: Deserializer<'de>>(d: D) -> Result<Borrowed<'de>, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Borrowed<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("JSON")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Borrowed::Str(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Borrowed::Str(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Borrowed::Str(Cow::Owned(v)))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(Borrowed::Other)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(Borrowed::Other)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(Borrowed::Other)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(Borrowed::Other)
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(Borrowed::Other)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+                StrictVisitor.visit_seq(seq).map(|_| Borrowed::Other)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                StrictVisitor.visit_map(map).map(|_| Borrowed::Other)
+            }
+        }
+        d.deserialize_any(V)
     }
 }
 
@@ -70,13 +232,12 @@ impl<'de> Visitor<'de> for StrictVisitor {
         let mut map = Map::new();
         while let Some(key) = access.next_key::<String>()? {
             let Strict(value) = access.next_value()?;
-            if map.contains_key(&key) {
-                return Err(de::Error::custom(format_args!(
-                    "duplicate member name {:?}",
-                    key.chars().take(64).collect::<String>()
-                )));
+            match map.entry(key) {
+                serde_json::map::Entry::Vacant(slot) => {
+                    slot.insert(value);
+                }
+                serde_json::map::Entry::Occupied(slot) => return Err(duplicate(slot.key())),
             }
-            map.insert(key, value);
         }
         Ok(Value::Object(map))
     }
@@ -110,6 +271,37 @@ mod tests {
                 String::from_utf8_lossy(bad)
             );
         }
+    }
+
+    #[test]
+    fn header_members_borrowed_or_escaped() {
+        let h =
+            super::parse_header(br#"{"alg":"RS256","kid":"a\/b","x":{"y":[1,{"z":2}]},"crit":[]}"#)
+                .unwrap();
+        assert!(matches!(
+            h.alg,
+            Some(super::Member::Str(std::borrow::Cow::Borrowed("RS256")))
+        ));
+        assert!(matches!(h.kid, Some(super::Member::Str(ref k)) if k == "a/b"));
+        assert!(h.crit && h.typ.is_none());
+        for bad in [
+            &br#"{"alg":"RS256","alg":"none"}"#[..],
+            br#"{"alg":"RS256","alg":"none"}"#,
+            br#"{"alg":"RS256","x":{"a":1,"a":2}}"#,
+            br#"{"alg":"RS256","x":1,"x":1}"#,
+            br#"[]"#,
+            br#"{"alg":"RS256"} x"#,
+        ] {
+            assert!(
+                super::parse_header(bad).is_err(),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+        assert!(matches!(
+            super::parse_header(br#"{"alg":1}"#).unwrap().alg,
+            Some(super::Member::Other)
+        ));
     }
 
     #[test]

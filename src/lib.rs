@@ -41,4 +41,4 @@ pub use guard::{GuardError, TokenSource};
 pub use jsonwebtoken::Algorithm;
 pub use logout::{BACKCHANNEL_LOGOUT_EVENT, LogoutEvent};
 pub use requirement::{Freshness, ReauthPolicy, Requirement};
-pub use verifier::{Verified, Verifier};
+pub use verifier::{ClaimsMap, Verified, Verifier};

@@ -14,18 +14,17 @@
 
 use std::sync::Arc;
 
+use crate::claims::IdTokenClaims;
+use crate::verifier::ClaimsMap;
 use jsonwebtoken::Algorithm;
 use quick_cache::Weighter;
 use quick_cache::sync::Cache;
-use serde_json::Value;
-
-use crate::claims::IdTokenClaims;
 
 /// What a successful signature check established about one token.
 pub(crate) struct MemoEntry {
-    pub claims: IdTokenClaims,
-    /// All claims, as `Value::Object`.
-    pub payload: Value,
+    pub claims: Arc<IdTokenClaims>,
+    /// All claims.
+    pub payload: ClaimsMap,
     pub alg: Algorithm,
     pub kid: Option<String>,
     /// The signing key's fingerprint, to confirm it is still published.
@@ -35,8 +34,8 @@ pub(crate) struct MemoEntry {
 
 impl MemoEntry {
     pub fn new(
-        claims: IdTokenClaims,
-        payload: Value,
+        claims: Arc<IdTokenClaims>,
+        payload: ClaimsMap,
         alg: Algorithm,
         kid: Option<String>,
         fingerprint: [u8; 32],
@@ -121,7 +120,14 @@ mod tests {
             jti: None,
             can_reauthenticate: None,
         };
-        MemoEntry::new(claims, Value::Null, Algorithm::RS256, None, [0; 32], 100)
+        MemoEntry::new(
+            Arc::new(claims),
+            Arc::default(),
+            Algorithm::RS256,
+            None,
+            [0; 32],
+            100,
+        )
     }
 
     #[test]

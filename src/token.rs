@@ -4,10 +4,9 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::Algorithm;
-use serde_json::{Map, Value};
 
 use crate::error::{Rejection, RejectionKind};
-use crate::json;
+use crate::json::{self, Header, Member};
 
 /// Which kind of JWT the caller expects (RFC 8725 §3.11 explicit typing).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,7 +62,8 @@ pub(crate) fn parse<'a>(
     if h.is_empty() || p.is_empty() || s.is_empty() {
         return Err(malformed("empty JWS part"));
     }
-    let header = json::parse_object(&b64(h, "header")?)
+    let header_bytes = b64(h, "header")?;
+    let header = json::parse_header(&header_bytes)
         .map_err(|e| malformed(format!("header is not a JSON object: {e}")))?;
     let (alg, kid) = check_header(&header, allowed, expected)?;
     let signature = b64(s, "signature")?;
@@ -80,15 +80,15 @@ pub(crate) fn parse<'a>(
 /// `jku`, `x5u`, `jwk` and `x5c` are ignored: keys come only from the
 /// issuer's JWKS (RFC 8725 §3.10 - never fetch or trust what a token names).
 fn check_header(
-    header: &Map<String, Value>,
+    header: &Header<'_>,
     allowed: &[Algorithm],
     expected: Expected,
 ) -> Result<(Algorithm, Option<String>), Rejection> {
     // RFC 8725 §3.1 / OIDC Core 3.1.3.7 step 7: alg must be one we expect;
     // `none` (any case) and HS* never are.
-    let alg_name = match header.get("alg") {
-        Some(Value::String(a)) => a.as_str(),
-        Some(_) => return Err(malformed("alg is not a string")),
+    let alg_name: &str = match &header.alg {
+        Some(Member::Str(a)) => a,
+        Some(Member::Other) => return Err(malformed("alg is not a string")),
         None => return Err(malformed("header has no alg")),
     };
     let alg = alg_name
@@ -102,7 +102,7 @@ fn check_header(
             )
         })?;
     // RFC 7515 §4.1.11: we understand no extension, so any `crit` is a reject.
-    if header.contains_key("crit") {
+    if header.crit {
         return Err(malformed("crit header parameter is not supported"));
     }
     // RFC 8725 §3.11: explicit typing. An ID token is untyped or `JWT`;
@@ -115,21 +115,21 @@ fn check_header(
             Expected::LogoutToken => t.eq_ignore_ascii_case("logout+jwt"),
         }
     };
-    match header.get("typ") {
+    match &header.typ {
         None => {}
-        Some(Value::String(t)) if typ_ok(t) => {}
-        Some(Value::String(t)) => {
+        Some(Member::Str(t)) if typ_ok(t) => {}
+        Some(Member::Str(t)) => {
             return Err(Rejection::new(
                 RejectionKind::InvalidTokenType,
                 format!("typ {:?} is not expected here", truncate(t)),
             ));
         }
-        Some(_) => return Err(malformed("typ is not a string")),
+        Some(Member::Other) => return Err(malformed("typ is not a string")),
     }
-    let kid = match header.get("kid") {
+    let kid = match &header.kid {
         None => None,
-        Some(Value::String(k)) => Some(k.clone()),
-        Some(_) => return Err(malformed("kid is not a string")),
+        Some(Member::Str(k)) => Some(k.to_string()),
+        Some(Member::Other) => return Err(malformed("kid is not a string")),
     };
     Ok((alg, kid))
 }

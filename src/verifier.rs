@@ -1,5 +1,6 @@
 //! [`Verifier`]: the one pipeline every adapter calls.
 
+use std::any::{Any, TypeId};
 use std::sync::Arc;
 
 use jsonwebtoken::Algorithm;
@@ -19,13 +20,17 @@ use crate::revocation::{MemoryStore, RevocationStore, Revoked, StoreError};
 use crate::token::Expected;
 use crate::{json, token};
 
+/// All claims of a verified token, as the JSON object they came in, shared
+/// (a memo hit hands out the same object without copying it).
+pub type ClaimsMap = Arc<Map<String, Value>>;
+
 /// An accepted token: typed standard claims, your extra claims, and the
 /// freshness verdict.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
-pub struct Verified<E = Map<String, Value>> {
+pub struct Verified<E = ClaimsMap> {
     /// The standard claims, checked.
-    pub claims: IdTokenClaims,
+    pub claims: Arc<IdTokenClaims>,
     /// All claims deserialized into your type (default: the JSON object).
     pub extra: E,
     /// Whether the route's freshness demand was met, waived, or absent.
@@ -71,12 +76,22 @@ struct Signed {
     payload_bytes: usize,
 }
 
-fn shape_error(e: serde_json::Error) -> VerifyError {
-    Rejection::new(
-        RejectionKind::InvalidClaim,
-        format!("claims do not fit the expected shape: {e}"),
-    )
-    .into()
+/// The claims as the caller's type: the shared map itself for [`ClaimsMap`]
+/// (no copy), a deserialization otherwise (a mismatch is `invalid_claim`).
+fn extract<E: DeserializeOwned + 'static>(claims: &ClaimsMap) -> Result<E, VerifyError> {
+    if TypeId::of::<E>() == TypeId::of::<ClaimsMap>() {
+        let shared: Box<dyn Any> = Box::new(Arc::clone(claims));
+        if let Ok(e) = shared.downcast::<E>() {
+            return Ok(*e);
+        }
+    }
+    E::deserialize(&**claims).map_err(|e| {
+        Rejection::new(
+            RejectionKind::InvalidClaim,
+            format!("claims do not fit the expected shape: {e}"),
+        )
+        .into()
+    })
 }
 
 impl std::fmt::Debug for Verifier {
@@ -146,7 +161,7 @@ impl Verifier {
 
     /// Verifies `token` against `requirement`, deserializing all claims into
     /// `E` (a claim of the wrong shape for `E` is `invalid_claim`).
-    pub async fn verify_as<E: DeserializeOwned>(
+    pub async fn verify_as<E: DeserializeOwned + 'static>(
         &self,
         token: &str,
         requirement: &Requirement,
@@ -214,7 +229,7 @@ impl Verifier {
         (config.clock.now().timestamp(), leeway)
     }
 
-    async fn run<E: DeserializeOwned>(
+    async fn run<E: DeserializeOwned + 'static>(
         &self,
         token: &str,
         req: &Requirement,
@@ -243,12 +258,13 @@ impl Verifier {
                 can_reauthenticate_claim: &config.can_reauthenticate_claim,
             },
         )?;
-        let payload = Value::Object(signed.map);
-        let extra = E::deserialize(&payload).map_err(shape_error)?;
+        let claims = Arc::new(claims);
+        let payload: ClaimsMap = Arc::new(signed.map);
+        let extra = extract::<E>(&payload)?;
         let freshness = self.decide(&claims, req, now, leeway);
         if let Some(memo) = &self.inner.memo {
             let entry = MemoEntry::new(
-                claims.clone(),
+                Arc::clone(&claims),
                 payload,
                 signed.alg,
                 signed.kid.clone(),
@@ -268,7 +284,7 @@ impl Verifier {
 
     /// A memo hit: re-runs everything that depends on time or on the world.
     /// `None` means "not usable any more; verify from scratch".
-    async fn judge_memoized<E: DeserializeOwned>(
+    async fn judge_memoized<E: DeserializeOwned + 'static>(
         &self,
         entry: &MemoEntry,
         req: &Requirement,
@@ -296,7 +312,7 @@ impl Verifier {
         let result = self
             .decide(&entry.claims, req, now, leeway)
             .and_then(|freshness| {
-                let extra = E::deserialize(&entry.payload).map_err(shape_error)?;
+                let extra = extract::<E>(&entry.payload)?;
                 Ok(Verified {
                     claims: entry.claims.clone(),
                     extra,
