@@ -76,7 +76,11 @@ fn verifier(req: &HttpRequest) -> Option<Verifier> {
 fn token(req: &HttpRequest) -> Option<String> {
     let source = req.app_data::<TokenSource>().cloned().unwrap_or_default();
     source
-        .extract(|name| req.headers().get(name).and_then(|v| v.to_str().ok()))
+        .extract(|name| {
+            req.headers()
+                .get(name)
+                .and_then(|v| std::str::from_utf8(v.as_bytes()).ok())
+        })
         .map(str::to_owned)
 }
 

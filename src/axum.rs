@@ -70,7 +70,12 @@ where
         .get::<TokenSource>()
         .cloned()
         .unwrap_or_default();
-    let token = source.extract(|name| parts.headers.get(name).and_then(|v| v.to_str().ok()));
+    let token = source.extract(|name| {
+        parts
+            .headers
+            .get(name)
+            .and_then(|v| std::str::from_utf8(v.as_bytes()).ok())
+    });
     guard::check(Some(&verifier), token, &requirement).await
 }
 

@@ -33,6 +33,9 @@ fn list(s: &str) -> Vec<String> {
 }
 
 fn requirement(query: &str, default: &Requirement) -> Result<Requirement, String> {
+    if query.is_empty() {
+        return Ok(default.clone());
+    }
     let o =
         web::Query::<Overrides>::from_query(query).map_err(|e| format!("invalid query: {e}"))?;
     let mut r = default.clone();
@@ -57,8 +60,11 @@ async fn verify(req: HttpRequest, gate: web::Data<Gate>) -> HttpResponse {
         Ok(r) => r,
         Err(msg) => return bad_request(&msg),
     };
-    let token = TokenSource::AuthorizationBearer
-        .extract(|n| req.headers().get(n).and_then(|v| v.to_str().ok()));
+    let token = TokenSource::AuthorizationBearer.extract(|n| {
+        req.headers()
+            .get(n)
+            .and_then(|v| std::str::from_utf8(v.as_bytes()).ok())
+    });
     let verified =
         match guard::check::<Map<String, Value>>(Some(&gate.verifier), token, &requirement).await {
             Ok(v) => v,
