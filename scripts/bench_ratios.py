@@ -1,35 +1,46 @@
 #!/usr/bin/env python3
-"""Prints the criterion results of `cargo bench --bench verify` as a table of
-medians and ratios against the floor measured in the same run
-(raw_verify_parsed_key of the same algorithm)."""
+"""Tables the criterion results of `cargo bench --bench verify`: per cell the
+median time, and its ratio to the floor of the same run (raw_verify_parsed_key,
+same algorithm). Given several result directories (one per run: copy
+target/criterion after each), it prints the median over the runs of each
+time and of each ratio.
+
+    python3 scripts/bench_ratios.py [CRITERION_DIR ...]   (default: target/criterion)
+"""
 import json
 import pathlib
+import statistics
 import sys
 
-root = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else "target/criterion")
+roots = [pathlib.Path(p) for p in sys.argv[1:]] or [pathlib.Path("target/criterion")]
 BENCHES = ["raw_verify_parsed_key", "raw_verify_reparse_key", "jsonwebtoken_decode",
            "reauth_cold", "reauth_cold_max_age", "reauth_warm", "reauth_warm_max_age"]
 
 
-def median_ns(alg, bench):
+def median_ns(root, alg, bench):
     f = root / alg / bench / "new" / "estimates.json"
-    if not f.exists():
-        return None
-    return json.loads(f.read_text())["median"]["point_estimate"]
+    return json.loads(f.read_text())["median"]["point_estimate"] if f.exists() else None
 
 
+print(f"{len(roots)} run(s); time = median over runs; ratio = median over runs of (time / floor of that run)\n")
 print(f"| alg | {' | '.join(BENCHES)} |")
 print("|---" * (len(BENCHES) + 1) + "|")
+speedups = []
 for alg in ["RS256", "PS256", "ES256", "EdDSA"]:
-    floor = median_ns(alg, "raw_verify_parsed_key")
-    if floor is None:
-        continue
     cells = []
     for b in BENCHES:
-        m = median_ns(alg, b)
-        cells.append("-" if m is None else f"{m / 1000:.2f} µs ({m / floor:.3f}×)")
+        times, ratios = [], []
+        for r in roots:
+            m, floor = median_ns(r, alg, b), median_ns(r, alg, "raw_verify_parsed_key")
+            if m is not None and floor:
+                times.append(m)
+                ratios.append(m / floor)
+        cells.append("-" if not times else
+                     f"{statistics.median(times) / 1000:.2f} µs ({statistics.median(ratios):.2f}×)")
     print(f"| {alg} | {' | '.join(cells)} |")
-cold = median_ns("RS256", "reauth_cold")
-warm = median_ns("RS256", "reauth_warm")
-if cold and warm:
-    print(f"\nRS256 warm is {cold / warm:.1f}× faster than cold")
+for r in roots:
+    cold, warm = median_ns(r, "RS256", "reauth_cold"), median_ns(r, "RS256", "reauth_warm")
+    if cold and warm:
+        speedups.append(cold / warm)
+if speedups:
+    print(f"\nRS256: warm is {statistics.median(speedups):.0f}× faster than cold (median over runs)")

@@ -28,6 +28,14 @@ pub mod axum;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod __fuzz {
+    pub use crate::fuzzing::*;
+}
+#[cfg(feature = "fuzzing")]
+mod fuzzing;
+
 pub use challenge::BearerChallenge;
 pub use claims::IdTokenClaims;
 pub use clock::{Clock, FakeClock, SharedClock, SystemClock};

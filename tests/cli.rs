@@ -4,13 +4,15 @@
 
 mod support;
 
+use support::{Gate, Reply, get, serve};
+
 use std::process::Stdio;
 use std::time::Duration;
 
 use reauth::testing::{Behavior, TestIssuer, TestKey};
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::io::AsyncWriteExt;
+use tokio::process::Command;
 
 const BIN: &str = env!("CARGO_BIN_EXE_reauth");
 
@@ -329,82 +331,6 @@ async fn help_lists_every_option_with_its_default() {
 }
 
 // ---- serve -------------------------------------------------------------
-
-struct Gate {
-    child: Child,
-    base: String,
-}
-
-async fn serve(issuer: &TestIssuer, extra: &[&str]) -> Gate {
-    let mut args = vec![
-        "serve",
-        "--issuer",
-        issuer.issuer(),
-        "--audience",
-        "test-client",
-        "--bind",
-        "127.0.0.1:0",
-        "--workers",
-        "2",
-    ];
-    args.extend_from_slice(extra);
-    let mut child = Command::new(BIN)
-        .args(&args)
-        .env("RUST_LOG", "info")
-        .env("NO_COLOR", "1")
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let addr = tokio::time::timeout(Duration::from_secs(30), async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if let Some(rest) = line.split("addr=").nth(1) {
-                return rest.split_whitespace().next().unwrap().to_owned();
-            }
-        }
-        panic!("serve exited before listening");
-    })
-    .await
-    .expect("serve starts");
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    Gate {
-        child,
-        base: format!("http://{addr}"),
-    }
-}
-
-struct Reply {
-    status: u16,
-    headers: reqwest::header::HeaderMap,
-    body: String,
-}
-
-impl Reply {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).map(|v| v.to_str().unwrap())
-    }
-    fn error(&self) -> String {
-        serde_json::from_str::<Value>(&self.body).unwrap()["error"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    }
-}
-
-async fn get(gate: &Gate, path: &str, token: Option<&str>) -> Reply {
-    let mut req = reqwest::Client::new().get(format!("{}{path}", gate.base));
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    let res = req.send().await.unwrap();
-    Reply {
-        status: res.status().as_u16(),
-        headers: res.headers().clone(),
-        body: res.text().await.unwrap(),
-    }
-}
 
 #[tokio::test]
 async fn serve_statuses_and_headers() {

@@ -6,4 +6,6 @@ pub(crate) mod cache_control;
 pub(crate) mod set;
 
 pub(crate) use cache::KeyCache;
+#[cfg(feature = "fuzzing")]
+pub(crate) use set::KeySet;
 pub(crate) use set::Lookup;
