@@ -176,4 +176,5 @@ mod serve_support {
 }
 
 #[cfg(feature = "cli")]
+#[allow(unused_imports)]
 pub use serve_support::*;
