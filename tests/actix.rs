@@ -82,6 +82,8 @@ async fn spawn(verifier: Option<Verifier>) -> String {
         }
     })
     .workers(2)
+    // Generous: a loaded CI machine must not turn slow reads into 408s.
+    .client_request_timeout(std::time::Duration::from_secs(30))
     .bind(("127.0.0.1", 0))
     .unwrap();
     let addr = server.addrs()[0];

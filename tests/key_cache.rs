@@ -1,11 +1,14 @@
 //! The key cache against a real local issuer that counts requests.
 
+mod support;
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use reauth::testing::{Behavior, TestIssuer, TestKey};
 use reauth::{FakeClock, Requirement, Verifier, VerifierConfig};
 use serde_json::json;
+use support::code;
 
 const SEC: Duration = Duration::from_secs(1);
 
@@ -19,13 +22,6 @@ async fn faked() -> (FakeClock, TestIssuer) {
 fn long_lived(issuer: &TestIssuer) -> String {
     let exp = issuer.clock().now().timestamp() + 3 * 86_400;
     issuer.token().claim("exp", exp).sign()
-}
-
-async fn code(v: &Verifier, token: &str) -> &'static str {
-    match v.verify(token, &Requirement::none()).await {
-        Ok(_) => "accepted",
-        Err(e) => e.code(),
-    }
 }
 
 /// Waits (bounded) until the issuer has served `n` JWKS requests.

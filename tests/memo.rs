@@ -2,29 +2,17 @@
 //! seen before is judged again on everything that depends on time or on
 //! the world.
 
-use std::sync::Arc;
+mod support;
+
 use std::time::Duration;
 
 use reauth::testing::{TestIssuer, TestKey};
-use reauth::{FakeClock, Requirement, Verifier};
-
-async fn code(v: &Verifier, token: &str, req: &Requirement) -> &'static str {
-    match v.verify(token, req).await {
-        Ok(_) => "accepted",
-        Err(e) => e.code(),
-    }
-}
-
-async fn setup() -> (FakeClock, TestIssuer, Verifier) {
-    let clock = FakeClock::now_system();
-    let issuer = TestIssuer::start_with_clock(Arc::new(clock.clone())).await;
-    let v = issuer.verifier().await;
-    (clock, issuer, v)
-}
+use reauth::{Requirement, Verifier};
+use support::verdict as code;
 
 #[tokio::test]
 async fn expiry_stricter_routes_and_revocation_apply_to_cached_tokens() {
-    let (clock, issuer, v) = setup().await;
+    let (clock, issuer, v) = support::with_fake_clock().await;
     let none = Requirement::none();
     let token = issuer.token().claim("sid", "s-1").sign();
     for _ in 0..3 {
@@ -60,7 +48,7 @@ async fn expiry_stricter_routes_and_revocation_apply_to_cached_tokens() {
 
 #[tokio::test]
 async fn a_key_removed_from_the_jwks_stops_working() {
-    let (clock, issuer, v) = setup().await;
+    let (clock, issuer, v) = support::with_fake_clock().await;
     let none = Requirement::none();
     let token = issuer.token().sign();
     assert_eq!(code(&v, &token, &none).await, "accepted");
@@ -75,7 +63,7 @@ async fn a_key_removed_from_the_jwks_stops_working() {
 
 #[tokio::test]
 async fn tampered_copies_of_a_cached_token_are_rejected() {
-    let (_, issuer, v) = setup().await;
+    let (_, issuer, v) = support::with_fake_clock().await;
     let none = Requirement::none();
     let token = issuer.token().sign();
     assert_eq!(code(&v, &token, &none).await, "accepted");
@@ -99,7 +87,7 @@ async fn tampered_copies_of_a_cached_token_are_rejected() {
 
 #[tokio::test]
 async fn concurrent_mixed_requests_on_a_warm_memo() {
-    let (_, issuer, v) = setup().await;
+    let (_, issuer, v) = support::with_fake_clock().await;
     let valid: Vec<String> = (0..8)
         .map(|i| issuer.token().claim("sub", format!("u{i}")).sign())
         .collect();

@@ -11,19 +11,12 @@ use std::time::{Duration, Instant};
 use reauth::revocation::{RedisStore, RedisStoreConfig, WhenUnreachable};
 use reauth::testing::TestIssuer;
 use reauth::{Requirement, Verifier};
-use support::Redis;
+use support::{Redis, code};
 
 async fn verifier(issuer: &TestIssuer, store: Arc<RedisStore>) -> Verifier {
     Verifier::discover(issuer.config().revocation_store(store).build().unwrap())
         .await
         .unwrap()
-}
-
-async fn code(v: &Verifier, token: &str) -> &'static str {
-    match v.verify(token, &Requirement::none()).await {
-        Ok(_) => "accepted",
-        Err(e) => e.code(),
-    }
 }
 
 /// Polls until `v` answers `expected` for `token`; returns how long it took.

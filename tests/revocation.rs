@@ -1,26 +1,15 @@
 //! Revocation with the default in-memory store: session lifetime, user
 //! cut-offs, session revocation and back-channel logout, with a fake clock.
 
+mod support;
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use reauth::testing::{TestIssuer, TestKey};
 use reauth::{Algorithm, Clock, FakeClock, Requirement, Verifier};
 use serde_json::json;
-
-async fn code(v: &Verifier, token: &str) -> &'static str {
-    match v.verify(token, &Requirement::none()).await {
-        Ok(_) => "accepted",
-        Err(e) => e.code(),
-    }
-}
-
-async fn setup() -> (FakeClock, TestIssuer, Verifier) {
-    let clock = FakeClock::now_system();
-    let issuer = TestIssuer::start_with_clock(Arc::new(clock.clone())).await;
-    let v = issuer.verifier().await;
-    (clock, issuer, v)
-}
+use support::code;
 
 #[tokio::test]
 async fn force_relogin_after_n_days() {
@@ -58,7 +47,7 @@ async fn force_relogin_after_n_days() {
 
 #[tokio::test]
 async fn log_out_all_devices() {
-    let (clock, issuer, v) = setup().await;
+    let (clock, issuer, v) = support::with_fake_clock().await;
     let laptop = issuer.token().auth_time_ago(600).sign();
     let phone = issuer
         .token()
@@ -99,7 +88,7 @@ async fn log_out_all_devices() {
 
 #[tokio::test]
 async fn cutoff_in_the_past_and_retention() {
-    let (clock, issuer, v) = setup().await;
+    let (clock, issuer, v) = support::with_fake_clock().await;
     let now = clock.now().timestamp();
     // "Role changed an hour ago": logins before that are revoked, later ones are not.
     v.revoke_user("user-1", Some(now - 3600)).await.unwrap();
@@ -119,7 +108,7 @@ async fn cutoff_in_the_past_and_retention() {
 
 #[tokio::test]
 async fn revoke_one_session() {
-    let (_, issuer, v) = setup().await;
+    let (_, issuer, v) = support::with_fake_clock().await;
     let a = issuer.token().claim("sid", "a").sign();
     let b = issuer.token().claim("sid", "b").sign();
     v.revoke_session("a").await.unwrap();
@@ -134,7 +123,7 @@ async fn revoke_one_session() {
 
 #[tokio::test]
 async fn backchannel_logout_tokens() {
-    let (_, issuer, v) = setup().await;
+    let (_, issuer, v) = support::with_fake_clock().await;
     let session_token = issuer.token().claim("sid", "session-1").sign();
     assert_eq!(code(&v, &session_token).await, "accepted");
 

@@ -1,6 +1,8 @@
 //! The verification pipeline end to end, against the real local test issuer:
 //! every rejection code, the attack list, freshness with a fake clock.
 
+mod support;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,6 +11,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use reauth::testing::{TestIssuer, TestKey};
 use reauth::{Algorithm, FakeClock, Freshness, ReauthPolicy, Requirement, Verifier};
 use serde_json::json;
+use support::{code, verdict as code_with};
 
 const FIVE_MIN: Duration = Duration::from_secs(300);
 
@@ -16,17 +19,6 @@ async fn setup() -> (TestIssuer, Verifier) {
     let issuer = TestIssuer::start().await;
     let verifier = issuer.verifier().await;
     (issuer, verifier)
-}
-
-async fn code(v: &Verifier, token: &str) -> &'static str {
-    code_with(v, token, &Requirement::none()).await
-}
-
-async fn code_with(v: &Verifier, token: &str, req: &Requirement) -> &'static str {
-    match v.verify(token, req).await {
-        Ok(_) => "accepted",
-        Err(e) => e.code(),
-    }
 }
 
 fn parts(token: &str) -> Vec<String> {

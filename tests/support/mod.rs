@@ -1,9 +1,35 @@
-//! Shared test support: a real redis-server on a free loopback port.
+//! Shared test support: verdict helpers, a fake-clocked issuer, a real
+//! redis-server on a free loopback port, `reauth serve` as a child process.
 #![allow(dead_code)]
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use reauth::testing::TestIssuer;
+use reauth::{FakeClock, Requirement, Verifier};
+
+/// The code a verification ends with, or `"accepted"`.
+pub async fn verdict(v: &Verifier, token: &str, req: &Requirement) -> &'static str {
+    match v.verify(token, req).await {
+        Ok(_) => "accepted",
+        Err(e) => e.code(),
+    }
+}
+
+/// [`verdict`] with no freshness requirement.
+pub async fn code(v: &Verifier, token: &str) -> &'static str {
+    verdict(v, token, &Requirement::none()).await
+}
+
+/// An issuer and a verifier sharing a fake clock (set to the system time).
+pub async fn with_fake_clock() -> (FakeClock, TestIssuer, Verifier) {
+    let clock = FakeClock::now_system();
+    let issuer = TestIssuer::start_with_clock(Arc::new(clock.clone())).await;
+    let verifier = issuer.verifier().await;
+    (clock, issuer, verifier)
+}
 
 pub struct Redis {
     child: Child,
