@@ -13,13 +13,8 @@ use support::code;
 
 #[tokio::test]
 async fn force_relogin_after_n_days() {
-    let (clock, issuer) = {
-        let clock = FakeClock::now_system();
-        (
-            clock.clone(),
-            TestIssuer::start_with_clock(Arc::new(clock)).await,
-        )
-    };
+    let clock = FakeClock::now_system();
+    let issuer = TestIssuer::start_with_clock(Arc::new(clock.clone())).await;
     let cfg = issuer
         .config()
         .max_session_age(Some(Duration::from_secs(30 * 86_400)))

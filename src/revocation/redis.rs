@@ -84,6 +84,9 @@ pub struct RedisStore {
     last_sync: Mutex<Instant>,
     sync_lock: tokio::sync::Mutex<()>,
     resync: Arc<Notify>,
+    /// The write scripts, hashed once (EVALSHA, falling back to EVAL).
+    revoke_user_script: Script,
+    revoke_session_script: Script,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -148,6 +151,8 @@ impl RedisStore {
             last_sync: Mutex::new(Instant::now()),
             sync_lock: tokio::sync::Mutex::new(()),
             resync: Arc::new(Notify::new()),
+            revoke_user_script: Script::new(REVOKE_USER),
+            revoke_session_script: Script::new(REVOKE_SESSION),
         });
         store.sync_once().await?;
         tokio::spawn(sync_loop(
@@ -368,7 +373,8 @@ impl RevocationStore for RedisStore {
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
             let mut conn = self.conn.clone();
-            let v: i64 = Script::new(REVOKE_USER)
+            let v: i64 = self
+                .revoke_user_script
                 .key(self.key("user", sub))
                 .key(self.version_key())
                 .arg(cutoff)
@@ -391,7 +397,8 @@ impl RevocationStore for RedisStore {
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
             let mut conn = self.conn.clone();
-            let v: i64 = Script::new(REVOKE_SESSION)
+            let v: i64 = self
+                .revoke_session_script
                 .key(self.key("sid", sid))
                 .key(self.version_key())
                 .arg(keep_until)
