@@ -73,7 +73,10 @@ fn verifier(req: &HttpRequest) -> Option<Verifier> {
     })
 }
 
-fn token(req: &HttpRequest) -> Option<String> {
+/// The request's ID token, read from the closest [`TokenSource`] in app data
+/// (default: `Authorization: Bearer`). For handlers that call
+/// [`guard::check`] themselves.
+pub fn request_token(req: &HttpRequest) -> Option<String> {
     let source = req.app_data::<TokenSource>().cloned().unwrap_or_default();
     source
         .extract(|name| {
@@ -90,7 +93,7 @@ fn extract<E: DeserializeOwned + 'static>(
     req: &HttpRequest,
     requirement: Requirement,
 ) -> GuardFuture<Verified<E>> {
-    let (verifier, token) = (verifier(req), token(req));
+    let (verifier, token) = (verifier(req), request_token(req));
     Box::pin(async move { guard::check(verifier.as_ref(), token.as_deref(), &requirement).await })
 }
 

@@ -5,9 +5,9 @@
 use actix_web::http::header::HeaderValue;
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, ResponseError, web};
 use reauth::guard::{self, GuardError};
-use reauth::{Requirement, TokenSource, Verifier};
+use reauth::{ClaimsMap, Requirement, Verifier};
 use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde_json::json;
 
 use crate::args::ServeArgs;
 use crate::duration;
@@ -60,13 +60,11 @@ async fn verify(req: HttpRequest, gate: web::Data<Gate>) -> HttpResponse {
         Ok(r) => r,
         Err(msg) => return bad_request(&msg),
     };
-    let token = TokenSource::AuthorizationBearer.extract(|n| {
-        req.headers()
-            .get(n)
-            .and_then(|v| std::str::from_utf8(v.as_bytes()).ok())
-    });
+    // The gate registers no TokenSource: `Authorization: Bearer`.
+    let token = reauth::actix::request_token(&req);
     let verified =
-        match guard::check::<Map<String, Value>>(Some(&gate.verifier), token, &requirement).await {
+        match guard::check::<ClaimsMap>(Some(&gate.verifier), token.as_deref(), &requirement).await
+        {
             Ok(v) => v,
             Err(e) => return e.error_response(),
         };
