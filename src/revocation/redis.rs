@@ -127,8 +127,9 @@ return v
 ";
 
 impl RedisStore {
-    /// Connects, loads the current state, and starts the background sync
-    /// (and pub/sub listener). Fails if Redis cannot be reached now.
+    /// Connects, loads the current state (up to three tries), and starts the
+    /// background sync (and pub/sub listener). Fails if Redis cannot be
+    /// reached now.
     pub async fn connect(config: RedisStoreConfig) -> Result<Arc<Self>, StoreError> {
         let client = Client::open(config.url.as_str()).map_err(err)?;
         let cm_config = ConnectionManagerConfig::new()
@@ -154,7 +155,17 @@ impl RedisStore {
             revoke_user_script: Script::new(REVOKE_USER),
             revoke_session_script: Script::new(REVOKE_SESSION),
         });
-        store.sync_once().await?;
+        // A slow first answer (a loaded host, Redis still starting) is not yet
+        // an outage: three tries, each bounded by the command timeout.
+        let mut attempt = 1;
+        while let Err(e) = store.sync_once().await {
+            if attempt == 3 {
+                return Err(e);
+            }
+            tracing::warn!(error = %e, attempt, "reauth: first Redis sync failed; retrying");
+            attempt += 1;
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
         tokio::spawn(sync_loop(
             Arc::downgrade(&store),
             store.resync.clone(),

@@ -153,12 +153,14 @@ mod serve_support {
             .unwrap();
         let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
         let addr = tokio::time::timeout(Duration::from_secs(30), async {
+            let mut seen = Vec::new();
             while let Some(line) = lines.next_line().await.unwrap() {
                 if let Some(rest) = line.split("addr=").nth(1) {
                     return rest.split_whitespace().next().unwrap().to_owned();
                 }
+                seen.push(line);
             }
-            panic!("serve exited before listening");
+            panic!("serve exited before listening:\n{}", seen.join("\n"));
         })
         .await
         .expect("serve starts");
