@@ -189,3 +189,47 @@ async fn ten_megabyte_authorization_header_to_serve() {
         .unwrap();
     assert!(peak_kb < 64 * 1024, "peak RSS {peak_kb} kB");
 }
+
+/// Security review finding 5: an Ed25519 JWK whose `x` is a small-order
+/// point (here the identity) would verify a forged signature `R = identity,
+/// S = 0` over any message. Such keys never enter the key set.
+#[tokio::test]
+async fn small_order_ed25519_keys_are_refused() {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+    let issuer = TestIssuer::start().await;
+    let mut identity = [0u8; 32];
+    identity[0] = 1;
+    let mut order_two = [0xffu8; 32];
+    order_two[0] = 0xec;
+    order_two[31] = 0x7f;
+    for (name, x) in [("identity", identity), ("order 2", order_two)] {
+        let mut keys = issuer
+            .keys()
+            .iter()
+            .map(reauth::testing::TestKey::jwk)
+            .collect::<Vec<_>>();
+        keys.push(serde_json::json!({
+            "kty": "OKP", "crv": "Ed25519", "kid": "evil", "alg": "EdDSA", "x": B64.encode(x)
+        }));
+        issuer.set_jwks(serde_json::json!({ "keys": keys }));
+        let v = issuer.verifier().await;
+        let claims = issuer.token().claims().clone();
+        let header = r#"{"alg":"EdDSA","kid":"evil"}"#;
+        let mut sig = [0u8; 64];
+        sig[..32].copy_from_slice(&x);
+        let forged = format!(
+            "{}.{}.{}",
+            B64.encode(header),
+            B64.encode(serde_json::Value::Object(claims).to_string()),
+            B64.encode(sig)
+        );
+        assert_eq!(
+            support::code(&v, &forged).await,
+            "unknown_key",
+            "{name}: the small-order key must not be usable"
+        );
+        // The issuer's real keys still work.
+        assert_eq!(support::code(&v, &issuer.token().sign()).await, "accepted");
+    }
+}

@@ -4,10 +4,12 @@
 
 mod support;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use reauth::testing::{TestIssuer, TestKey};
-use reauth::{Requirement, Verifier};
+use reauth::{FakeClock, Requirement, Verifier};
+use serde_json::{Value, json};
 use support::verdict as code;
 
 #[tokio::test]
@@ -131,5 +133,73 @@ async fn disabled_memo_gives_the_same_answers() {
     let token = issuer.token().sign();
     for _ in 0..3 {
         assert_eq!(code(&v, &token, &Requirement::none()).await, "accepted");
+    }
+}
+
+/// Security review finding 1: the memo's "signing key still published" check
+/// compares RFC 7638 thumbprints, so a key replaced under the same `kid` (or
+/// a kid-less single key replaced) is a different key for every key type.
+#[tokio::test]
+async fn a_key_replaced_under_the_same_kid_or_kidless_stops_memoised_tokens() {
+    let makers: [(&str, fn(&str) -> TestKey); 3] = [
+        ("RSA", |k| TestKey::rsa(k)),
+        ("EC", |k| TestKey::ec(k)),
+        ("Ed25519", |k| TestKey::ed25519(k)),
+    ];
+    let none = Requirement::none();
+    for (name, make) in makers {
+        for kidless in [false, true] {
+            let clock = FakeClock::now_system();
+            let issuer = TestIssuer::start_with_clock(Arc::new(clock.clone())).await;
+            let publish = |key: &TestKey| {
+                let mut jwk = key.jwk();
+                if kidless {
+                    jwk.as_object_mut().unwrap().remove("kid");
+                }
+                issuer.set_jwks(json!({ "keys": [jwk] }));
+            };
+            // The forger picks a far-away exp: only the key check can stop it.
+            let sign = |key: &TestKey| {
+                let b = issuer
+                    .token()
+                    .key(key)
+                    .claim("exp", reauth::Clock::now(&clock).timestamp() + 30 * 86_400);
+                if kidless { b.header("kid", Value::Null) } else { b }.sign()
+            };
+            let old = make("k");
+            publish(&old);
+            let v = issuer.verifier().await;
+            let memoised = sign(&old);
+            for _ in 0..2 {
+                assert_eq!(code(&v, &memoised, &none).await, "accepted", "{name}");
+            }
+            let replacement = make("k");
+            publish(&replacement);
+            // The set expires; the refresh runs behind the scenes.
+            clock.advance(Duration::from_secs(11 * 60));
+            let fresh = sign(&replacement);
+            let mut verdict = code(&v, &fresh, &none).await;
+            for _ in 0..100 {
+                if verdict == "accepted" {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                verdict = code(&v, &fresh, &none).await;
+            }
+            assert_eq!(
+                verdict, "accepted",
+                "{name} kidless={kidless}: the new key is fetched"
+            );
+            assert_eq!(
+                code(&v, &sign(&old), &none).await,
+                "invalid_signature",
+                "{name} kidless={kidless}: a never-seen token of the old key"
+            );
+            assert_eq!(
+                code(&v, &memoised, &none).await,
+                "invalid_signature",
+                "{name} kidless={kidless}: the memoised token of the replaced key"
+            );
+        }
     }
 }

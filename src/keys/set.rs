@@ -19,7 +19,9 @@ const MIN_RSA_BITS: usize = 2048;
 /// One usable signing key.
 pub(crate) struct UsableKey {
     pub kid: Option<String>,
-    /// SHA-256 of the public key material: the same key across refreshes.
+    /// The RFC 7638 JWK thumbprint (SHA-256) of the public key: every public
+    /// parameter of the key type, so two keys are the same key across
+    /// refreshes exactly when all their parameters are.
     pub fingerprint: [u8; 32],
     verifiers: Vec<(Algorithm, ParsedPublicKey)>,
 }
@@ -159,8 +161,8 @@ fn usable_key(entry: Value) -> Result<UsableKey, String> {
         ),
     };
     let allowed = |alg: Algorithm| bound.is_none_or(|b| b == alg);
+    let thumbprint: [u8; 32];
     let mut verifiers = Vec::new();
-    let mut material = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
     match &jwk.algorithm {
         AlgorithmParameters::RSA(rsa) => {
             let n = b64("n", &rsa.n)?;
@@ -172,9 +174,10 @@ fn usable_key(entry: Value) -> Result<UsableKey, String> {
             if bits < MIN_RSA_BITS {
                 return Err(format!("RSA key of {bits} bits is under {MIN_RSA_BITS}"));
             }
+            let e_trimmed: &[u8] = &e[e.iter().take_while(|b| **b == 0).count()..];
             let components = RsaPublicKeyComponents {
                 n: n_trimmed,
-                e: e.as_slice(),
+                e: e_trimmed,
             };
             for (alg, params) in RSA_ALGS {
                 if allowed(alg) {
@@ -184,24 +187,34 @@ fn usable_key(entry: Value) -> Result<UsableKey, String> {
                     verifiers.push((alg, parsed));
                 }
             }
+            thumbprint = jwk_thumbprint(&[("e", e_trimmed), ("n", n_trimmed)], "RSA", None);
         }
         AlgorithmParameters::EllipticCurve(ec) => {
-            let (alg, verification, size): (_, &'static signature::EcdsaVerificationAlgorithm, _) =
-                match ec.curve {
-                    EllipticCurve::P256 => {
-                        (Algorithm::ES256, &signature::ECDSA_P256_SHA256_FIXED, 32)
-                    }
-                    EllipticCurve::P384 => {
-                        (Algorithm::ES384, &signature::ECDSA_P384_SHA384_FIXED, 48)
-                    }
-                    ref other => return Err(format!("EC curve {other:?} is not supported")),
-                };
+            let (alg, verification, size, crv): (
+                _,
+                &'static signature::EcdsaVerificationAlgorithm,
+                _,
+                _,
+            ) = match ec.curve {
+                EllipticCurve::P256 => (
+                    Algorithm::ES256,
+                    &signature::ECDSA_P256_SHA256_FIXED,
+                    32,
+                    "P-256",
+                ),
+                EllipticCurve::P384 => (
+                    Algorithm::ES384,
+                    &signature::ECDSA_P384_SHA384_FIXED,
+                    48,
+                    "P-384",
+                ),
+                ref other => return Err(format!("EC curve {other:?} is not supported")),
+            };
             let (x, y) = (b64("x", &ec.x)?, b64("y", &ec.y)?);
             if x.len() != size || y.len() != size {
                 return Err("EC coordinates have the wrong length".to_owned());
             }
-            material.update(&x);
-            material.update(&y);
+            thumbprint = jwk_thumbprint(&[("x", &x), ("y", &y)], "EC", Some(crv));
             if allowed(alg) {
                 let mut point = Vec::with_capacity(1 + 2 * size);
                 point.push(0x04);
@@ -220,8 +233,12 @@ fn usable_key(entry: Value) -> Result<UsableKey, String> {
             if x.len() != 32 {
                 return Err("Ed25519 key has the wrong length".to_owned());
             }
-            material.update(b"Ed25519");
-            material.update(&x);
+            // Small-order (and non-canonical) points make every signature
+            // checkable against a forged R: refuse them as libsodium does.
+            if is_small_order_or_noncanonical(&x) {
+                return Err("Ed25519 key is a small-order or non-canonical point".to_owned());
+            }
+            thumbprint = jwk_thumbprint(&[("x", &x)], "OKP", Some("Ed25519"));
             if allowed(Algorithm::EdDSA) {
                 let parsed = ParsedPublicKey::new(&signature::ED25519, x)
                     .map_err(|e| format!("Ed25519 key rejected: {e}"))?;
@@ -235,13 +252,90 @@ fn usable_key(entry: Value) -> Result<UsableKey, String> {
     if verifiers.is_empty() {
         return Err("alg does not fit the key type".to_owned());
     }
-    let mut fingerprint = [0u8; 32];
-    fingerprint.copy_from_slice(material.finish().as_ref());
     Ok(UsableKey {
         kid,
-        fingerprint,
+        fingerprint: thumbprint,
         verifiers,
     })
+}
+
+/// RFC 7638 §3: SHA-256 over the JSON object of the key type's required
+/// public members, in lexicographic order, without white space. Values are
+/// the base64url of the decoded bytes (integers without leading zeros), so
+/// two encodings of one key give one thumbprint.
+fn jwk_thumbprint(members: &[(&str, &[u8])], kty: &str, crv: Option<&str>) -> [u8; 32] {
+    // Members in RFC 7638 order: crv, e, kty, n, x, y (all names sort below).
+    let mut fields: Vec<(&str, String)> = members
+        .iter()
+        .map(|(name, bytes)| (*name, URL_SAFE_NO_PAD.encode(bytes)))
+        .collect();
+    fields.push(("kty", kty.to_owned()));
+    if let Some(crv) = crv {
+        fields.push(("crv", crv.to_owned()));
+    }
+    fields.sort_by(|a, b| a.0.cmp(b.0));
+    let body: Vec<String> = fields
+        .iter()
+        .map(|(k, v)| format!("\"{k}\":\"{v}\""))
+        .collect();
+    let json = format!("{{{}}}", body.join(","));
+    let mut out = [0u8; 32];
+    out.copy_from_slice(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, json.as_bytes()).as_ref());
+    out
+}
+
+/// Encodings of the Ed25519 points of small order (1, 2, 4, 8), sign bit
+/// cleared, plus the non-canonical `p` and `p + 1`: libsodium's
+/// `ge25519_has_small_order` list. Seven constants do not earn a curve
+/// arithmetic dependency; the test checks each one is refused.
+const ED25519_SMALL_ORDER: [[u8; 32]; 7] = [
+    // 0 (order 4)
+    [0; 32],
+    // 1 (order 1, the identity)
+    [
+        1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0,
+    ],
+    // order 8
+    [
+        0x26, 0xe8, 0x95, 0x8f, 0xc2, 0xb2, 0x27, 0xb0, 0x45, 0xc3, 0xf4, 0x89, 0xf2, 0xef, 0x98,
+        0xf0, 0xd5, 0xdf, 0xac, 0x05, 0xd3, 0xc6, 0x33, 0x39, 0xb1, 0x38, 0x02, 0x88, 0x6d, 0x53,
+        0xfc, 0x05,
+    ],
+    // order 8
+    [
+        0xc7, 0x17, 0x6a, 0x70, 0x3d, 0x4d, 0xd8, 0x4f, 0xba, 0x3c, 0x0b, 0x76, 0x0d, 0x10, 0x67,
+        0x0f, 0x2a, 0x20, 0x53, 0xfa, 0x2c, 0x39, 0xcc, 0xc6, 0x4e, 0xc7, 0xfd, 0x77, 0x92, 0xac,
+        0x03, 0x7a,
+    ],
+    // p - 1 (order 2)
+    [
+        0xec, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0x7f,
+    ],
+    // p (= 0, order 4)
+    [
+        0xed, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0x7f,
+    ],
+    // p + 1 (= 1, order 1)
+    [
+        0xee, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0x7f,
+    ],
+];
+
+/// True for a small-order point (in any sign) or a non-canonical `y`
+/// (`y >= p`, p = 2^255 - 19).
+fn is_small_order_or_noncanonical(x: &[u8]) -> bool {
+    let mut y = [0u8; 32];
+    y.copy_from_slice(x);
+    y[31] &= 0x7f;
+    let noncanonical = y[31] == 0x7f && y[1..31].iter().all(|b| *b == 0xff) && y[0] >= 0xed;
+    noncanonical || ED25519_SMALL_ORDER.contains(&y)
 }
 
 fn signing_alg(ka: KeyAlgorithm) -> Option<Algorithm> {
@@ -257,4 +351,47 @@ fn signing_alg(ka: KeyAlgorithm) -> Option<Algorithm> {
         KeyAlgorithm::EdDSA => Algorithm::EdDSA,
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// RFC 7638 §3.1's worked example.
+    #[test]
+    fn thumbprint_matches_rfc_7638() {
+        let jwk = serde_json::json!({
+            "kty": "RSA",
+            "n": "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw",
+            "e": "AQAB",
+            "alg": "RS256",
+            "kid": "2011-04-29"
+        });
+        let key = usable_key(jwk).unwrap();
+        assert_eq!(
+            URL_SAFE_NO_PAD.encode(key.fingerprint),
+            "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+        );
+    }
+
+    #[test]
+    fn every_small_order_ed25519_encoding_is_refused_in_both_signs() {
+        for point in ED25519_SMALL_ORDER {
+            for sign in [0u8, 0x80] {
+                let mut x = point;
+                x[31] |= sign;
+                let jwk = serde_json::json!({"kty":"OKP","crv":"Ed25519","x": URL_SAFE_NO_PAD.encode(x)});
+                let err = usable_key(jwk).unwrap_err();
+                assert!(err.contains("small-order"), "{x:?}: {err}");
+            }
+        }
+        // Non-canonical y (>= p) of any value is refused too.
+        let mut x = [0xffu8; 32];
+        x[31] = 0x7f;
+        assert!(is_small_order_or_noncanonical(&x));
+        // A real key is not.
+        let real = aws_lc_rs::signature::Ed25519KeyPair::generate().unwrap();
+        use aws_lc_rs::signature::KeyPair;
+        assert!(!is_small_order_or_noncanonical(real.public_key().as_ref()));
+    }
 }
