@@ -181,6 +181,14 @@ pub(crate) fn check_times(c: &IdTokenClaims, now: i64, leeway: i64) -> Result<()
     Ok(())
 }
 
+/// A claim that ends up in an HTTP header must hold no control character.
+fn no_control_chars(name: &str, value: &str) -> Result<(), Rejection> {
+    if value.chars().any(|c| c.is_ascii_control()) {
+        return Err(invalid(name, "must not contain control characters"));
+    }
+    Ok(())
+}
+
 /// Checks the claims in OIDC Core 3.1.3.7 order and returns them typed.
 pub(crate) fn validate(
     map: &Map<String, Value>,
@@ -211,10 +219,28 @@ pub(crate) fn validate(
     }
     // Step 10: iat is required; one in the future means a skewed or forged token.
     let iat = check_iat(map, ctx.now, ctx.leeway)?;
-    // OIDC Core 2: sub is REQUIRED, a non-empty string.
+    // RFC 8725 §3.11-3.12 (cross-JWT confusion): a back-channel logout
+    // token (its `events` names the logout event) is never an ID token,
+    // even without `typ: logout+jwt`.
+    if let Some(Value::Object(events)) = map.get("events") {
+        if events.contains_key(crate::logout::BACKCHANNEL_LOGOUT_EVENT) {
+            return Err(reject(
+                RejectionKind::InvalidTokenType,
+                "a back-channel logout token is not an ID token",
+            ));
+        }
+    }
+    // OIDC Core 2: sub is REQUIRED, a non-empty string. It and `sid` are
+    // forwarded as header values byte for byte, so control characters (CR,
+    // LF, NUL, DEL...) are a bad claim here, never a 5xx later.
     let sub = opt_string(map, "sub")?.ok_or_else(|| missing("sub"))?;
     if sub.is_empty() {
         return Err(invalid("sub", "must not be empty"));
+    }
+    no_control_chars("sub", &sub)?;
+    let sid = opt_string(map, "sid")?;
+    if let Some(sid) = &sid {
+        no_control_chars("sid", sid)?;
     }
     // OIDC Core 2: auth_time, when present, is a NumericDate. Whether it is
     // required, and how old it may be, is the route's freshness decision.
@@ -245,7 +271,7 @@ pub(crate) fn validate(
         acr: opt_string(map, "acr")?,
         amr,
         azp,
-        sid: opt_string(map, "sid")?,
+        sid,
         jti: opt_string(map, "jti")?,
         can_reauthenticate,
     })
@@ -319,6 +345,27 @@ mod tests {
         assert_eq!(check(with("auth_time", json!("1"))), Err("invalid_claim"));
         assert_eq!(check(with("amr", json!("pwd"))), Err("invalid_claim"));
         assert_eq!(check(with("can", json!("false"))), Err("invalid_claim"));
+        for bad in ["a\r\nX-Evil: 1", "a\u{0}", "a\u{7f}", "\t"] {
+            assert_eq!(
+                check(with("sub", json!(bad))),
+                Err("invalid_claim"),
+                "{bad:?}"
+            );
+            assert_eq!(
+                check(with("sid", json!(bad))),
+                Err("invalid_claim"),
+                "{bad:?}"
+            );
+        }
+        assert!(check(with("sub", json!(" leading space"))).is_ok());
+        assert_eq!(
+            check(with(
+                "events",
+                json!({"http://schemas.openid.net/event/backchannel-logout": {}})
+            )),
+            Err("invalid_token_type")
+        );
+        assert!(check(with("events", json!({"https://other/event": {}}))).is_ok());
         for k in ["iss", "aud", "exp", "iat", "sub"] {
             let mut b = base();
             b.as_object_mut().unwrap().remove(k);

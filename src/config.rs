@@ -56,6 +56,7 @@ pub struct VerifierConfig {
     pub(crate) logout_token_max_age: Duration,
     pub(crate) memo_max_entries: usize,
     pub(crate) memo_max_bytes: u64,
+    pub(crate) insecure_trust_iat_as_login_time: bool,
 }
 
 impl VerifierConfig {
@@ -88,6 +89,7 @@ impl VerifierConfig {
                 logout_token_max_age: Duration::from_secs(5 * 60),
                 memo_max_entries: 100_000,
                 memo_max_bytes: 32 * 1024 * 1024,
+                insecure_trust_iat_as_login_time: false,
             },
         }
     }
@@ -125,7 +127,9 @@ impl VerifierConfig {
     /// How long revocation entries are kept: the session lifetime when set,
     /// else the retention, plus the leeway.
     pub(crate) fn revocation_keep(&self) -> Duration {
-        self.max_session_age.unwrap_or(self.revocation_retention) + self.leeway
+        self.max_session_age
+            .unwrap_or(self.revocation_retention)
+            .saturating_add(self.leeway)
     }
 
     /// The URL of the discovery document (OIDC Discovery §4: the issuer with
@@ -183,7 +187,8 @@ impl VerifierConfigBuilder {
     }
 
     setter!(
-        /// Clock skew tolerated on `exp`, `nbf`, `iat` and `auth_time`. Defaults to 30 s.
+        /// Clock skew tolerated on `exp`, `nbf`, `iat` and `auth_time`. Defaults
+        /// to 30 s; at most [`MAX_LEEWAY`] (1 h).
         leeway: Duration
     );
     setter!(
@@ -197,7 +202,9 @@ impl VerifierConfigBuilder {
         clock: SharedClock
     );
     setter!(
-        /// Timeout of each HTTP fetch (connect, headers and body). Defaults to 5 s.
+        /// Timeout of each HTTP fetch (connect, headers and body). Defaults to
+        /// 5 s; at most [`MAX_HTTP_TIMEOUT`] (1 h). Every other duration is at
+        /// most [`MAX_DURATION`] (100 years); larger values are a `config_error`.
         http_timeout: Duration
     );
     setter!(
@@ -296,6 +303,18 @@ impl VerifierConfigBuilder {
         memo_max_bytes: u64
     );
 
+    setter!(
+        /// For a user with a "log out all devices" cut-off, accept a token
+        /// without `auth_time` when its `iat` is after the cut-off. Defaults
+        /// to `false`: `iat` is when the token was issued, and an issuer
+        /// that refreshes ID tokens re-issues them from the revoked login
+        /// with a new `iat`, so without `auth_time` a later login cannot be
+        /// proven and such tokens are `revoked` until the cut-off expires.
+        /// Ask the issuer for `auth_time` (send `max_age`, or request the
+        /// claim) rather than turning this on.
+        insecure_trust_iat_as_login_time: bool
+    );
+
     /// Validates and returns the configuration. Makes no request.
     pub fn build(self) -> Result<VerifierConfig, ConfigError> {
         let c = self.config;
@@ -328,6 +347,39 @@ impl VerifierConfigBuilder {
         if let Some((name, _)) = positive.iter().find(|(_, bad)| *bad) {
             return Err(invalid(name, "must be greater than zero"));
         }
+        // Every duration is range-checked here, so no arithmetic on it later
+        // (deadlines, expiries, Redis TTLs) can overflow or panic.
+        let bounded = [
+            ("leeway", c.leeway, MAX_LEEWAY),
+            ("http_timeout", c.http_timeout, MAX_HTTP_TIMEOUT),
+            ("jwks_default_ttl", c.jwks_default_ttl, MAX_DURATION),
+            ("jwks_min_ttl", c.jwks_min_ttl, MAX_DURATION),
+            ("jwks_max_ttl", c.jwks_max_ttl, MAX_DURATION),
+            (
+                "jwks_refresh_cooldown",
+                c.jwks_refresh_cooldown,
+                MAX_DURATION,
+            ),
+            ("stale_if_error", c.stale_if_error, MAX_DURATION),
+            (
+                "discovery_refresh_interval",
+                c.discovery_refresh_interval,
+                MAX_DURATION,
+            ),
+            (
+                "max_session_age",
+                c.max_session_age.unwrap_or_default(),
+                MAX_DURATION,
+            ),
+            ("revocation_retention", c.revocation_retention, MAX_DURATION),
+            ("logout_token_max_age", c.logout_token_max_age, MAX_DURATION),
+        ];
+        if let Some((name, _, max)) = bounded.iter().find(|(_, value, max)| value > max) {
+            return Err(invalid(
+                name,
+                &format!("must be at most {} s", max.as_secs()),
+            ));
+        }
         if c.jwks_min_ttl > c.jwks_max_ttl {
             return Err(invalid("jwks_min_ttl", "must not exceed jwks_max_ttl"));
         }
@@ -340,6 +392,13 @@ impl VerifierConfigBuilder {
         Ok(c)
     }
 }
+
+/// The longest any configured duration may be: 100 years.
+pub const MAX_DURATION: Duration = Duration::from_secs(100 * 365 * 86_400);
+/// The largest leeway: 1 h (more would make `max_age` meaningless).
+pub const MAX_LEEWAY: Duration = Duration::from_secs(3600);
+/// The longest HTTP fetch timeout: 1 h.
+pub const MAX_HTTP_TIMEOUT: Duration = Duration::from_secs(3600);
 
 fn invalid(name: &'static str, reason: &str) -> ConfigError {
     ConfigError::InvalidSetting {
@@ -433,6 +492,57 @@ mod tests {
                 .unwrap_err(),
             ConfigError::NoAudience
         );
+    }
+
+    /// Security review finding 8: extreme durations are a config error,
+    /// never a panic later.
+    #[test]
+    fn every_duration_is_range_checked() {
+        type Set = fn(VerifierConfigBuilder, Duration) -> VerifierConfigBuilder;
+        let setters: [(&str, Set); 11] = [
+            ("leeway", |b, d| b.leeway(d)),
+            ("http_timeout", |b, d| b.http_timeout(d)),
+            ("jwks_default_ttl", |b, d| b.jwks_default_ttl(d)),
+            ("jwks_min_ttl", |b, d| b.jwks_min_ttl(d)),
+            ("jwks_max_ttl", |b, d| b.jwks_max_ttl(d)),
+            ("jwks_refresh_cooldown", |b, d| b.jwks_refresh_cooldown(d)),
+            ("stale_if_error", |b, d| b.stale_if_error(d)),
+            ("discovery_refresh_interval", |b, d| {
+                b.discovery_refresh_interval(d)
+            }),
+            ("max_session_age", |b, d| b.max_session_age(Some(d))),
+            ("revocation_retention", |b, d| b.revocation_retention(d)),
+            ("logout_token_max_age", |b, d| b.logout_token_max_age(d)),
+        ];
+        for (name, set) in setters {
+            for extreme in [
+                Duration::MAX,
+                Duration::from_secs(u64::MAX),
+                MAX_DURATION + Duration::from_secs(1),
+            ] {
+                let b = set(
+                    VerifierConfig::builder("https://a.example").audience("c"),
+                    extreme,
+                );
+                let err = b.build().expect_err(name);
+                assert!(
+                    matches!(err, ConfigError::InvalidSetting { name: n, .. } if n == name || n == "jwks_min_ttl"),
+                    "{name}: {err}"
+                );
+            }
+            let ok = set(
+                VerifierConfig::builder("https://a.example").audience("c"),
+                Duration::from_secs(600),
+            );
+            assert!(ok.build().is_ok(), "{name} = 600 s");
+        }
+        let c = VerifierConfig::builder("https://a.example")
+            .audience("c")
+            .leeway(MAX_LEEWAY)
+            .max_session_age(Some(MAX_DURATION))
+            .build()
+            .unwrap();
+        assert_eq!(c.revocation_keep(), MAX_DURATION + MAX_LEEWAY);
     }
 
     #[test]

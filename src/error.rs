@@ -292,6 +292,10 @@ pub enum InitError {
     /// The discovery document could not be fetched or parsed (`discovery_failed`).
     #[error("discovery failed: {0}")]
     Discovery(#[source] FetchError),
+    /// The revocation store refused to register this verifier's retention
+    /// (`revocation_unavailable`).
+    #[error("revocation store: {0}")]
+    Revocation(#[source] StoreError),
     /// The discovery document names another issuer (OIDC Discovery §4.3;
     /// `discovery_failed`).
     #[error(
@@ -306,11 +310,12 @@ pub enum InitError {
 }
 
 impl InitError {
-    /// `config_error` or `discovery_failed`.
+    /// `config_error`, `discovery_failed` or `revocation_unavailable`.
     pub fn code(&self) -> &'static str {
         match self {
             Self::Config(_) => "config_error",
             Self::Discovery(_) | Self::IssuerMismatch { .. } => "discovery_failed",
+            Self::Revocation(_) => "revocation_unavailable",
         }
     }
 }
@@ -384,6 +389,45 @@ impl VerifyError {
     }
 }
 
+/// A revocation could not be written.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RevokeError {
+    /// A "log out all devices" cut-off later than now (plus the leeway)
+    /// would revoke logins that have not happened yet, locking the user
+    /// out until then: refused (`invalid_request`, 400).
+    #[error(
+        "cut-off {cutoff} is in the future (now {now}): it would revoke logins that have not happened yet"
+    )]
+    CutoffInFuture {
+        /// The cut-off asked for.
+        cutoff: i64,
+        /// The verifier's "now".
+        now: i64,
+    },
+    /// The store could not be written (`revocation_unavailable`, 503: retry).
+    #[error(transparent)]
+    Unavailable(#[from] StoreError),
+}
+
+impl RevokeError {
+    /// `invalid_request` or `revocation_unavailable`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::CutoffInFuture { .. } => "invalid_request",
+            Self::Unavailable(_) => "revocation_unavailable",
+        }
+    }
+
+    /// 400 or 503.
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::CutoffInFuture { .. } => 400,
+            Self::Unavailable(_) => 503,
+        }
+    }
+}
+
 /// A back-channel logout request failed (Back-Channel Logout 1.0 §2.8).
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -397,6 +441,15 @@ pub enum LogoutError {
     /// The revocation could not be recorded: 503 (the issuer may retry).
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl From<RevokeError> for LogoutError {
+    fn from(e: RevokeError) -> Self {
+        match e {
+            RevokeError::Unavailable(s) => Self::Store(s),
+            other => Self::Store(StoreError(other.to_string())),
+        }
+    }
 }
 
 impl From<VerifyError> for LogoutError {

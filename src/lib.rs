@@ -40,10 +40,12 @@ pub use challenge::BearerChallenge;
 pub use claims::IdTokenClaims;
 pub use clock::{Clock, FakeClock, SharedClock, SystemClock};
 pub use config::{
-    AUTHGEAR_CAN_REAUTHENTICATE, SUPPORTED_ALGORITHMS, VerifierConfig, VerifierConfigBuilder,
+    AUTHGEAR_CAN_REAUTHENTICATE, MAX_DURATION, MAX_HTTP_TIMEOUT, MAX_LEEWAY, SUPPORTED_ALGORITHMS,
+    VerifierConfig, VerifierConfigBuilder,
 };
 pub use error::{
-    ConfigError, FetchError, InitError, LogoutError, Rejection, RejectionKind, VerifyError,
+    ConfigError, FetchError, InitError, LogoutError, Rejection, RejectionKind, RevokeError,
+    VerifyError,
 };
 pub use guard::{GuardError, TokenSource};
 pub use jsonwebtoken::Algorithm;

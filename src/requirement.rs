@@ -133,8 +133,105 @@ impl Requirement {
         &self.amr
     }
 
+    /// This requirement made stricter by per-request overrides (the
+    /// `reauth serve` query, a policy file): an override may only tighten.
+    /// `max_age` may only shrink (or be added), `acr_values` may only narrow
+    /// to a non-empty subset of the accepted values (or be added when any
+    /// `acr` was accepted), `amr` may only add methods. Anything that would
+    /// weaken what is configured is an error naming the override.
+    pub fn tightened(
+        &self,
+        max_age: Option<Duration>,
+        acr_values: Option<Vec<String>>,
+        amr: Option<Vec<String>>,
+    ) -> Result<Requirement, String> {
+        let mut r = self.clone();
+        if let Some(m) = max_age {
+            if self.max_age.is_some_and(|configured| m > configured) {
+                return Err(format!(
+                    "max_age {} s is longer than the configured {} s: overrides may only tighten",
+                    m.as_secs(),
+                    self.max_age_secs().unwrap_or_default()
+                ));
+            }
+            r.max_age = Some(m);
+        }
+        if let Some(acr) = acr_values {
+            if acr.is_empty() && !self.acr_values.is_empty() {
+                return Err(
+                    "an empty acr_values would accept any acr: overrides may only tighten".into(),
+                );
+            }
+            if !self.acr_values.is_empty() {
+                if let Some(extra) = acr.iter().find(|a| !self.acr_values.contains(a)) {
+                    return Err(format!(
+                        "acr_values {extra:?} is not among the configured ones: overrides may only tighten"
+                    ));
+                }
+            }
+            if !acr.is_empty() {
+                r.acr_values = acr;
+            }
+        }
+        if let Some(methods) = amr {
+            for m in methods {
+                if !r.amr.contains(&m) {
+                    r.amr.push(m);
+                }
+            }
+        }
+        Ok(r)
+    }
+
     /// True when the route demands anything of the login itself.
     pub fn demands_login(&self) -> bool {
         self.max_age.is_some() || !self.acr_values.is_empty() || !self.amr.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(items: &[&str]) -> Option<Vec<String>> {
+        Some(items.iter().map(|s| (*s).to_owned()).collect())
+    }
+
+    #[test]
+    fn overrides_only_tighten() {
+        let base = Requirement::max_age(Duration::from_secs(300))
+            .acr_values(["urn:loa:2", "urn:loa:3"])
+            .require_amr(["mfa"]);
+        let secs = |s| Some(Duration::from_secs(s));
+        // Tighter: accepted.
+        let t = base
+            .tightened(secs(60), v(&["urn:loa:3"]), v(&["hwk"]))
+            .unwrap();
+        assert_eq!(t.max_age_secs(), Some(60));
+        assert_eq!(t.acr(), ["urn:loa:3"]);
+        assert_eq!(t.amr(), ["mfa", "hwk"]);
+        assert_eq!(base.tightened(None, None, None).unwrap(), base);
+        assert_eq!(
+            base.tightened(None, None, v(&[])).unwrap(),
+            base,
+            "amr= adds nothing"
+        );
+        // Weaker: refused.
+        assert!(base.tightened(secs(301), None, None).is_err());
+        assert!(base.tightened(secs(99_999_999), None, None).is_err());
+        assert!(base.tightened(None, v(&[]), None).is_err());
+        assert!(base.tightened(None, v(&["urn:loa:1"]), None).is_err());
+        assert!(
+            base.tightened(None, v(&["urn:loa:2", "urn:loa:1"]), None)
+                .is_err()
+        );
+        // Nothing configured: any demand is a tightening.
+        let none = Requirement::none();
+        let t = none.tightened(secs(99), v(&["a"]), v(&["b"])).unwrap();
+        assert_eq!(
+            (t.max_age_secs(), t.acr(), t.amr()),
+            (Some(99), &["a".to_owned()][..], &["b".to_owned()][..])
+        );
+        assert_eq!(none.tightened(None, v(&[]), None).unwrap(), none);
     }
 }

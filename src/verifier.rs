@@ -10,13 +10,13 @@ use serde_json::{Map, Value};
 use crate::claims::{self, ClaimContext, IdTokenClaims};
 use crate::config::VerifierConfig;
 use crate::error::LogoutError;
-use crate::error::{InitError, Rejection, RejectionKind, VerifyError};
+use crate::error::{InitError, Rejection, RejectionKind, RevokeError, VerifyError};
 use crate::freshness::{self, FreshnessContext};
 use crate::keys::{KeyCache, Lookup};
 use crate::logout::{self, LogoutContext, LogoutEvent};
 use crate::memo::{Memo, MemoEntry};
 use crate::requirement::{Freshness, Requirement};
-use crate::revocation::{MemoryStore, RevocationStore, Revoked, StoreError};
+use crate::revocation::{MemoryStore, RevocationStore, Revoked};
 use crate::token::Expected;
 use crate::{json, token};
 
@@ -115,6 +115,12 @@ impl Verifier {
             .revocation_store
             .clone()
             .unwrap_or_else(|| Arc::new(MemoryStore::new()));
+        // A shared store keeps every entry at least as long as this
+        // verifier's session lifetime (or retention) needs, whoever writes it.
+        store
+            .require_retention(config.revocation_keep())
+            .await
+            .map_err(InitError::Revocation)?;
         let memo = Memo::new(config.memo_max_entries, config.memo_max_bytes);
         Ok(Self {
             inner: Arc::new(Inner {
@@ -335,18 +341,34 @@ impl Verifier {
     ) -> Result<Freshness, VerifyError> {
         let config = &*self.inner.config;
         // Revocation: the session (sid), then the user's cut-off, compared with
-        // auth_time (iat when absent), so a refreshed token stays revoked.
-        let login_time = claims.auth_time.unwrap_or(claims.iat);
-        match self
-            .inner
-            .store
-            .check(&claims.sub, claims.sid.as_deref(), login_time, now)?
-        {
+        // auth_time, so a refreshed token (same auth_time, OIDC Core 12.2)
+        // stays revoked. Without auth_time, `iat` is only when the token was
+        // (re-)issued, not when the user logged in: a user with a cut-off is
+        // refused unless the operator chose to trust iat.
+        let login_time = match claims.auth_time {
+            Some(t) => t,
+            None if config.insecure_trust_iat_as_login_time => claims.iat,
+            None => i64::MIN,
+        };
+        match self.inner.store.check(
+            &config.issuer,
+            &claims.sub,
+            claims.sid.as_deref(),
+            login_time,
+            now,
+        )? {
             None => {}
             Some(Revoked::Session) => {
                 return Err(
                     Rejection::new(RejectionKind::Revoked, "the session was revoked").into(),
                 );
+            }
+            Some(Revoked::User { .. }) if claims.auth_time.is_none() => {
+                return Err(Rejection::new(
+                    RejectionKind::Revoked,
+                    "the user's sessions were revoked and the token has no auth_time to prove a later login; log in again",
+                )
+                .into());
             }
             Some(Revoked::User { .. }) => {
                 return Err(Rejection::new(
@@ -376,21 +398,34 @@ impl Verifier {
     }
 
     /// "Log out all devices": revokes every token of `sub` whose login
-    /// (`auth_time`, else `iat`) is at or before `before` (default: now).
-    pub async fn revoke_user(&self, sub: &str, before: Option<i64>) -> Result<(), StoreError> {
-        let (now, _) = self.now_and_leeway();
+    /// (`auth_time`) is at or before `before` (default: now). A cut-off later
+    /// than now plus the leeway is refused ([`RevokeError::CutoffInFuture`]):
+    /// it would revoke logins that have not happened yet.
+    pub async fn revoke_user(&self, sub: &str, before: Option<i64>) -> Result<(), RevokeError> {
+        let (now, leeway) = self.now_and_leeway();
         let cutoff = before.unwrap_or(now);
+        if cutoff > now.saturating_add(leeway) {
+            return Err(RevokeError::CutoffInFuture { cutoff, now });
+        }
         let keep = cutoff.saturating_add(self.keep_secs());
-        self.inner.store.revoke_user(sub, cutoff, keep).await
+        let issuer = &self.inner.config.issuer;
+        Ok(self
+            .inner
+            .store
+            .revoke_user(issuer, sub, cutoff, keep, now)
+            .await?)
     }
 
     /// Revokes every token carrying this `sid`.
-    pub async fn revoke_session(&self, sid: &str) -> Result<(), StoreError> {
+    pub async fn revoke_session(&self, sid: &str) -> Result<(), RevokeError> {
         let (now, _) = self.now_and_leeway();
-        self.inner
+        let keep = now.saturating_add(self.keep_secs());
+        let issuer = &self.inner.config.issuer;
+        Ok(self
+            .inner
             .store
-            .revoke_session(sid, now.saturating_add(self.keep_secs()))
-            .await
+            .revoke_session(issuer, sid, keep, now)
+            .await?)
     }
 
     fn keep_secs(&self) -> i64 {
@@ -430,19 +465,30 @@ impl Verifier {
                 max_age,
             },
         )?;
+        // The revocation is written first, the jti recorded after: a write
+        // that fails answers 503 and the issuer's retry (same jti) is not
+        // mistaken for a replay. Writing it again is harmless: a session
+        // revocation is idempotent, and a user cut-off is the token's iat
+        // (never later than now), so a replay cannot move it.
+        match (&event.sid, &event.sub) {
+            (Some(sid), _) => self.revoke_session(sid).await?,
+            (None, Some(sub)) => self.revoke_user(sub, Some(event.iat.min(now))).await?,
+            (None, None) => {}
+        }
         // §2.6 step 7: a jti seen before is a replay.
         let keep = event.exp.saturating_add(leeway);
-        if !self.inner.store.record_jti(&event.jti, now, keep).await? {
+        let issuer = &config.issuer;
+        if !self
+            .inner
+            .store
+            .record_jti(issuer, &event.jti, now, keep)
+            .await?
+        {
             return Err(Rejection::new(
                 RejectionKind::InvalidClaim,
                 "jti was already used (replay)",
             )
             .into());
-        }
-        match (&event.sid, &event.sub) {
-            (Some(sid), _) => self.revoke_session(sid).await?,
-            (None, Some(sub)) => self.revoke_user(sub, Some(now)).await?,
-            (None, None) => {}
         }
         Ok(event)
     }

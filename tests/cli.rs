@@ -303,8 +303,7 @@ async fn help_lists_every_option_with_its_default() {
         "--issuer",
         "--audience",
         "--max-age",
-        "--leeway",
-        "[default: 30]",
+        "--leeway <DURATION>",
         "--when-cannot-reauthenticate",
         "[default: deny]",
         "--can-reauth-claim",
@@ -384,11 +383,10 @@ async fn serve_statuses_and_headers() {
             && c.ends_with("max_age=\"300\""),
         "{c}"
     );
-    // Per-request overrides: this location allows two hours.
-    assert_eq!(
-        get(&gate, "/verify?max_age=2h", Some(&old)).await.status,
-        200
-    );
+    // Per-request overrides may only tighten (security review finding 6):
+    // a location cannot allow two hours when the gate says five minutes.
+    let r = get(&gate, "/verify?max_age=2h", Some(&old)).await;
+    assert_eq!((r.status, r.error().as_str()), (400, "invalid_request"));
     let r = get(
         &gate,
         "/verify?max_age=60",
@@ -624,7 +622,19 @@ async fn revoke_through_redis_reaches_every_gate() {
         assert_eq!(get(g, "/verify", Some(&alice)).await.status, 200);
         assert_eq!(get(g, "/verify", Some(&bob)).await.status, 200);
     }
-    let out = run(&["revoke", "--redis", &url, "--user", "alice"], None).await;
+    let out = run(
+        &[
+            "revoke",
+            "--redis",
+            &url,
+            "--issuer",
+            issuer.issuer(),
+            "--user",
+            "alice",
+        ],
+        None,
+    )
+    .await;
     assert_eq!(
         (
             out.code,
@@ -633,7 +643,19 @@ async fn revoke_through_redis_reaches_every_gate() {
         ),
         (0, Some(true), Some("user"))
     );
-    let out = run(&["revoke", "--redis", &url, "--session", "bob-phone"], None).await;
+    let out = run(
+        &[
+            "revoke",
+            "--redis",
+            &url,
+            "--issuer",
+            issuer.issuer(),
+            "--session",
+            "bob-phone",
+        ],
+        None,
+    )
+    .await;
     assert_eq!(out.code, 0, "{}", out.stdout);
     for g in [&g1, &g2] {
         let mut seen = false;
@@ -655,6 +677,8 @@ async fn revoke_through_redis_reaches_every_gate() {
             "revoke",
             "--redis",
             &url,
+            "--issuer",
+            issuer.issuer(),
             "--user",
             "carol",
             "--before",
@@ -678,18 +702,51 @@ async fn revoke_through_redis_reaches_every_gate() {
         200
     );
     // Usage and connection errors exit 2 with one JSON line.
-    let out = run(&["revoke", "--redis", &url], None).await;
+    let out = run(
+        &["revoke", "--redis", &url, "--issuer", issuer.issuer()],
+        None,
+    )
+    .await;
     assert_eq!(
         (out.code, out.json["error"].as_str()),
         (2, Some("config_error"))
     );
     let out = run(
-        &["revoke", "--redis", "redis://127.0.0.1:1/", "--user", "x"],
+        &[
+            "revoke",
+            "--redis",
+            "redis://127.0.0.1:1/",
+            "--issuer",
+            issuer.issuer(),
+            "--user",
+            "x",
+        ],
         None,
     )
     .await;
     assert_eq!(
         (out.code, out.json["error"].as_str()),
         (2, Some("revocation_unavailable"))
+    );
+    // A cut-off in the future would lock the user out until then: refused
+    // (security review finding 2).
+    let future = (chrono::Utc::now().timestamp() + 40 * 86_400).to_string();
+    let args = [
+        "revoke",
+        "--redis",
+        &url,
+        "--issuer",
+        issuer.issuer(),
+        "--user",
+        "mallory",
+        "--before",
+        &future,
+    ];
+    let out = run(&args, None).await;
+    assert_eq!(
+        (out.code, out.json["error"].as_str()),
+        (2, Some("config_error")),
+        "{}",
+        out.stdout
     );
 }

@@ -164,7 +164,12 @@ async fn a_key_replaced_under_the_same_kid_or_kidless_stops_memoised_tokens() {
                     .token()
                     .key(key)
                     .claim("exp", reauth::Clock::now(&clock).timestamp() + 30 * 86_400);
-                if kidless { b.header("kid", Value::Null) } else { b }.sign()
+                if kidless {
+                    b.header("kid", Value::Null)
+                } else {
+                    b
+                }
+                .sign()
             };
             let old = make("k");
             publish(&old);

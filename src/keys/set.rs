@@ -280,7 +280,9 @@ fn jwk_thumbprint(members: &[(&str, &[u8])], kty: &str, crv: Option<&str>) -> [u
         .collect();
     let json = format!("{{{}}}", body.join(","));
     let mut out = [0u8; 32];
-    out.copy_from_slice(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, json.as_bytes()).as_ref());
+    out.copy_from_slice(
+        aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, json.as_bytes()).as_ref(),
+    );
     out
 }
 
@@ -380,7 +382,8 @@ mod tests {
             for sign in [0u8, 0x80] {
                 let mut x = point;
                 x[31] |= sign;
-                let jwk = serde_json::json!({"kty":"OKP","crv":"Ed25519","x": URL_SAFE_NO_PAD.encode(x)});
+                let jwk =
+                    serde_json::json!({"kty":"OKP","crv":"Ed25519","x": URL_SAFE_NO_PAD.encode(x)});
                 let err = usable_key(jwk).unwrap_err();
                 assert!(err.contains("small-order"), "{x:?}: {err}");
             }

@@ -3,10 +3,11 @@
 use std::collections::HashMap;
 use std::sync::RwLock;
 
-use super::{BoxFuture, RevocationStore, Revoked, StoreError};
+use super::{BoxFuture, RevocationStore, Revoked, StoreError, scoped};
 
 /// Revocations in this process's memory. Entries are dropped after their
-/// `keep_until`. Use `RedisStore` (feature `redis`) when
+/// `keep_until` (measured by the clock of the caller's `now`, never by a
+/// cut-off). Use `RedisStore` (feature `redis`) when
 /// several instances must agree.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
@@ -15,11 +16,11 @@ pub struct MemoryStore {
 
 #[derive(Debug, Default)]
 struct State {
-    /// sub -> (cutoff, keep_until)
+    /// issuer tag:sub -> (cutoff, keep_until)
     users: HashMap<String, (i64, i64)>,
-    /// sid -> keep_until
+    /// issuer tag:sid -> keep_until
     sessions: HashMap<String, i64>,
-    /// jti -> keep_until
+    /// issuer tag:jti -> keep_until
     jtis: HashMap<String, i64>,
     last_purge: i64,
 }
@@ -47,22 +48,24 @@ impl MemoryStore {
         self.state.write().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Applies a user cut-off (keeping the higher one). Shared with the Redis
-    /// store's local mirror.
-    pub(crate) fn apply_user(&self, sub: &str, cutoff: i64, keep_until: i64) {
+    /// Applies a user cut-off (keeping the higher one) under an already
+    /// scoped key; `now` is the real time, used only to purge expired
+    /// entries. Shared with the Redis store's local mirror.
+    pub(crate) fn apply_user(&self, key: &str, cutoff: i64, keep_until: i64, now: i64) {
         let mut s = self.write();
-        s.purge(cutoff);
+        s.purge(now);
         let e = s
             .users
-            .entry(sub.to_owned())
+            .entry(key.to_owned())
             .or_insert((cutoff, keep_until));
         *e = (e.0.max(cutoff), e.1.max(keep_until));
     }
 
-    /// Applies a session revocation.
-    pub(crate) fn apply_session(&self, sid: &str, keep_until: i64) {
+    /// Applies a session revocation under an already scoped key.
+    pub(crate) fn apply_session(&self, key: &str, keep_until: i64, now: i64) {
         let mut s = self.write();
-        let e = s.sessions.entry(sid.to_owned()).or_insert(keep_until);
+        s.purge(now);
+        let e = s.sessions.entry(key.to_owned()).or_insert(keep_until);
         *e = (*e).max(keep_until);
     }
 
@@ -91,21 +94,31 @@ impl MemoryStore {
 
     pub(crate) fn lookup(
         &self,
+        issuer: &str,
         sub: &str,
         sid: Option<&str>,
-        auth_time: i64,
+        login_time: i64,
         now: i64,
     ) -> Option<Revoked> {
         let s = self.state.read().unwrap_or_else(|p| p.into_inner());
+        if s.users.is_empty() && s.sessions.is_empty() {
+            return None;
+        }
         if let Some(sid) = sid {
-            if s.sessions.get(sid).is_some_and(|keep| *keep > now) {
+            if s.sessions
+                .get(&scoped(issuer, sid))
+                .is_some_and(|keep| *keep > now)
+            {
                 return Some(Revoked::Session);
             }
         }
-        match s.users.get(sub) {
+        if s.users.is_empty() {
+            return None;
+        }
+        match s.users.get(&scoped(issuer, sub)) {
             // "Log out all devices" at T revokes every login at or before T
             // (same-second logins included: fail closed).
-            Some(&(cutoff, keep)) if keep > now && auth_time <= cutoff => {
+            Some(&(cutoff, keep)) if keep > now && login_time <= cutoff => {
                 Some(Revoked::User { cutoff })
             }
             _ => None,
@@ -116,35 +129,41 @@ impl MemoryStore {
 impl RevocationStore for MemoryStore {
     fn check(
         &self,
+        issuer: &str,
         sub: &str,
         sid: Option<&str>,
-        auth_time: i64,
+        login_time: i64,
         now: i64,
     ) -> Result<Option<Revoked>, StoreError> {
-        Ok(self.lookup(sub, sid, auth_time, now))
+        Ok(self.lookup(issuer, sub, sid, login_time, now))
     }
 
     fn revoke_user<'a>(
         &'a self,
+        issuer: &'a str,
         sub: &'a str,
         cutoff: i64,
         keep_until: i64,
+        now: i64,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
-        self.apply_user(sub, cutoff, keep_until);
+        self.apply_user(&scoped(issuer, sub), cutoff, keep_until, now);
         Box::pin(async { Ok(()) })
     }
 
     fn revoke_session<'a>(
         &'a self,
+        issuer: &'a str,
         sid: &'a str,
         keep_until: i64,
+        now: i64,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
-        self.apply_session(sid, keep_until);
+        self.apply_session(&scoped(issuer, sid), keep_until, now);
         Box::pin(async { Ok(()) })
     }
 
     fn record_jti<'a>(
         &'a self,
+        issuer: &'a str,
         jti: &'a str,
         now: i64,
         keep_until: i64,
@@ -152,9 +171,10 @@ impl RevocationStore for MemoryStore {
         let mut s = self.write();
         s.purge(now);
         // Expired records are forgotten: their logout tokens are expired too.
-        let fresh = s.jtis.get(jti).is_none_or(|keep| *keep <= now);
+        let key = scoped(issuer, jti);
+        let fresh = s.jtis.get(&key).is_none_or(|keep| *keep <= now);
         if fresh {
-            s.jtis.insert(jti.to_owned(), keep_until);
+            s.jtis.insert(key, keep_until);
         }
         Box::pin(async move { Ok(fresh) })
     }
@@ -165,33 +185,40 @@ mod tests {
     use super::*;
 
     const NOW: i64 = 1_700_000_000;
+    const ISS: &str = "https://id.example";
 
     #[tokio::test]
-    async fn user_cutoff_uses_auth_time() {
+    async fn user_cutoff_uses_login_time() {
         let s = MemoryStore::new();
-        s.revoke_user("alice", NOW, NOW + 86_400).await.unwrap();
+        s.revoke_user(ISS, "alice", NOW, NOW + 86_400, NOW)
+            .await
+            .unwrap();
         assert_eq!(
-            s.check("alice", None, NOW - 10, NOW).unwrap(),
+            s.check(ISS, "alice", None, NOW - 10, NOW).unwrap(),
             Some(Revoked::User { cutoff: NOW })
         );
         assert_eq!(
-            s.check("alice", None, NOW, NOW).unwrap(),
+            s.check(ISS, "alice", None, NOW, NOW).unwrap(),
             Some(Revoked::User { cutoff: NOW })
         );
         assert_eq!(
-            s.check("alice", None, NOW + 1, NOW + 5).unwrap(),
+            s.check(ISS, "alice", None, NOW + 1, NOW + 5).unwrap(),
             None,
             "logged in again after"
         );
-        assert_eq!(s.check("bob", None, NOW - 10, NOW).unwrap(), None);
+        assert_eq!(s.check(ISS, "bob", None, NOW - 10, NOW).unwrap(), None);
         // A lower cut-off never replaces a higher one.
-        s.revoke_user("alice", NOW - 1000, NOW + 86_400)
+        s.revoke_user(ISS, "alice", NOW - 1000, NOW + 86_400, NOW)
             .await
             .unwrap();
-        assert!(s.check("alice", None, NOW - 10, NOW).unwrap().is_some());
+        assert!(
+            s.check(ISS, "alice", None, NOW - 10, NOW)
+                .unwrap()
+                .is_some()
+        );
         // Forgotten after keep_until.
         assert_eq!(
-            s.check("alice", None, NOW - 10, NOW + 86_401).unwrap(),
+            s.check(ISS, "alice", None, NOW - 10, NOW + 86_401).unwrap(),
             None
         );
     }
@@ -199,20 +226,72 @@ mod tests {
     #[tokio::test]
     async fn sessions_and_jtis() {
         let s = MemoryStore::new();
-        s.revoke_session("sid-1", NOW + 60).await.unwrap();
+        s.revoke_session(ISS, "sid-1", NOW + 60, NOW).await.unwrap();
         assert_eq!(
-            s.check("u", Some("sid-1"), NOW, NOW).unwrap(),
+            s.check(ISS, "u", Some("sid-1"), NOW, NOW).unwrap(),
             Some(Revoked::Session)
         );
-        assert_eq!(s.check("u", Some("sid-2"), NOW, NOW).unwrap(), None);
-        assert_eq!(s.check("u", None, NOW, NOW).unwrap(), None);
-        assert_eq!(s.check("u", Some("sid-1"), NOW, NOW + 61).unwrap(), None);
-        assert!(s.record_jti("j1", NOW, NOW + 60).await.unwrap());
-        assert!(!s.record_jti("j1", NOW + 30, NOW + 90).await.unwrap());
-        assert!(s.record_jti("j2", NOW, NOW + 60).await.unwrap());
+        assert_eq!(s.check(ISS, "u", Some("sid-2"), NOW, NOW).unwrap(), None);
+        assert_eq!(s.check(ISS, "u", None, NOW, NOW).unwrap(), None);
+        assert_eq!(
+            s.check(ISS, "u", Some("sid-1"), NOW, NOW + 61).unwrap(),
+            None
+        );
+        assert!(s.record_jti(ISS, "j1", NOW, NOW + 60).await.unwrap());
+        assert!(!s.record_jti(ISS, "j1", NOW + 30, NOW + 90).await.unwrap());
+        assert!(s.record_jti(ISS, "j2", NOW, NOW + 60).await.unwrap());
         assert!(
-            s.record_jti("j1", NOW + 61, NOW + 120).await.unwrap(),
+            s.record_jti(ISS, "j1", NOW + 61, NOW + 120).await.unwrap(),
             "forgotten once expired"
         );
+    }
+
+    /// Security review finding 2: a future-dated cut-off for one user used
+    /// to purge with the cut-off as "now", erasing other users' entries.
+    #[tokio::test]
+    async fn a_write_about_one_id_never_drops_another() {
+        let s = MemoryStore::new();
+        s.revoke_user(ISS, "alice", NOW, NOW + 86_400, NOW)
+            .await
+            .unwrap();
+        s.revoke_session(ISS, "sid-a", NOW + 86_400, NOW)
+            .await
+            .unwrap();
+        let far = NOW + 40 * 86_400;
+        s.revoke_user(ISS, "mallory", far, far + 86_400, NOW + 61)
+            .await
+            .unwrap();
+        s.revoke_session(ISS, "sid-m", far, NOW + 122)
+            .await
+            .unwrap();
+        assert!(
+            s.check(ISS, "alice", None, NOW - 1, NOW + 200)
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            s.check(ISS, "x", Some("sid-a"), NOW, NOW + 200)
+                .unwrap()
+                .is_some()
+        );
+        assert_eq!(s.len(), (2, 2));
+    }
+
+    /// Security review finding 11: entries are namespaced by issuer.
+    #[tokio::test]
+    async fn issuers_never_share_entries() {
+        let s = MemoryStore::new();
+        let other = "https://other.example";
+        s.revoke_user(ISS, "alice", NOW, NOW + 60, NOW)
+            .await
+            .unwrap();
+        s.revoke_session(ISS, "sid", NOW + 60, NOW).await.unwrap();
+        assert!(s.record_jti(ISS, "j", NOW, NOW + 60).await.unwrap());
+        assert_eq!(
+            s.check(other, "alice", Some("sid"), NOW - 1, NOW).unwrap(),
+            None
+        );
+        assert!(s.record_jti(other, "j", NOW, NOW + 60).await.unwrap());
+        assert!(s.check(ISS, "alice", None, NOW - 1, NOW).unwrap().is_some());
     }
 }

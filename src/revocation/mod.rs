@@ -6,6 +6,10 @@
 //! from memory ([`MemoryStore`]) or from a local mirror it keeps in sync
 //! (`RedisStore`, feature `redis`), so the
 //! common case makes no network call. Writes go to the shared state.
+//!
+//! Every entry is namespaced by issuer ([`issuer_tag`]): a `sub`, `sid` or
+//! `jti` of one issuer never matches another issuer's, even when several
+//! verifiers share one store (or one Redis prefix).
 
 mod memory;
 #[cfg(feature = "redis")]
@@ -14,6 +18,7 @@ mod redis;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::time::Duration;
 
 pub use memory::MemoryStore;
 #[cfg(feature = "redis")]
@@ -40,42 +45,79 @@ pub enum Revoked {
 #[error("revocation store unavailable: {0}")]
 pub struct StoreError(pub String);
 
+/// The namespace of one issuer's entries: the first 16 hex digits of the
+/// SHA-256 of the issuer URL exactly as configured. Issuers are chosen by
+/// the operator, not by token senders, so 64 bits keep them apart; the tag
+/// keeps Redis keys short whatever the URL's length.
+pub fn issuer_tag(issuer: &str) -> String {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, issuer.as_bytes());
+    digest.as_ref()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The store key of one id of one issuer: `{issuer_tag}:{id}`.
+pub(crate) fn scoped(issuer: &str, id: &str) -> String {
+    format!("{}:{id}", issuer_tag(issuer))
+}
+
 /// Where revocations live. Implementations must make [`check`](Self::check)
-/// cheap and local: it runs on every verification.
+/// cheap and local: it runs on every verification. Every id is scoped by
+/// its issuer; `now` is always the verifier's clock (Unix seconds), never a
+/// cut-off, so a write about one id can never drop another id's entry.
 pub trait RevocationStore: Send + Sync + fmt::Debug + 'static {
-    /// Is a token of `sub` (session `sid`), authenticated at `auth_time`,
-    /// revoked at `now`? Errors when the store cannot vouch for its answer.
+    /// Is a token of `issuer`'s `sub` (session `sid`), logged in at
+    /// `login_time`, revoked at `now`? Errors when the store cannot vouch
+    /// for its answer.
     fn check(
         &self,
+        issuer: &str,
         sub: &str,
         sid: Option<&str>,
-        auth_time: i64,
+        login_time: i64,
         now: i64,
     ) -> Result<Option<Revoked>, StoreError>;
 
-    /// Revokes every token of `sub` authenticated at or before `cutoff`; the
-    /// entry may be forgotten after `keep_until`. A lower cut-off never
-    /// replaces a higher one.
+    /// Revokes every token of `issuer`'s `sub` logged in at or before
+    /// `cutoff`; the entry may be forgotten after `keep_until`. A lower
+    /// cut-off never replaces a higher one.
     fn revoke_user<'a>(
         &'a self,
+        issuer: &'a str,
         sub: &'a str,
         cutoff: i64,
         keep_until: i64,
+        now: i64,
     ) -> BoxFuture<'a, Result<(), StoreError>>;
 
-    /// Revokes every token carrying `sid`, until `keep_until`.
+    /// Revokes every token of `issuer` carrying `sid`, until `keep_until`.
     fn revoke_session<'a>(
         &'a self,
+        issuer: &'a str,
         sid: &'a str,
         keep_until: i64,
+        now: i64,
     ) -> BoxFuture<'a, Result<(), StoreError>>;
 
     /// Records a logout token's `jti` until `keep_until`; `Ok(false)` when it
     /// was already recorded and is still kept at `now` (a replay).
     fn record_jti<'a>(
         &'a self,
+        issuer: &'a str,
         jti: &'a str,
         now: i64,
         keep_until: i64,
     ) -> BoxFuture<'a, Result<bool, StoreError>>;
+
+    /// Tells the store that a verifier needs entries kept at least `keep`
+    /// past their cut-off (its `max_session_age`, or retention, plus the
+    /// leeway). A shared store must make every writer honour the longest
+    /// such period, whoever writes (e.g. `reauth revoke` with a shorter
+    /// `--retention`). Called by [`Verifier::discover`](crate::Verifier::discover).
+    /// The default does nothing (a private store's writer is the verifier).
+    fn require_retention(&self, keep: Duration) -> BoxFuture<'_, Result<(), StoreError>> {
+        let _ = keep;
+        Box::pin(async { Ok(()) })
+    }
 }

@@ -1,12 +1,16 @@
 //! Revocations shared by every instance through Redis (feature `redis`).
 //!
-//! Layout (all under `key_prefix`, default `reauth`):
-//! - `{p}:user:{sub}` = `"{cutoff}:{keep_until}"`, expiring at `keep_until`;
-//! - `{p}:sid:{sid}` = `"{keep_until}"`, expiring at `keep_until`;
-//! - `{p}:jti:{jti}`, `SET NX` until the logout token's `exp`;
+//! Layout (all under `key_prefix`, default `reauth`; `{tag}` is the
+//! [`issuer_tag`](super::issuer_tag) of the token's issuer):
+//! - `{p}:user:{tag}:{sub}` = `"{cutoff}:{keep_until}"`, expiring at `keep_until`;
+//! - `{p}:sid:{tag}:{sid}` = `"{keep_until}"`, expiring at `keep_until`;
+//! - `{p}:jti:{tag}:{jti}`, `SET NX` until the logout token's `exp`;
+//! - `{p}:retention`, the longest keep period (seconds) any verifier using
+//!   this prefix registered: every write keeps its entry at least that long
+//!   after its cut-off, whatever the writer asked;
 //! - `{p}:version`, incremented by every revocation;
 //! - channel `{p}:events`, one message per revocation: `{version}|u|{cutoff}|{keep}|{sub}`
-//!   or `{version}|s|0|{keep}|{sid}`.
+//!   or `{version}|s|0|{keep}|{sid}` (`{sub}` and `{sid}` as `{tag}:{id}`).
 //!
 //! Each instance keeps a local mirror, so the request path makes no network
 //! call. The mirror is updated at once from pub/sub, and a poll of
@@ -27,7 +31,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, Script};
 use tokio::sync::Notify;
 
-use super::{BoxFuture, MemoryStore, RevocationStore, Revoked, StoreError};
+use super::{BoxFuture, MemoryStore, RevocationStore, Revoked, StoreError, scoped};
 
 /// What checks do when Redis cannot be reached.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -104,6 +108,8 @@ fn err(e: impl std::fmt::Display) -> StoreError {
 
 const REVOKE_USER: &str = r"
 local cutoff, keep = tonumber(ARGV[1]), tonumber(ARGV[2])
+local floor = tonumber(redis.call('GET', KEYS[3]) or '0') or 0
+keep = math.max(keep, cutoff + floor)
 local cur = redis.call('GET', KEYS[1])
 if cur then
   local c, k = string.match(cur, '^(-?%d+):(-?%d+)$')
@@ -113,17 +119,27 @@ local value = string.format('%d:%d', cutoff, keep)
 redis.call('SET', KEYS[1], value, 'EXAT', keep)
 local v = redis.call('INCR', KEYS[2])
 redis.call('PUBLISH', ARGV[3], string.format('%d|u|%d|%d|', v, cutoff, keep) .. ARGV[4])
-return v
+return {v, keep}
 ";
 
 const REVOKE_SESSION: &str = r"
 local keep = tonumber(ARGV[1])
+local floor = tonumber(redis.call('GET', KEYS[3]) or '0') or 0
+keep = math.max(keep, tonumber(ARGV[4]) + floor)
 local cur = tonumber(redis.call('GET', KEYS[1]) or '')
 if cur then keep = math.max(keep, cur) end
 redis.call('SET', KEYS[1], string.format('%d', keep), 'EXAT', keep)
 local v = redis.call('INCR', KEYS[2])
 redis.call('PUBLISH', ARGV[2], string.format('%d|s|0|%d|', v, keep) .. ARGV[3])
-return v
+return {v, keep}
+";
+
+/// Raises `{p}:retention` to ARGV[1] seconds, never lowers it.
+const REQUIRE_RETENTION: &str = r"
+local cur = tonumber(redis.call('GET', KEYS[1]) or '0') or 0
+local want = tonumber(ARGV[1])
+if want > cur then redis.call('SET', KEYS[1], string.format('%d', want)) return want end
+return cur
 ";
 
 impl RedisStore {
@@ -138,7 +154,7 @@ impl RedisStore {
             .set_number_of_retries(1)
             .set_max_delay(Duration::from_millis(500));
         let conn = tokio::time::timeout(
-            config.command_timeout * 3,
+            config.command_timeout.saturating_mul(3),
             client.get_connection_manager_with_config(cm_config),
         )
         .await
@@ -187,6 +203,10 @@ impl RedisStore {
 
     fn version_key(&self) -> String {
         format!("{}:version", self.config.key_prefix)
+    }
+
+    fn retention_key(&self) -> String {
+        format!("{}:retention", self.config.key_prefix)
     }
 
     /// Polls the version; reloads the mirror when it moved.
@@ -287,9 +307,10 @@ impl RedisStore {
         if v <= current {
             return;
         }
+        let now = unix_now();
         match kind {
-            "u" => self.mirror.apply_user(id, cutoff, keep),
-            "s" => self.mirror.apply_session(id, keep),
+            "u" => self.mirror.apply_user(id, cutoff, keep, now),
+            "s" => self.mirror.apply_session(id, keep, now),
             _ => return,
         }
         if v == current + 1 {
@@ -308,7 +329,7 @@ impl RedisStore {
             .elapsed();
         let allowed = match self.config.when_unreachable {
             WhenUnreachable::FailClosed => self.config.max_staleness,
-            WhenUnreachable::UseLastKnown(extra) => self.config.max_staleness + extra,
+            WhenUnreachable::UseLastKnown(extra) => self.config.max_staleness.saturating_add(extra),
         };
         (age > allowed).then_some(age)
     }
@@ -320,6 +341,11 @@ impl RedisStore {
             self.version.store(v, Ordering::SeqCst);
         }
     }
+}
+
+/// The real time: the mirror follows Redis, whose expiries are real time.
+fn unix_now() -> i64 {
+    chrono::Utc::now().timestamp()
 }
 
 async fn sync_loop(store: Weak<RedisStore>, resync: Arc<Notify>, interval: Duration) {
@@ -362,9 +388,10 @@ async fn pubsub_loop(store: Weak<RedisStore>, client: Client, channel: String) {
 impl RevocationStore for RedisStore {
     fn check(
         &self,
+        issuer: &str,
         sub: &str,
         sid: Option<&str>,
-        auth_time: i64,
+        login_time: i64,
         now: i64,
     ) -> Result<Option<Revoked>, StoreError> {
         if let Some(age) = self.stale() {
@@ -373,58 +400,80 @@ impl RevocationStore for RedisStore {
                 age.as_millis()
             )));
         }
-        Ok(self.mirror.lookup(sub, sid, auth_time, now))
+        Ok(self.mirror.lookup(issuer, sub, sid, login_time, now))
     }
 
     fn revoke_user<'a>(
         &'a self,
+        issuer: &'a str,
         sub: &'a str,
         cutoff: i64,
         keep_until: i64,
+        now: i64,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
             let mut conn = self.conn.clone();
-            let v: i64 = self
+            let id = scoped(issuer, sub);
+            let (v, keep): (i64, i64) = self
                 .revoke_user_script
-                .key(self.key("user", sub))
+                .key(self.key("user", &id))
                 .key(self.version_key())
+                .key(self.retention_key())
                 .arg(cutoff)
                 .arg(keep_until)
                 .arg(self.channel())
-                .arg(sub)
+                .arg(&id)
                 .invoke_async(&mut conn)
                 .await
                 .map_err(err)?;
-            self.bump(v, |m| m.apply_user(sub, cutoff, keep_until))
-                .await;
+            self.bump(v, |m| m.apply_user(&id, cutoff, keep, now)).await;
             Ok(())
         })
     }
 
     fn revoke_session<'a>(
         &'a self,
+        issuer: &'a str,
         sid: &'a str,
         keep_until: i64,
+        now: i64,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
             let mut conn = self.conn.clone();
-            let v: i64 = self
+            let id = scoped(issuer, sid);
+            let (v, keep): (i64, i64) = self
                 .revoke_session_script
-                .key(self.key("sid", sid))
+                .key(self.key("sid", &id))
                 .key(self.version_key())
+                .key(self.retention_key())
                 .arg(keep_until)
                 .arg(self.channel())
-                .arg(sid)
+                .arg(&id)
+                .arg(now)
                 .invoke_async(&mut conn)
                 .await
                 .map_err(err)?;
-            self.bump(v, |m| m.apply_session(sid, keep_until)).await;
+            self.bump(v, |m| m.apply_session(&id, keep, now)).await;
+            Ok(())
+        })
+    }
+
+    fn require_retention(&self, keep: Duration) -> BoxFuture<'_, Result<(), StoreError>> {
+        Box::pin(async move {
+            let mut conn = self.conn.clone();
+            let _: i64 = Script::new(REQUIRE_RETENTION)
+                .key(self.retention_key())
+                .arg(keep.as_secs().min(i64::MAX as u64))
+                .invoke_async(&mut conn)
+                .await
+                .map_err(err)?;
             Ok(())
         })
     }
 
     fn record_jti<'a>(
         &'a self,
+        issuer: &'a str,
         jti: &'a str,
         now: i64,
         keep_until: i64,
@@ -433,7 +482,7 @@ impl RevocationStore for RedisStore {
             let mut conn = self.conn.clone();
             let keep = keep_until.max(now + 1);
             let set: Option<String> = redis::cmd("SET")
-                .arg(self.key("jti", jti))
+                .arg(self.key("jti", &scoped(issuer, jti)))
                 .arg(1)
                 .arg("NX")
                 .arg("EXAT")

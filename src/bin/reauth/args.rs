@@ -36,16 +36,22 @@ pub struct RevokeArgs {
     /// Redis URL of the shared revocation store (redis://host:port/db).
     #[arg(long, env = "REAUTH_REDIS", value_name = "URL")]
     pub redis: String,
+    /// The issuer whose user or session this is, exactly as the gates'
+    /// --issuer (entries are namespaced by issuer).
+    #[arg(long, env = "REAUTH_ISSUER", value_name = "URL")]
+    pub issuer: String,
     /// Revoke every login of this user (`sub`) at or before --before.
     #[arg(long, value_name = "SUB")]
     pub user: Option<String>,
-    /// The cut-off: unix seconds or RFC 3339. Default: now.
+    /// The cut-off: unix seconds or RFC 3339, not in the future. Default: now.
     #[arg(long, requires = "user", value_name = "TIME", value_parser = parse_time)]
     pub before: Option<i64>,
     /// Revoke this session (`sid`).
     #[arg(long, value_name = "SID")]
     pub session: Option<String>,
-    /// How long the entry is kept: the verifiers' --max-session-age, or 30 days.
+    /// How long the entry is kept at least. Gates register their
+    /// --max-session-age in Redis, and every entry is kept at least that long
+    /// whatever this says.
     #[arg(long, value_parser = duration::parse, default_value = "30d", value_name = "DURATION")]
     pub retention: Duration,
     /// Key prefix in Redis.
@@ -106,9 +112,9 @@ pub struct CommonArgs {
     /// Maximum age of the login (auth_time), e.g. 300, 5m. Default: no freshness check.
     #[arg(long, value_parser = duration::parse, value_name = "DURATION")]
     pub max_age: Option<Duration>,
-    /// Clock skew tolerated on exp, nbf, iat and auth_time, in seconds.
-    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
-    pub leeway: u64,
+    /// Clock skew tolerated on exp, nbf, iat and auth_time (at most 1h).
+    #[arg(long, value_parser = duration::parse, default_value = "30s", value_name = "DURATION")]
+    pub leeway: Duration,
     /// What to do when the token says the user cannot re-authenticate.
     #[arg(long, value_enum, default_value = "deny", value_name = "POLICY")]
     pub when_cannot_reauthenticate: Policy,
@@ -156,7 +162,7 @@ impl CommonArgs {
     pub async fn config(&self) -> Result<VerifierConfig, String> {
         let mut b = VerifierConfig::builder(self.issuer.clone())
             .audiences(self.audiences.iter().cloned())
-            .leeway(Duration::from_secs(self.leeway))
+            .leeway(self.leeway)
             .when_cannot_reauthenticate(self.policy())
             .can_reauthenticate_claim(self.can_reauth_claim.clone())
             .jwks_refresh_cooldown(self.jwks_cooldown)

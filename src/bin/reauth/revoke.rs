@@ -21,25 +21,24 @@ pub async fn run(args: RevokeArgs) -> (Value, i32) {
     let retention = i64::try_from(args.retention.as_secs())
         .unwrap_or(i64::MAX)
         .saturating_add(LEEWAY_SECS);
+    let issuer = args.issuer.as_str();
     let (result, out) = match (&args.user, &args.session) {
         (Some(sub), _) => {
             let cutoff = args.before.unwrap_or(now);
-            let out = json!({"ok": true, "revoked": "user", "sub": sub, "before": cutoff});
-            (
-                store
-                    .revoke_user(sub, cutoff, cutoff.saturating_add(retention))
-                    .await,
-                out,
-            )
+            // A cut-off in the future would revoke logins that have not
+            // happened yet (the user locked out until then): refused.
+            if cutoff > now.saturating_add(LEEWAY_SECS) {
+                let e = reauth::RevokeError::CutoffInFuture { cutoff, now };
+                return (failure("config_error", &e.to_string()), UNDECIDED);
+            }
+            let out = json!({"ok": true, "revoked": "user", "issuer": issuer, "sub": sub, "before": cutoff});
+            let keep = cutoff.saturating_add(retention);
+            (store.revoke_user(issuer, sub, cutoff, keep, now).await, out)
         }
         (None, Some(sid)) => {
-            let out = json!({"ok": true, "revoked": "session", "sid": sid});
-            (
-                store
-                    .revoke_session(sid, now.saturating_add(retention))
-                    .await,
-                out,
-            )
+            let out = json!({"ok": true, "revoked": "session", "issuer": issuer, "sid": sid});
+            let keep = now.saturating_add(retention);
+            (store.revoke_session(issuer, sid, keep, now).await, out)
         }
         (None, None) => {
             return (

@@ -17,8 +17,11 @@ struct Gate {
     requirement: Requirement,
 }
 
-/// Per-request overrides, so one gate serves several locations.
+/// Per-request overrides, so one gate serves several locations. They may
+/// only tighten the command line's requirement ([`Requirement::tightened`]);
+/// an unknown parameter is a 400 (a typo must not silently drop a demand).
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Overrides {
     max_age: Option<String>,
     acr_values: Option<String>,
@@ -38,17 +41,12 @@ fn requirement(query: &str, default: &Requirement) -> Result<Requirement, String
     }
     let o =
         web::Query::<Overrides>::from_query(query).map_err(|e| format!("invalid query: {e}"))?;
-    let mut r = default.clone();
-    if let Some(m) = &o.max_age {
-        r = r.with_max_age(Some(duration::parse(m)?));
-    }
-    if let Some(a) = &o.acr_values {
-        r = r.acr_values(list(a));
-    }
-    if let Some(a) = &o.amr {
-        r = r.require_amr(list(a));
-    }
-    Ok(r)
+    let max_age = o.max_age.as_deref().map(duration::parse).transpose()?;
+    default.tightened(
+        max_age,
+        o.acr_values.as_deref().map(list),
+        o.amr.as_deref().map(list),
+    )
 }
 
 fn bad_request(message: &str) -> HttpResponse {
@@ -56,7 +54,15 @@ fn bad_request(message: &str) -> HttpResponse {
 }
 
 async fn verify(req: HttpRequest, gate: web::Data<Gate>) -> HttpResponse {
-    let requirement = match requirement(req.query_string(), &gate.requirement) {
+    // `/verify?overrides`; under `/verify/...` (Envoy ext_authz with
+    // `path_prefix: /verify`) the rest of the path and its query are the
+    // original request's, never overrides.
+    let query = if req.path() == "/verify" {
+        req.query_string()
+    } else {
+        ""
+    };
+    let requirement = match requirement(query, &gate.requirement) {
         Ok(r) => r,
         Err(msg) => return bad_request(&msg),
     };
@@ -130,6 +136,7 @@ pub async fn run(args: ServeArgs) -> i32 {
             .app_data(gate.clone())
             .app_data(verifier.clone())
             .route("/verify", web::route().to(verify))
+            .route("/verify/{original:.*}", web::route().to(verify))
             .route(
                 "/backchannel-logout",
                 web::post().to(reauth::actix::backchannel_logout),
