@@ -89,12 +89,26 @@ pub fn request_token(req: &HttpRequest) -> Option<String> {
 
 type GuardFuture<T> = Pin<Box<dyn Future<Output = Result<T, GuardError>>>>;
 
+/// The requirements requests were checked against by this adapter, so the
+/// [`require`] middleware can tell whether a closer [`Requirement`] was
+/// honoured by an extractor.
+#[derive(Default)]
+struct Checked(Vec<Requirement>);
+
 fn extract<E: DeserializeOwned + 'static>(
     req: &HttpRequest,
     requirement: Requirement,
 ) -> GuardFuture<Verified<E>> {
     let (verifier, token) = (verifier(req), request_token(req));
-    Box::pin(async move { guard::check(verifier.as_ref(), token.as_deref(), &requirement).await })
+    let req = req.clone();
+    Box::pin(async move {
+        let verdict = guard::check(verifier.as_ref(), token.as_deref(), &requirement).await;
+        req.extensions_mut()
+            .get_or_insert_with(Checked::default)
+            .0
+            .push(requirement);
+        verdict
+    })
 }
 
 fn closest_requirement(req: &HttpRequest) -> Requirement {
@@ -176,14 +190,50 @@ pub async fn backchannel_logout(req: HttpRequest, form: web::Form<LogoutRequest>
 }
 
 /// Middleware for whole scopes: `.wrap(actix_web::middleware::from_fn(reauth::actix::require))`.
-/// Refuses requests that fail the closest [`Requirement`] (as seen by the
-/// scope: app or scope level) and stores the [`Verified`] token in the request
+/// Refuses requests that fail the closest [`Requirement`] **as seen where the
+/// middleware is wrapped** and stores the [`Verified`] token in the request
 /// extensions (`web::ReqData<Verified>`).
+///
+/// actix-web runs a scope's middleware before it routes to the resources
+/// inside, so a `Requirement` registered on a resource (or an inner scope)
+/// *below* the middleware is invisible to it. Put the `Requirement` on the
+/// same scope as the middleware, or wrap the resource itself:
+/// `web::resource("/delete").app_data(req).wrap(from_fn(require))`; a
+/// [`Reauthenticated`] extractor in the handler always sees the closest one.
+///
+/// That combination fails loudly rather than passing: when the request
+/// reached a different, closer `Requirement` that no extractor checked, the
+/// answer is **500 `server_error`** and an error log naming the fix. The
+/// handler has run by then (the middleware cannot see the resource before
+/// it), so this catches the mistake in the route's first test, not in
+/// production: test every route you wrap.
 pub async fn require<B: MessageBody + 'static>(
     req: ServiceRequest,
     next: Next<B>,
-) -> Result<ServiceResponse<B>, actix_web::Error> {
-    let verified = extract::<ClaimsMap>(req.request(), closest_requirement(req.request())).await?;
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let requirement = closest_requirement(req.request());
+    let verified = extract::<ClaimsMap>(req.request(), requirement.clone()).await?;
     req.extensions_mut().insert(verified);
-    next.call(req).await
+    let res = next.call(req).await?;
+    let closest = closest_requirement(res.request());
+    let honoured = closest == requirement
+        || res
+            .request()
+            .extensions()
+            .get::<Checked>()
+            .is_some_and(|c| c.0.contains(&closest));
+    if !honoured {
+        tracing::error!(
+            path = res.request().path(),
+            "reauth: a Requirement registered below the `require` middleware was not enforced; \
+             register it on the scope that wraps `require`, wrap the resource itself, or take \
+             `Reauthenticated` in the handler"
+        );
+        let (req, _) = res.into_parts();
+        return Ok(ServiceResponse::new(
+            req,
+            GuardError::NotConfigured.error_response(),
+        ));
+    }
+    Ok(res.map_into_boxed_body())
 }

@@ -59,7 +59,26 @@ fn routes(cfg: &mut web::ServiceConfig) {
             web::scope("/guarded")
                 .app_data(mins(5))
                 .wrap(middleware::from_fn(require))
-                .route("/inner", web::post().to(from_middleware)),
+                .route("/inner", web::post().to(from_middleware))
+                // Security review finding 13: a Requirement below the
+                // middleware is invisible to it...
+                .service(
+                    web::resource("/stricter")
+                        .app_data(mins(1))
+                        .route(web::post().to(from_middleware)),
+                )
+                // ...unless an extractor checks it.
+                .service(
+                    web::resource("/stricter-extractor")
+                        .app_data(mins(1))
+                        .route(web::post().to(ok)),
+                ),
+        )
+        .service(
+            web::resource("/resource-wrapped")
+                .app_data(mins(1))
+                .wrap(middleware::from_fn(require))
+                .route(web::post().to(from_middleware)),
         )
         .service(
             web::scope("/custom-header")
@@ -271,6 +290,31 @@ async fn scope_middleware() {
         (401, Some("authentication_too_old"))
     );
     assert_eq!(post(format!("{base}/guarded/inner"), &[]).await.status, 401);
+
+    // A login 2 min old passes the scope's 5 min but not the resource's 1 min.
+    let two_min = issuer.token().auth_time_ago(120).sign();
+    // Never a silent pass: the unenforced resource Requirement is a 500.
+    let r = bearer(&base, "/guarded/stricter", &two_min).await;
+    assert_eq!(
+        (r.status, r.json()["error"].as_str()),
+        (500, Some("server_error"))
+    );
+    // An extractor in the handler checks the closest Requirement: 401.
+    let r = bearer(&base, "/guarded/stricter-extractor", &two_min).await;
+    assert_eq!(
+        (r.status, r.json()["error"].as_str()),
+        (401, Some("authentication_too_old"))
+    );
+    let r = bearer(&base, "/guarded/stricter-extractor", &issuer.token().sign()).await;
+    assert_eq!(r.status, 200);
+    // Wrapped on the resource itself, the middleware sees its Requirement.
+    let r = bearer(&base, "/resource-wrapped", &two_min).await;
+    assert_eq!(
+        (r.status, r.json()["error"].as_str()),
+        (401, Some("authentication_too_old"))
+    );
+    let r = bearer(&base, "/resource-wrapped", &issuer.token().sign()).await;
+    assert_eq!((r.status, r.body.as_str()), (200, "user-1"));
 }
 
 #[actix_web::test]
