@@ -141,7 +141,8 @@ async fn disabled_memo_gives_the_same_answers() {
 /// a kid-less single key replaced) is a different key for every key type.
 #[tokio::test]
 async fn a_key_replaced_under_the_same_kid_or_kidless_stops_memoised_tokens() {
-    let makers: [(&str, fn(&str) -> TestKey); 3] = [
+    type MakeKey = fn(&str) -> TestKey;
+    let makers: [(&str, MakeKey); 3] = [
         ("RSA", |k| TestKey::rsa(k)),
         ("EC", |k| TestKey::ec(k)),
         ("Ed25519", |k| TestKey::ed25519(k)),
