@@ -16,7 +16,7 @@ use crate::keys::{KeyCache, Lookup};
 use crate::logout::{self, LogoutContext, LogoutEvent};
 use crate::memo::{Memo, MemoEntry};
 use crate::requirement::{Freshness, Requirement};
-use crate::revocation::{MemoryStore, RevocationStore, Revoked};
+use crate::revocation::{MemoryStore, Namespace, RevocationStore, Revoked};
 use crate::token::Expected;
 use crate::{json, token};
 
@@ -64,6 +64,8 @@ struct Inner {
     config: Arc<VerifierConfig>,
     keys: Arc<KeyCache>,
     store: Arc<dyn RevocationStore>,
+    /// This issuer's namespace in the revocation store.
+    namespace: Namespace,
     memo: Option<Memo>,
 }
 
@@ -122,11 +124,13 @@ impl Verifier {
             .await
             .map_err(InitError::Revocation)?;
         let memo = Memo::new(config.memo_max_entries, config.memo_max_bytes);
+        let namespace = Namespace::new(&config.issuer);
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
                 keys,
                 store,
+                namespace,
                 memo,
             }),
         })
@@ -351,7 +355,7 @@ impl Verifier {
             None => i64::MIN,
         };
         match self.inner.store.check(
-            &config.issuer,
+            &self.inner.namespace,
             &claims.sub,
             claims.sid.as_deref(),
             login_time,
@@ -408,11 +412,11 @@ impl Verifier {
             return Err(RevokeError::CutoffInFuture { cutoff, now });
         }
         let keep = cutoff.saturating_add(self.keep_secs());
-        let issuer = &self.inner.config.issuer;
+        let ns = &self.inner.namespace;
         Ok(self
             .inner
             .store
-            .revoke_user(issuer, sub, cutoff, keep, now)
+            .revoke_user(ns, sub, cutoff, keep, now)
             .await?)
     }
 
@@ -420,12 +424,8 @@ impl Verifier {
     pub async fn revoke_session(&self, sid: &str) -> Result<(), RevokeError> {
         let (now, _) = self.now_and_leeway();
         let keep = now.saturating_add(self.keep_secs());
-        let issuer = &self.inner.config.issuer;
-        Ok(self
-            .inner
-            .store
-            .revoke_session(issuer, sid, keep, now)
-            .await?)
+        let ns = &self.inner.namespace;
+        Ok(self.inner.store.revoke_session(ns, sid, keep, now).await?)
     }
 
     fn keep_secs(&self) -> i64 {
@@ -477,11 +477,10 @@ impl Verifier {
         }
         // §2.6 step 7: a jti seen before is a replay.
         let keep = event.exp.saturating_add(leeway);
-        let issuer = &config.issuer;
         if !self
             .inner
             .store
-            .record_jti(issuer, &event.jti, now, keep)
+            .record_jti(&self.inner.namespace, &event.jti, now, keep)
             .await?
         {
             return Err(Rejection::new(

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use reauth::revocation::{BoxFuture, MemoryStore, RevocationStore, Revoked, StoreError};
+use reauth::revocation::{BoxFuture, MemoryStore, Namespace, RevocationStore, Revoked, StoreError};
 use reauth::testing::TestIssuer;
 use reauth::{Clock, Requirement, Verifier};
 use support::code;
@@ -25,27 +25,27 @@ struct FlakyStore {
 impl RevocationStore for FlakyStore {
     fn check(
         &self,
-        issuer: &str,
+        ns: &Namespace,
         sub: &str,
         sid: Option<&str>,
         login_time: i64,
         now: i64,
     ) -> Result<Option<Revoked>, StoreError> {
-        self.inner.check(issuer, sub, sid, login_time, now)
+        self.inner.check(ns, sub, sid, login_time, now)
     }
     fn revoke_user<'a>(
         &'a self,
-        issuer: &'a str,
+        ns: &'a Namespace,
         sub: &'a str,
         cutoff: i64,
         keep_until: i64,
         now: i64,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
-        self.inner.revoke_user(issuer, sub, cutoff, keep_until, now)
+        self.inner.revoke_user(ns, sub, cutoff, keep_until, now)
     }
     fn revoke_session<'a>(
         &'a self,
-        issuer: &'a str,
+        ns: &'a Namespace,
         sid: &'a str,
         keep_until: i64,
         now: i64,
@@ -53,16 +53,16 @@ impl RevocationStore for FlakyStore {
         if self.writes.fetch_add(1, Ordering::SeqCst) < self.fail_first {
             return Box::pin(async { Err(StoreError("connection reset".into())) });
         }
-        self.inner.revoke_session(issuer, sid, keep_until, now)
+        self.inner.revoke_session(ns, sid, keep_until, now)
     }
     fn record_jti<'a>(
         &'a self,
-        issuer: &'a str,
+        ns: &'a Namespace,
         jti: &'a str,
         now: i64,
         keep_until: i64,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
-        self.inner.record_jti(issuer, jti, now, keep_until)
+        self.inner.record_jti(ns, jti, now, keep_until)
     }
 }
 
@@ -288,7 +288,13 @@ mod with_the_binary {
         let now = chrono::Utc::now().timestamp();
         let far = now + 40 * 86_400;
         store
-            .revoke_user(issuer.issuer(), "mallory", far, far + 86_400, now)
+            .revoke_user(
+                &Namespace::new(issuer.issuer()),
+                "mallory",
+                far,
+                far + 86_400,
+                now,
+            )
             .await
             .unwrap();
         let mallory = issuer.token().claim("sub", "mallory").sign();
@@ -319,15 +325,20 @@ mod with_the_binary {
             .await
             .unwrap();
         assert!(out.status.success(), "{out:?}");
-        let keys = redis_cli(redis.port, &["--scan", "--pattern", "reauth:user:*"]);
-        assert_eq!(keys.lines().count(), 1, "{keys}");
-        let ttl: i64 = redis_cli(redis.port, &["TTL", keys.trim()])
-            .parse()
-            .unwrap();
+        let now = chrono::Utc::now().timestamp();
+        let ns = Namespace::new(issuer.issuer());
+        let value = redis_cli(redis.port, &["HGET", "{reauth}:users", &ns.scoped("alice")]);
+        let keep: i64 = value.split_once(':').unwrap().1.parse().unwrap();
         assert!(
-            ttl >= 90 * 86_400,
-            "ttl {ttl} s is under the gate's 90 days"
+            keep - now >= 90 * 86_400,
+            "kept {} s, under the gate's 90 days",
+            keep - now
         );
+        let expiry = redis_cli(
+            redis.port,
+            &["ZSCORE", "{reauth}:users:exp", &ns.scoped("alice")],
+        );
+        assert_eq!(expiry.parse::<i64>().unwrap(), keep);
     }
 
     /// Findings 6 and 9: query overrides only tighten; `/verify/<path>`

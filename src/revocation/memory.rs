@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::RwLock;
 
-use super::{BoxFuture, RevocationStore, Revoked, StoreError, scoped};
+use super::{BoxFuture, Namespace, RevocationStore, Revoked, StoreError};
 
 /// Revocations in this process's memory. Entries are dropped after their
 /// `keep_until` (measured by the clock of the caller's `now`, never by a
@@ -69,18 +69,6 @@ impl MemoryStore {
         *e = (*e).max(keep_until);
     }
 
-    /// Replaces the whole state (a full reload of a mirror).
-    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
-    pub(crate) fn replace(
-        &self,
-        users: HashMap<String, (i64, i64)>,
-        sessions: HashMap<String, i64>,
-    ) {
-        let mut s = self.write();
-        s.users = users;
-        s.sessions = sessions;
-    }
-
     /// Entries held (users, sessions), for tests and metrics.
     pub fn len(&self) -> (usize, usize) {
         let s = self.state.read().unwrap_or_else(|p| p.into_inner());
@@ -94,7 +82,7 @@ impl MemoryStore {
 
     pub(crate) fn lookup(
         &self,
-        issuer: &str,
+        ns: &Namespace,
         sub: &str,
         sid: Option<&str>,
         login_time: i64,
@@ -106,7 +94,7 @@ impl MemoryStore {
         }
         if let Some(sid) = sid {
             if s.sessions
-                .get(&scoped(issuer, sid))
+                .get(&ns.scoped(sid))
                 .is_some_and(|keep| *keep > now)
             {
                 return Some(Revoked::Session);
@@ -115,7 +103,7 @@ impl MemoryStore {
         if s.users.is_empty() {
             return None;
         }
-        match s.users.get(&scoped(issuer, sub)) {
+        match s.users.get(&ns.scoped(sub)) {
             // "Log out all devices" at T revokes every login at or before T
             // (same-second logins included: fail closed).
             Some(&(cutoff, keep)) if keep > now && login_time <= cutoff => {
@@ -129,41 +117,41 @@ impl MemoryStore {
 impl RevocationStore for MemoryStore {
     fn check(
         &self,
-        issuer: &str,
+        ns: &Namespace,
         sub: &str,
         sid: Option<&str>,
         login_time: i64,
         now: i64,
     ) -> Result<Option<Revoked>, StoreError> {
-        Ok(self.lookup(issuer, sub, sid, login_time, now))
+        Ok(self.lookup(ns, sub, sid, login_time, now))
     }
 
     fn revoke_user<'a>(
         &'a self,
-        issuer: &'a str,
+        ns: &'a Namespace,
         sub: &'a str,
         cutoff: i64,
         keep_until: i64,
         now: i64,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
-        self.apply_user(&scoped(issuer, sub), cutoff, keep_until, now);
+        self.apply_user(&ns.scoped(sub), cutoff, keep_until, now);
         Box::pin(async { Ok(()) })
     }
 
     fn revoke_session<'a>(
         &'a self,
-        issuer: &'a str,
+        ns: &'a Namespace,
         sid: &'a str,
         keep_until: i64,
         now: i64,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
-        self.apply_session(&scoped(issuer, sid), keep_until, now);
+        self.apply_session(&ns.scoped(sid), keep_until, now);
         Box::pin(async { Ok(()) })
     }
 
     fn record_jti<'a>(
         &'a self,
-        issuer: &'a str,
+        ns: &'a Namespace,
         jti: &'a str,
         now: i64,
         keep_until: i64,
@@ -171,7 +159,7 @@ impl RevocationStore for MemoryStore {
         let mut s = self.write();
         s.purge(now);
         // Expired records are forgotten: their logout tokens are expired too.
-        let key = scoped(issuer, jti);
+        let key = ns.scoped(jti);
         let fresh = s.jtis.get(&key).is_none_or(|keep| *keep <= now);
         if fresh {
             s.jtis.insert(key, keep_until);
@@ -185,63 +173,67 @@ mod tests {
     use super::*;
 
     const NOW: i64 = 1_700_000_000;
-    const ISS: &str = "https://id.example";
+    fn iss() -> Namespace {
+        Namespace::new("https://id.example")
+    }
 
     #[tokio::test]
     async fn user_cutoff_uses_login_time() {
+        let ns = iss();
         let s = MemoryStore::new();
-        s.revoke_user(ISS, "alice", NOW, NOW + 86_400, NOW)
+        s.revoke_user(&ns, "alice", NOW, NOW + 86_400, NOW)
             .await
             .unwrap();
         assert_eq!(
-            s.check(ISS, "alice", None, NOW - 10, NOW).unwrap(),
+            s.check(&ns, "alice", None, NOW - 10, NOW).unwrap(),
             Some(Revoked::User { cutoff: NOW })
         );
         assert_eq!(
-            s.check(ISS, "alice", None, NOW, NOW).unwrap(),
+            s.check(&ns, "alice", None, NOW, NOW).unwrap(),
             Some(Revoked::User { cutoff: NOW })
         );
         assert_eq!(
-            s.check(ISS, "alice", None, NOW + 1, NOW + 5).unwrap(),
+            s.check(&ns, "alice", None, NOW + 1, NOW + 5).unwrap(),
             None,
             "logged in again after"
         );
-        assert_eq!(s.check(ISS, "bob", None, NOW - 10, NOW).unwrap(), None);
+        assert_eq!(s.check(&ns, "bob", None, NOW - 10, NOW).unwrap(), None);
         // A lower cut-off never replaces a higher one.
-        s.revoke_user(ISS, "alice", NOW - 1000, NOW + 86_400, NOW)
+        s.revoke_user(&ns, "alice", NOW - 1000, NOW + 86_400, NOW)
             .await
             .unwrap();
         assert!(
-            s.check(ISS, "alice", None, NOW - 10, NOW)
+            s.check(&ns, "alice", None, NOW - 10, NOW)
                 .unwrap()
                 .is_some()
         );
         // Forgotten after keep_until.
         assert_eq!(
-            s.check(ISS, "alice", None, NOW - 10, NOW + 86_401).unwrap(),
+            s.check(&ns, "alice", None, NOW - 10, NOW + 86_401).unwrap(),
             None
         );
     }
 
     #[tokio::test]
     async fn sessions_and_jtis() {
+        let ns = iss();
         let s = MemoryStore::new();
-        s.revoke_session(ISS, "sid-1", NOW + 60, NOW).await.unwrap();
+        s.revoke_session(&ns, "sid-1", NOW + 60, NOW).await.unwrap();
         assert_eq!(
-            s.check(ISS, "u", Some("sid-1"), NOW, NOW).unwrap(),
+            s.check(&ns, "u", Some("sid-1"), NOW, NOW).unwrap(),
             Some(Revoked::Session)
         );
-        assert_eq!(s.check(ISS, "u", Some("sid-2"), NOW, NOW).unwrap(), None);
-        assert_eq!(s.check(ISS, "u", None, NOW, NOW).unwrap(), None);
+        assert_eq!(s.check(&ns, "u", Some("sid-2"), NOW, NOW).unwrap(), None);
+        assert_eq!(s.check(&ns, "u", None, NOW, NOW).unwrap(), None);
         assert_eq!(
-            s.check(ISS, "u", Some("sid-1"), NOW, NOW + 61).unwrap(),
+            s.check(&ns, "u", Some("sid-1"), NOW, NOW + 61).unwrap(),
             None
         );
-        assert!(s.record_jti(ISS, "j1", NOW, NOW + 60).await.unwrap());
-        assert!(!s.record_jti(ISS, "j1", NOW + 30, NOW + 90).await.unwrap());
-        assert!(s.record_jti(ISS, "j2", NOW, NOW + 60).await.unwrap());
+        assert!(s.record_jti(&ns, "j1", NOW, NOW + 60).await.unwrap());
+        assert!(!s.record_jti(&ns, "j1", NOW + 30, NOW + 90).await.unwrap());
+        assert!(s.record_jti(&ns, "j2", NOW, NOW + 60).await.unwrap());
         assert!(
-            s.record_jti(ISS, "j1", NOW + 61, NOW + 120).await.unwrap(),
+            s.record_jti(&ns, "j1", NOW + 61, NOW + 120).await.unwrap(),
             "forgotten once expired"
         );
     }
@@ -250,27 +242,28 @@ mod tests {
     /// to purge with the cut-off as "now", erasing other users' entries.
     #[tokio::test]
     async fn a_write_about_one_id_never_drops_another() {
+        let ns = iss();
         let s = MemoryStore::new();
-        s.revoke_user(ISS, "alice", NOW, NOW + 86_400, NOW)
+        s.revoke_user(&ns, "alice", NOW, NOW + 86_400, NOW)
             .await
             .unwrap();
-        s.revoke_session(ISS, "sid-a", NOW + 86_400, NOW)
+        s.revoke_session(&ns, "sid-a", NOW + 86_400, NOW)
             .await
             .unwrap();
         let far = NOW + 40 * 86_400;
-        s.revoke_user(ISS, "mallory", far, far + 86_400, NOW + 61)
+        s.revoke_user(&ns, "mallory", far, far + 86_400, NOW + 61)
             .await
             .unwrap();
-        s.revoke_session(ISS, "sid-m", far, NOW + 122)
+        s.revoke_session(&ns, "sid-m", far, NOW + 122)
             .await
             .unwrap();
         assert!(
-            s.check(ISS, "alice", None, NOW - 1, NOW + 200)
+            s.check(&ns, "alice", None, NOW - 1, NOW + 200)
                 .unwrap()
                 .is_some()
         );
         assert!(
-            s.check(ISS, "x", Some("sid-a"), NOW, NOW + 200)
+            s.check(&ns, "x", Some("sid-a"), NOW, NOW + 200)
                 .unwrap()
                 .is_some()
         );
@@ -280,18 +273,19 @@ mod tests {
     /// Security review finding 11: entries are namespaced by issuer.
     #[tokio::test]
     async fn issuers_never_share_entries() {
+        let ns = iss();
         let s = MemoryStore::new();
-        let other = "https://other.example";
-        s.revoke_user(ISS, "alice", NOW, NOW + 60, NOW)
+        let other = &Namespace::new("https://other.example");
+        s.revoke_user(&ns, "alice", NOW, NOW + 60, NOW)
             .await
             .unwrap();
-        s.revoke_session(ISS, "sid", NOW + 60, NOW).await.unwrap();
-        assert!(s.record_jti(ISS, "j", NOW, NOW + 60).await.unwrap());
+        s.revoke_session(&ns, "sid", NOW + 60, NOW).await.unwrap();
+        assert!(s.record_jti(&ns, "j", NOW, NOW + 60).await.unwrap());
         assert_eq!(
             s.check(other, "alice", Some("sid"), NOW - 1, NOW).unwrap(),
             None
         );
         assert!(s.record_jti(other, "j", NOW, NOW + 60).await.unwrap());
-        assert!(s.check(ISS, "alice", None, NOW - 1, NOW).unwrap().is_some());
+        assert!(s.check(&ns, "alice", None, NOW - 1, NOW).unwrap().is_some());
     }
 }

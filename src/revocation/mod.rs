@@ -7,11 +7,14 @@
 //! (`RedisStore`, feature `redis`), so the
 //! common case makes no network call. Writes go to the shared state.
 //!
-//! Every entry is namespaced by issuer ([`issuer_tag`]): a `sub`, `sid` or
+//! Every entry is namespaced by issuer ([`Namespace`]): a `sub`, `sid` or
 //! `jti` of one issuer never matches another issuer's, even when several
 //! verifiers share one store (or one Redis prefix).
 
+mod ids;
 mod memory;
+#[cfg(feature = "redis")]
+mod mirror;
 #[cfg(feature = "redis")]
 mod redis;
 
@@ -20,9 +23,13 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
+pub use ids::{IdListError, IdListLimits, parse_id_list};
 pub use memory::MemoryStore;
 #[cfg(feature = "redis")]
-pub use redis::{RedisStore, RedisStoreConfig, WhenUnreachable};
+pub use redis::{
+    BULK_CHUNK, Event, LogError, RedisStore, RedisStoreConfig, RedisWriter, ReplicaAcks,
+    WhenUnreachable, parse_fields, parse_page, parse_score, parse_user_value, parse_xread,
+};
 
 /// A boxed future, so stores can be used as `Arc<dyn RevocationStore>`.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -45,21 +52,45 @@ pub enum Revoked {
 #[error("revocation store unavailable: {0}")]
 pub struct StoreError(pub String);
 
-/// The namespace of one issuer's entries: the first 16 hex digits of the
-/// SHA-256 of the issuer URL exactly as configured. Issuers are chosen by
-/// the operator, not by token senders, so 64 bits keep them apart; the tag
-/// keeps Redis keys short whatever the URL's length.
-pub fn issuer_tag(issuer: &str) -> String {
-    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, issuer.as_bytes());
-    digest.as_ref()[..8]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+/// The namespace of one issuer's entries. Its tag is the first 16 hex
+/// digits of the SHA-256 of the issuer URL exactly as configured: issuers
+/// are chosen by the operator, not by token senders, so 64 bits keep them
+/// apart, and the tag keeps store keys short whatever the URL's length.
+/// Computed once per verifier, never per request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Namespace {
+    issuer: String,
+    tag: String,
 }
 
-/// The store key of one id of one issuer: `{issuer_tag}:{id}`.
-pub(crate) fn scoped(issuer: &str, id: &str) -> String {
-    format!("{}:{id}", issuer_tag(issuer))
+impl Namespace {
+    /// The namespace of `issuer` (exactly as in `iss`).
+    pub fn new(issuer: &str) -> Self {
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, issuer.as_bytes());
+        let tag = digest.as_ref()[..8]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        Self {
+            issuer: issuer.to_owned(),
+            tag,
+        }
+    }
+
+    /// The issuer.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// The 16-hex-digit tag every entry of this issuer is stored under.
+    pub fn tag(&self) -> &str {
+        &self.tag
+    }
+
+    /// The store key of one id: `{tag}:{id}`.
+    pub fn scoped(&self, id: &str) -> String {
+        format!("{}:{id}", self.tag)
+    }
 }
 
 /// Where revocations live. Implementations must make [`check`](Self::check)
@@ -67,34 +98,34 @@ pub(crate) fn scoped(issuer: &str, id: &str) -> String {
 /// its issuer; `now` is always the verifier's clock (Unix seconds), never a
 /// cut-off, so a write about one id can never drop another id's entry.
 pub trait RevocationStore: Send + Sync + fmt::Debug + 'static {
-    /// Is a token of `issuer`'s `sub` (session `sid`), logged in at
+    /// Is a token of the issuer's `sub` (session `sid`), logged in at
     /// `login_time`, revoked at `now`? Errors when the store cannot vouch
     /// for its answer.
     fn check(
         &self,
-        issuer: &str,
+        ns: &Namespace,
         sub: &str,
         sid: Option<&str>,
         login_time: i64,
         now: i64,
     ) -> Result<Option<Revoked>, StoreError>;
 
-    /// Revokes every token of `issuer`'s `sub` logged in at or before
+    /// Revokes every token of the issuer's `sub` logged in at or before
     /// `cutoff`; the entry may be forgotten after `keep_until`. A lower
     /// cut-off never replaces a higher one.
     fn revoke_user<'a>(
         &'a self,
-        issuer: &'a str,
+        ns: &'a Namespace,
         sub: &'a str,
         cutoff: i64,
         keep_until: i64,
         now: i64,
     ) -> BoxFuture<'a, Result<(), StoreError>>;
 
-    /// Revokes every token of `issuer` carrying `sid`, until `keep_until`.
+    /// Revokes every token of the issuer carrying `sid`, until `keep_until`.
     fn revoke_session<'a>(
         &'a self,
-        issuer: &'a str,
+        ns: &'a Namespace,
         sid: &'a str,
         keep_until: i64,
         now: i64,
@@ -104,7 +135,7 @@ pub trait RevocationStore: Send + Sync + fmt::Debug + 'static {
     /// was already recorded and is still kept at `now` (a replay).
     fn record_jti<'a>(
         &'a self,
-        issuer: &'a str,
+        ns: &'a Namespace,
         jti: &'a str,
         now: i64,
         keep_until: i64,

@@ -31,7 +31,11 @@ pub enum Command {
 }
 
 #[derive(Args, Debug)]
-#[command(group(clap::ArgGroup::new("target").required(true).args(["user", "session"])))]
+#[command(group(
+    clap::ArgGroup::new("target")
+        .required(true)
+        .args(["user", "session", "user_file", "session_file"])
+))]
 pub struct RevokeArgs {
     /// Redis URL of the shared revocation store (redis://host:port/db).
     #[arg(long, env = "REAUTH_REDIS", value_name = "URL")]
@@ -44,17 +48,29 @@ pub struct RevokeArgs {
     #[arg(long, value_name = "SUB")]
     pub user: Option<String>,
     /// The cut-off: unix seconds or RFC 3339, not in the future. Default: now.
-    #[arg(long, requires = "user", value_name = "TIME", value_parser = parse_time)]
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
     pub before: Option<i64>,
     /// Revoke this session (`sid`).
     #[arg(long, value_name = "SID")]
     pub session: Option<String>,
+    /// Revoke the logins of every user in FILE (one `sub` a line; `-` for
+    /// stdin). The whole file is validated first: one bad line (empty, over
+    /// 1 KiB, control characters) and nothing is written.
+    #[arg(long, value_name = "FILE")]
+    pub user_file: Option<String>,
+    /// Revoke every session in FILE (one `sid` a line; `-` for stdin),
+    /// validated like --user-file.
+    #[arg(long, value_name = "FILE")]
+    pub session_file: Option<String>,
+    /// Most ids read from a file.
+    #[arg(long, default_value_t = 10_000_000, value_name = "N")]
+    pub max_ids: usize,
     /// How long the entry is kept at least. Gates register their
     /// --max-session-age in Redis, and every entry is kept at least that long
     /// whatever this says.
     #[arg(long, value_parser = duration::parse, default_value = "30d", value_name = "DURATION")]
     pub retention: Duration,
-    /// Key prefix in Redis.
+    /// Key prefix in Redis (its cluster hash tag).
     #[arg(long, default_value = "reauth", value_name = "PREFIX")]
     pub redis_prefix: String,
 }
@@ -143,7 +159,8 @@ pub struct CommonArgs {
     /// Absolute session lifetime (auth_time older than this is rejected on every request). Default: none.
     #[arg(long, value_parser = duration::parse, value_name = "DURATION")]
     pub max_session_age: Option<Duration>,
-    /// Share revocations through this Redis (redis://host:port/db). Default: in-process only.
+    /// Share revocations through this Redis (redis://host:port/db), or a
+    /// Redis Cluster (redis+cluster://host:port,host:port). Default: in-process only.
     #[arg(long, env = "REAUTH_REDIS", value_name = "URL")]
     pub redis: Option<String>,
     /// Key prefix in Redis.

@@ -1,0 +1,292 @@
+//! The write path: one Lua script updates the state and appends to the log
+//! in one atomic step, so state and log never disagree. Writes never read
+//! the store into this process: one round trip per call (plus `WAIT` when
+//! replicas must confirm), and a bulk call writes up to [`BULK_CHUNK`] ids
+//! per round trip.
+
+use std::time::Duration;
+
+use redis::{Script, Value};
+
+use super::conn::{Conn, Target};
+use super::{Keys, RedisStoreConfig, ReplicaAcks, err};
+use crate::revocation::{Namespace, StoreError};
+
+/// Ids written per script call in bulk revocations.
+pub const BULK_CHUNK: usize = 1000;
+
+/// Expired entries dropped per write (amortised expiry; a snapshot skips
+/// expired entries anyway).
+const EXPIRE_PER_WRITE: usize = 256;
+
+/// KEYS: users, users:exp, sessions, log, seq, retention.
+/// ARGV: kind (`u`|`s`), cutoff, keep, now, log max length, expire count, ids...
+/// Returns `{last log id, keep of the last id}`.
+const REVOKE: &str = r"
+local kind = ARGV[1]
+local cutoff, keep, now = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local maxlen, expire = ARGV[5], tonumber(ARGV[6])
+local old = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, expire)
+if #old > 0 then
+  redis.call('HDEL', KEYS[1], unpack(old))
+  redis.call('ZREM', KEYS[2], unpack(old))
+end
+old = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, expire)
+if #old > 0 then redis.call('ZREM', KEYS[3], unpack(old)) end
+local floor = tonumber(redis.call('GET', KEYS[6]) or '0') or 0
+if kind == 'u' then keep = math.max(keep, cutoff + floor) else keep = math.max(keep, now + floor) end
+local last, k = '', keep
+for i = 7, #ARGV do
+  local id = ARGV[i]
+  local c = 0
+  k = keep
+  if kind == 'u' then
+    c = cutoff
+    local cur = redis.call('HGET', KEYS[1], id)
+    if cur then
+      local cc, ck = string.match(cur, '^(-?%d+):(-?%d+)$')
+      if cc then c = math.max(c, tonumber(cc)); k = math.max(k, tonumber(ck)) end
+    end
+    redis.call('HSET', KEYS[1], id, string.format('%d:%d', c, k))
+    redis.call('ZADD', KEYS[2], k, id)
+  else
+    local cur = tonumber(redis.call('ZSCORE', KEYS[3], id) or '')
+    if cur then k = math.max(k, cur) end
+    redis.call('ZADD', KEYS[3], k, id)
+  end
+  local n = redis.call('INCR', KEYS[5])
+  last = redis.call('XADD', KEYS[4], 'MAXLEN', '~', maxlen, '*',
+    'n', n, 'k', kind, 'i', id, 'c', string.format('%d', c), 'e', string.format('%d', k))
+end
+return {last, string.format('%d', k)}
+";
+
+/// Raises the retention floor to ARGV[1] seconds, never lowers it.
+const REQUIRE_RETENTION: &str = r"
+local cur = tonumber(redis.call('GET', KEYS[1]) or '0') or 0
+local want = tonumber(ARGV[1])
+if want > cur then redis.call('SET', KEYS[1], string.format('%d', want)) return want end
+return cur
+";
+
+/// Which kind of entry a write makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    User,
+    Session,
+}
+
+impl Kind {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::User => "u",
+            Self::Session => "s",
+        }
+    }
+}
+
+/// Writes revocations to Redis without ever loading its state: what
+/// `reauth revoke` uses, and the write half of a `RedisStore`.
+#[derive(Clone)]
+pub struct RedisWriter {
+    pub(super) conn: Conn,
+    pub(super) keys: Keys,
+    log_max_len: u64,
+    /// Replicas that must confirm each write, and for how long to wait.
+    acks: Option<(usize, Duration)>,
+    script: Script,
+}
+
+impl std::fmt::Debug for RedisWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisWriter")
+            .field("prefix", &self.keys.prefix)
+            .field("replica_acks", &self.acks)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisWriter {
+    /// Connects (one Redis, or a cluster: see `RedisStoreConfig::url`) and
+    /// decides how many replicas must confirm each write.
+    pub async fn connect(config: &RedisStoreConfig) -> Result<Self, StoreError> {
+        let target = Target::parse(&config.url)?;
+        let conn = target.connect(config.command_timeout).await?;
+        Self::with_conn(conn, config).await
+    }
+
+    pub(super) async fn with_conn(
+        mut conn: Conn,
+        config: &RedisStoreConfig,
+    ) -> Result<Self, StoreError> {
+        let keys = Keys::new(&config.key_prefix);
+        let acks = match config.replica_acks {
+            ReplicaAcks::None => None,
+            ReplicaAcks::Wait { replicas, timeout } => Some((replicas, timeout)),
+            ReplicaAcks::Auto { timeout } => {
+                let info = conn
+                    .to_master_of(&keys.log, redis::cmd("INFO").arg("replication").clone())
+                    .await?;
+                (connected_replicas(&info) > 0).then_some((1, timeout))
+            }
+        };
+        Ok(Self {
+            conn,
+            keys,
+            log_max_len: config.log_max_len,
+            acks,
+            script: Script::new(REVOKE),
+        })
+    }
+
+    /// Replicas each write waits for (0 when none).
+    pub fn replica_acks(&self) -> usize {
+        self.acks.map_or(0, |(n, _)| n)
+    }
+
+    /// Writes `ids` of one kind; returns the `keep_until` of the last one
+    /// (raised to the retention floor registered in Redis).
+    pub(crate) async fn write(
+        &self,
+        kind: Kind,
+        ns: &Namespace,
+        ids: &[&str],
+        cutoff: i64,
+        keep_until: i64,
+        now: i64,
+    ) -> Result<i64, StoreError> {
+        let mut conn = self.conn.clone();
+        let k = &self.keys;
+        let mut inv = self.script.prepare_invoke();
+        inv.key(&k.users)
+            .key(&k.users_exp)
+            .key(&k.sessions)
+            .key(&k.log)
+            .key(&k.seq)
+            .key(&k.retention)
+            .arg(kind.code())
+            .arg(cutoff)
+            .arg(keep_until)
+            .arg(now)
+            .arg(self.log_max_len)
+            .arg(EXPIRE_PER_WRITE);
+        for id in ids {
+            inv.arg(ns.scoped(id));
+        }
+        let (_last, keep): (String, i64) = inv.invoke_async(&mut conn).await.map_err(err)?;
+        self.await_replicas(&mut conn).await?;
+        Ok(keep)
+    }
+
+    /// Waits until the configured replicas have every write made so far on
+    /// this connection. A timeout is an error: the write is on the master
+    /// but would be lost if the master failed now; retrying is safe (writes
+    /// are idempotent).
+    async fn await_replicas(&self, conn: &mut Conn) -> Result<(), StoreError> {
+        let Some((replicas, timeout)) = self.acks else {
+            return Ok(());
+        };
+        let ms = u64::try_from(timeout.as_millis())
+            .unwrap_or(u64::MAX)
+            .max(1);
+        let acked = conn
+            .to_master_of(
+                &self.keys.log,
+                redis::cmd("WAIT").arg(replicas).arg(ms).clone(),
+            )
+            .await?;
+        let acked: i64 = redis::from_redis_value(acked).map_err(err)?;
+        if acked < i64::try_from(replicas).unwrap_or(i64::MAX) {
+            return Err(err(format!(
+                "written to the master, but {acked} of {replicas} replica(s) confirmed within {ms} ms; \
+                 it could be lost in a failover: retry"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Revokes many sessions (`BULK_CHUNK` per round trip); `progress` is
+    /// called with the count written so far.
+    pub async fn revoke_sessions(
+        &self,
+        ns: &Namespace,
+        sids: &[String],
+        keep_until: i64,
+        now: i64,
+        mut progress: impl FnMut(usize),
+    ) -> Result<usize, StoreError> {
+        let mut done = 0;
+        for chunk in sids.chunks(BULK_CHUNK) {
+            let ids: Vec<&str> = chunk.iter().map(String::as_str).collect();
+            self.write(Kind::Session, ns, &ids, 0, keep_until, now)
+                .await?;
+            done += chunk.len();
+            progress(done);
+        }
+        Ok(done)
+    }
+
+    /// Revokes the logins of many users at or before `cutoff`.
+    pub async fn revoke_users(
+        &self,
+        ns: &Namespace,
+        subs: &[String],
+        cutoff: i64,
+        keep_until: i64,
+        now: i64,
+        mut progress: impl FnMut(usize),
+    ) -> Result<usize, StoreError> {
+        let mut done = 0;
+        for chunk in subs.chunks(BULK_CHUNK) {
+            let ids: Vec<&str> = chunk.iter().map(String::as_str).collect();
+            self.write(Kind::User, ns, &ids, cutoff, keep_until, now)
+                .await?;
+            done += chunk.len();
+            progress(done);
+        }
+        Ok(done)
+    }
+
+    /// Records a logout token's `jti` (`SET NX`); false when already there.
+    pub(crate) async fn record_jti(
+        &self,
+        ns: &Namespace,
+        jti: &str,
+        keep_until: i64,
+    ) -> Result<bool, StoreError> {
+        let mut conn = self.conn.clone();
+        let set: Option<String> = redis::cmd("SET")
+            .arg(self.keys.jti(&ns.scoped(jti)))
+            .arg(1)
+            .arg("NX")
+            .arg("EXAT")
+            .arg(keep_until)
+            .query_async(&mut conn)
+            .await
+            .map_err(err)?;
+        self.await_replicas(&mut conn).await?;
+        Ok(set.is_some())
+    }
+
+    /// Raises the retention floor every writer honours.
+    pub(crate) async fn require_retention(&self, keep: Duration) -> Result<(), StoreError> {
+        let mut conn = self.conn.clone();
+        let secs = i64::try_from(keep.as_secs()).unwrap_or(i64::MAX);
+        let _: i64 = Script::new(REQUIRE_RETENTION)
+            .key(&self.keys.retention)
+            .arg(secs)
+            .invoke_async(&mut conn)
+            .await
+            .map_err(err)?;
+        Ok(())
+    }
+}
+
+/// `connected_slaves:N` from `INFO replication` (0 when absent).
+fn connected_replicas(info: &Value) -> usize {
+    let text: String = redis::from_redis_value(info.clone()).unwrap_or_default();
+    text.lines()
+        .find_map(|l| l.strip_prefix("connected_slaves:"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0)
+}
