@@ -38,8 +38,9 @@ pub struct Redis {
 }
 
 impl Redis {
-    /// Starts redis-server with an append-only file (state survives a restart).
-    pub fn start() -> Option<Self> {
+    /// `Some(())` when redis-server can be run; otherwise says so loudly
+    /// (and fails under CI).
+    pub fn available() -> Option<()> {
         if Command::new("redis-server")
             .arg("--version")
             .output()
@@ -54,6 +55,12 @@ impl Redis {
             );
             return None;
         }
+        Some(())
+    }
+
+    /// Starts redis-server with an append-only file (state survives a restart).
+    pub fn start() -> Option<Self> {
+        Self::available()?;
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -109,6 +116,8 @@ impl Drop for Redis {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
+
+pub mod cluster;
 
 // ---- `reauth serve` as a child process (integration tests with the `cli` feature)
 

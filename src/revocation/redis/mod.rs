@@ -123,7 +123,17 @@ impl RedisStoreConfig {
         }
     }
 
-    fn validate(&self) -> Result<(), StoreError> {
+    /// A write's response timeout: the command timeout, plus the time a
+    /// `WAIT` for replicas may take.
+    pub(crate) fn write_timeout(&self) -> Duration {
+        let wait = match self.replica_acks {
+            ReplicaAcks::Auto { timeout } | ReplicaAcks::Wait { timeout, .. } => timeout,
+            ReplicaAcks::None => Duration::ZERO,
+        };
+        self.command_timeout.saturating_add(wait)
+    }
+
+    pub(crate) fn validate(&self) -> Result<(), StoreError> {
         let bad = |what: &str| Err(err(format!("invalid RedisStoreConfig: {what}")));
         if self.key_prefix.is_empty() || self.key_prefix.contains(['{', '}']) {
             return bad("key_prefix must be non-empty and without braces");
@@ -232,7 +242,7 @@ impl RedisStore {
     pub async fn connect(config: RedisStoreConfig) -> Result<Arc<Self>, StoreError> {
         config.validate()?;
         let target = Target::parse(&config.url)?;
-        let conn = target.connect(config.command_timeout).await?;
+        let conn = target.connect(config.write_timeout()).await?;
         let writer = RedisWriter::with_conn(conn, &config).await?;
         let shared = Arc::new(Shared {
             config,

@@ -110,8 +110,9 @@ impl RedisWriter {
     /// Connects (one Redis, or a cluster: see `RedisStoreConfig::url`) and
     /// decides how many replicas must confirm each write.
     pub async fn connect(config: &RedisStoreConfig) -> Result<Self, StoreError> {
+        config.validate()?;
         let target = Target::parse(&config.url)?;
-        let conn = target.connect(config.command_timeout).await?;
+        let conn = target.connect(config.write_timeout()).await?;
         Self::with_conn(conn, config).await
     }
 
