@@ -148,7 +148,7 @@ mod tests {
         let e = parse(&long).unwrap_err();
         assert_eq!((e.bad_lines, e.errors[0].0), (1, 2));
         let exact = "y".repeat(1024);
-        assert_eq!(parse(&exact).unwrap(), [exact.clone()]);
+        assert_eq!(parse(&exact).unwrap(), std::slice::from_ref(&exact));
         let e = parse_id_list(&b"a\xff\n"[..], IdListLimits::default()).unwrap_err();
         assert_eq!(e.errors[0], (1, "not UTF-8".to_owned()));
         let few = IdListLimits {

@@ -231,7 +231,7 @@ mod tests {
             Some(Revoked::User { cutoff: NOW })
         );
         assert_eq!(m.lookup(&ns, "alice", None, NOW + 1, NOW), None);
-        assert_eq!(m.lookup(&ns, "alice", None, i64::MIN, NOW).is_some(), true);
+        assert!(m.lookup(&ns, "alice", None, i64::MIN, NOW).is_some());
         assert_eq!(m.lookup(&other, "alice", Some("s1"), NOW - 1, NOW), None);
         assert_eq!(
             m.lookup(&ns, "bob", Some("s1"), NOW, NOW),

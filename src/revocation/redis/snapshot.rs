@@ -58,7 +58,7 @@ pub fn parse_user_value(v: &str) -> Option<(i64, i64)> {
 pub fn parse_score(v: &str) -> Option<i64> {
     v.parse::<i64>().ok().or_else(|| {
         let f = v.parse::<f64>().ok()?;
-        (f.is_finite() && f.abs() < 9.0e15).then(|| f as i64)
+        (f.is_finite() && f.abs() < 9.0e15).then_some(f as i64)
     })
 }
 
@@ -70,8 +70,11 @@ fn bytes(v: &Value) -> Option<&str> {
     }
 }
 
+/// One page of a scan: the next cursor, and (member, value) pairs.
+pub type Page<'a> = (u64, Vec<(&'a str, &'a str)>);
+
 /// One `HSCAN`/`ZSCAN` reply: `[cursor, [member, value, ...]]`.
-pub fn parse_page(reply: &Value) -> Result<(u64, Vec<(&str, &str)>), String> {
+pub fn parse_page(reply: &Value) -> Result<Page<'_>, String> {
     let Value::Array(parts) = reply else {
         return Err("a scan reply is not an array".into());
     };

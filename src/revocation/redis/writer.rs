@@ -126,7 +126,7 @@ impl RedisWriter {
             ReplicaAcks::Wait { replicas, timeout } => Some((replicas, timeout)),
             ReplicaAcks::Auto { timeout } => {
                 let info = conn
-                    .to_master_of(&keys.log, redis::cmd("INFO").arg("replication").clone())
+                    .on_master_of(&keys.log, redis::cmd("INFO").arg("replication").clone())
                     .await?;
                 (connected_replicas(&info) > 0).then_some((1, timeout))
             }
@@ -191,7 +191,7 @@ impl RedisWriter {
             .unwrap_or(u64::MAX)
             .max(1);
         let acked = conn
-            .to_master_of(
+            .on_master_of(
                 &self.keys.log,
                 redis::cmd("WAIT").arg(replicas).arg(ms).clone(),
             )

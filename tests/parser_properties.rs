@@ -1,0 +1,118 @@
+//! Property tests for the parsers added with the Redis log and the gate:
+//! revocation-log entries and replies, snapshot pages and values, bulk id
+//! lists, and the tighten-only override rule. Arbitrary input never panics,
+//! and what is accepted satisfies the documented rules.
+
+use std::time::Duration;
+
+use proptest::prelude::*;
+use reauth::Requirement;
+use reauth::revocation::{IdListLimits, parse_id_list};
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn id_lists_accept_exactly_the_valid_lines(bytes in prop::collection::vec(any::<u8>(), 0..4096)) {
+        let limits = IdListLimits { max_id_bytes: 64, max_ids: 50, max_reported: 5 };
+        match parse_id_list(&bytes[..], limits) {
+            Ok(ids) => {
+                prop_assert!(ids.len() <= 50);
+                for id in &ids {
+                    prop_assert!(!id.is_empty() && id.len() <= 64);
+                    prop_assert!(!id.chars().any(char::is_control));
+                }
+                // Every accepted list round-trips line by line.
+                let text = String::from_utf8_lossy(&bytes);
+                let lines: Vec<&str> = text.lines().collect();
+                prop_assert_eq!(ids.len(), lines.len());
+            }
+            Err(e) => {
+                prop_assert!(e.bad_lines >= 1);
+                prop_assert!(e.errors.len() <= 5);
+                prop_assert!(e.errors.iter().all(|(line, _)| *line >= 1));
+            }
+        }
+    }
+
+    #[test]
+    fn overrides_never_loosen(
+        base_age in prop::option::of(1u64..100_000),
+        base_acr in prop::collection::vec("[a-c]", 0..3),
+        base_amr in prop::collection::vec("[x-z]", 0..3),
+        age in prop::option::of(1u64..200_000),
+        acr in prop::option::of(prop::collection::vec("[a-d]", 0..3)),
+        amr in prop::option::of(prop::collection::vec("[w-z]", 0..3)),
+    ) {
+        let base = Requirement::none()
+            .with_max_age(base_age.map(Duration::from_secs))
+            .acr_values(base_acr.clone())
+            .require_amr(base_amr.clone());
+        if let Ok(t) = base.tightened(age.map(Duration::from_secs), acr, amr) {
+            if let Some(b) = base_age {
+                prop_assert!(t.max_age_secs().is_some_and(|a| a <= b));
+            }
+            if !base_acr.is_empty() {
+                prop_assert!(!t.acr().is_empty());
+                prop_assert!(t.acr().iter().all(|a| base_acr.contains(a)));
+            }
+            prop_assert!(base_amr.iter().all(|m| t.amr().contains(m)));
+        }
+    }
+}
+
+#[cfg(feature = "redis")]
+mod redis_parsers {
+    use proptest::prelude::*;
+    use reauth::revocation::{
+        parse_fields, parse_page, parse_score, parse_user_value, parse_xread,
+    };
+    use redis::Value;
+
+    fn value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Nil),
+            any::<i64>().prop_map(Value::Int),
+            prop::collection::vec(any::<u8>(), 0..24).prop_map(Value::BulkString),
+            "[nkice0-9u:s-]{0,12}".prop_map(|s| Value::BulkString(s.into_bytes())),
+            "[a-z]{0,8}".prop_map(Value::SimpleString),
+        ];
+        leaf.prop_recursive(4, 64, 8, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..8).prop_map(Value::Array),
+                prop::collection::vec((inner.clone(), inner), 0..4).prop_map(Value::Map),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1024))]
+
+        #[test]
+        fn replies_never_panic(v in value()) {
+            let _ = parse_xread(&v);
+            let _ = parse_page(&v);
+        }
+
+        #[test]
+        fn entries_are_accepted_only_when_complete(
+            fields in prop::collection::vec(("[nkice]", "[0-9us:a-z-]{0,6}"), 0..8)
+        ) {
+            let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            if let Ok(e) = parse_fields("1-0", &pairs) {
+                for name in ["n", "k", "i", "c", "e"] {
+                    prop_assert_eq!(pairs.iter().filter(|(k, _)| *k == name).count(), 1);
+                }
+                prop_assert!(!e.key.is_empty());
+            }
+        }
+
+        #[test]
+        fn stored_values_round_trip(c in any::<i64>(), k in any::<i64>(), junk in "\\PC{0,12}") {
+            prop_assert_eq!(parse_user_value(&format!("{c}:{k}")), Some((c, k)));
+            prop_assert_eq!(parse_score(&k.to_string()), Some(k));
+            let _ = parse_user_value(&junk);
+            let _ = parse_score(&junk);
+        }
+    }
+}
