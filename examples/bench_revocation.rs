@@ -208,11 +208,11 @@ async fn main() {
     let missed_n = env("MISSED", 10_000);
     let mut cfg = RedisStoreConfig::new(url.clone());
     cfg.replica_acks = reauth::revocation::ReplicaAcks::None;
-    let writer = RedisWriter::connect(&cfg).await.unwrap();
     let pid = pid1.to_string();
     Command::new("kill").args(["-STOP", &pid]).status().unwrap();
     let paused = Instant::now();
     redis_cli(&["CLIENT", "KILL", "TYPE", "normal"]);
+    let writer = RedisWriter::connect(&cfg).await.unwrap();
     let missed: Vec<String> = (0..missed_n).map(|i| format!("missed-{i}")).collect();
     let now = chrono::Utc::now().timestamp();
     writer.revoke_sessions(&ns, &missed, now + 3600, now, |_| {}).await.unwrap();

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Revocation at a big customer's size, loopback only, bounded in time
 # (about 4 minutes at the default scale):
-#   one real redis-server holding 2,000,000 unrelated keys (DEBUG POPULATE),
+#   one real redis-server holding 2,000,000 unrelated keys (SET by a script),
 #   1,000,000 revoked sessions + 100,000 user cut-offs loaded with
 #   `reauth revoke --session-file/--user-file`, three `reauth serve --redis`
 #   gates; then start-up, RSS, one revocation end to end, a gate paused 15 s
@@ -22,7 +22,8 @@ redis_pid=$!
 cleanup() { kill "$redis_pid" 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 for _ in $(seq 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
-redis-cli -p "$port" DEBUG POPULATE "${UNRELATED:-2000000}" app >/dev/null
+# The app's own keys (DEBUG POPULATE is disabled by default since Redis 7).
+redis-cli -p "$port" EVAL "for i = 1, tonumber(ARGV[1]) do redis.call('SET', 'app:' .. i, 'value-' .. i) end" 0 "${UNRELATED:-2000000}" >/dev/null
 echo "redis-server $(redis-server --version | awk '{print $3}'), $(redis-cli -p "$port" DBSIZE) unrelated keys; $(nproc) cores"
 target/release/examples/bench_revocation "redis://127.0.0.1:$port/" "$port" target/release/reauth "$work"
 echo "redis used_memory: $(redis-cli -p "$port" INFO memory | awk -F: '/^used_memory_human/ {print $2}' | tr -d '\r')"

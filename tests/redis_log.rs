@@ -26,6 +26,13 @@ fn redis_cli(port: u16, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
+/// The app's own keys beside ours.
+fn populate(port: u16, n: usize) {
+    let script = "for i = 1, tonumber(ARGV[1]) do redis.call('SET', 'app:' .. i, i) end";
+    redis_cli(port, &["EVAL", script, "0", &n.to_string()]);
+    assert_eq!(redis_cli(port, &["DBSIZE"]), n.to_string());
+}
+
 fn ids(prefix: &str, n: usize) -> Vec<String> {
     (0..n).map(|i| format!("{prefix}-{i}")).collect()
 }
@@ -109,7 +116,7 @@ async fn a_trimmed_log_forces_a_snapshot() {
 async fn state_never_comes_from_a_keyspace_scan() {
     let Some(redis) = Redis::start() else { return };
     // The app's own keys share this Redis.
-    redis_cli(redis.port, &["DEBUG", "POPULATE", "20000", "app"]);
+    populate(redis.port, 20_000);
     redis_cli(redis.port, &["CONFIG", "RESETSTAT"]);
     let issuer = TestIssuer::start().await;
     let a = store(&redis.url()).await;
@@ -307,7 +314,7 @@ async fn a_paused_gate_enforces_what_it_missed_when_it_resumes() {
     let ns = Namespace::new(issuer.issuer());
     let now = chrono::Utc::now().timestamp();
     // A store with 20,000 revoked sessions beside 40,000 keys of the app.
-    redis_cli(redis.port, &["DEBUG", "POPULATE", "40000", "app"]);
+    populate(redis.port, 40_000);
     writer(&url, 1_000_000)
         .await
         .revoke_sessions(&ns, &ids("old", 20_000), now + 3600, now, |_| {})

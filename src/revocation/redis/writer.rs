@@ -174,7 +174,15 @@ impl RedisWriter {
         for id in ids {
             inv.arg(ns.scoped(id));
         }
-        let (_last, keep): (String, i64) = inv.invoke_async(&mut conn).await.map_err(err)?;
+        // A connection Redis dropped (a restart, `CLIENT KILL`, a failover)
+        // fails the first command on it; the write is idempotent, so it is
+        // sent once more on the reconnected connection.
+        let (_last, keep): (String, i64) = match inv.invoke_async(&mut conn).await {
+            Err(e) if e.is_connection_dropped() || e.is_io_error() => {
+                inv.invoke_async(&mut conn).await.map_err(err)?
+            }
+            other => other.map_err(err)?,
+        };
         self.await_replicas(&mut conn).await?;
         Ok(keep)
     }
