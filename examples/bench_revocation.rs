@@ -63,15 +63,36 @@ fn free_port() -> u16 {
         .port()
 }
 
-async fn start_gate(bin: &str, issuer: &str, redis: &str, http: &reqwest::Client) -> (Gate, Duration) {
+async fn start_gate(
+    bin: &str,
+    issuer: &str,
+    redis: &str,
+    http: &reqwest::Client,
+    log: Option<&str>,
+) -> (Gate, Duration) {
     let port = free_port();
     let started = Instant::now();
+    // BENCH_GATE_LOG=FILE keeps the first gate's debug log there.
+    let (level, stderr) = match log {
+        Some(path) => (
+            "reauth=debug,info",
+            Stdio::from(std::fs::File::create(path).unwrap()),
+        ),
+        None => ("warn", Stdio::null()),
+    };
     let child = Command::new(bin)
         .args(["serve", "--issuer", issuer, "--audience", "test-client"])
-        .args(["--redis", redis, "--workers", "1", "--bind", &format!("127.0.0.1:{port}")])
-        .env("RUST_LOG", "warn")
+        .args([
+            "--redis",
+            redis,
+            "--workers",
+            "1",
+            "--bind",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .env("RUST_LOG", level)
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .unwrap();
     let base = format!("http://127.0.0.1:{port}");
@@ -81,7 +102,10 @@ async fn start_gate(bin: &str, issuer: &str, redis: &str, http: &reqwest::Client
                 break;
             }
         }
-        assert!(started.elapsed() < Duration::from_secs(120), "gate did not start");
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "gate did not start"
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     (Gate { child, base }, started.elapsed())
@@ -97,7 +121,12 @@ async fn status(http: &reqwest::Client, gate: &str, token: &str) -> u16 {
 }
 
 /// Polls every gate until `token` is refused; the time each took.
-async fn until_revoked(http: &reqwest::Client, gates: &[String], token: &str, bound: Duration) -> Vec<Duration> {
+async fn until_revoked(
+    http: &reqwest::Client,
+    gates: &[String],
+    token: &str,
+    bound: Duration,
+) -> Vec<Duration> {
     let start = Instant::now();
     let mut out = Vec::new();
     for g in gates {
@@ -121,12 +150,22 @@ fn run_revoke(bin: &str, args: &[&str]) -> Duration {
 
 /// `/verify` with a repeated token from `conns` client tasks for `secs`;
 /// requests per second over all gates.
-async fn load(http: &reqwest::Client, gates: &[String], token: &str, conns: usize, secs: u64) -> f64 {
+async fn load(
+    http: &reqwest::Client,
+    gates: &[String],
+    token: &str,
+    conns: usize,
+    secs: u64,
+) -> f64 {
     let done = Arc::new(AtomicBool::new(false));
     let count = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::new();
     for c in 0..conns {
-        let (http, gate, token) = (http.clone(), gates[c % gates.len()].clone(), token.to_owned());
+        let (http, gate, token) = (
+            http.clone(),
+            gates[c % gates.len()].clone(),
+            token.to_owned(),
+        );
         let (done, count) = (done.clone(), count.clone());
         tasks.push(tokio::spawn(async move {
             while !done.load(Ordering::Relaxed) {
@@ -169,19 +208,40 @@ async fn main() {
     // 1. Bulk load through the CLI.
     let sfile = format!("{work}/sessions.txt");
     let ufile = format!("{work}/users.txt");
-    std::fs::write(&sfile, (0..sessions).map(|i| format!("bulk-session-{i}\n")).collect::<String>()).unwrap();
-    std::fs::write(&ufile, (0..users).map(|i| format!("bulk-user-{i}\n")).collect::<String>()).unwrap();
+    std::fs::write(
+        &sfile,
+        (0..sessions)
+            .map(|i| format!("bulk-session-{i}\n"))
+            .collect::<String>(),
+    )
+    .unwrap();
+    std::fs::write(
+        &ufile,
+        (0..users)
+            .map(|i| format!("bulk-user-{i}\n"))
+            .collect::<String>(),
+    )
+    .unwrap();
     let base = ["--redis", url.as_str(), "--issuer", iss.as_str()];
     let t_sessions = run_revoke(bin, &[&base[..], &["--session-file", &sfile]].concat());
     let t_users = run_revoke(bin, &[&base[..], &["--user-file", &ufile]].concat());
-    println!("bulk load: {sessions} sessions in {:.1} s, {users} user cut-offs in {:.1} s", t_sessions.as_secs_f64(), t_users.as_secs_f64());
+    println!(
+        "bulk load: {sessions} sessions in {:.1} s, {users} user cut-offs in {:.1} s",
+        t_sessions.as_secs_f64(),
+        t_users.as_secs_f64()
+    );
 
     // 2. Start to healthy, RSS.
-    let (g1, t_start) = start_gate(bin, &iss, url, &http).await;
+    let log = std::env::var("BENCH_GATE_LOG").ok();
+    let (g1, t_start) = start_gate(bin, &iss, url, &http, log.as_deref()).await;
     let pid1 = g1.child.id();
-    println!("serve --redis start to healthy: {:.0} ms; RSS after start {} MiB", ms(t_start), rss_kib(pid1, "VmRSS:") / 1024);
-    let (g2, _) = start_gate(bin, &iss, url, &http).await;
-    let (g3, _) = start_gate(bin, &iss, url, &http).await;
+    println!(
+        "serve --redis start to healthy: {:.0} ms; RSS after start {} MiB",
+        ms(t_start),
+        rss_kib(pid1, "VmRSS:") / 1024
+    );
+    let (g2, _) = start_gate(bin, &iss, url, &http, None).await;
+    let (g3, _) = start_gate(bin, &iss, url, &http, None).await;
     let gates = vec![g1.base.clone(), g2.base.clone(), g3.base.clone()];
     let fine = issuer.token().claim("sid", "fine").sign();
     for g in &gates {
@@ -193,14 +253,19 @@ async fn main() {
     for i in 0..20 {
         let sid = format!("single-{i}");
         let token = issuer.token().claim("sid", sid.as_str()).sign();
-        t_write.push(ms(run_revoke(bin, &[&base[..], &["--session", &sid]].concat())));
+        t_write.push(ms(run_revoke(
+            bin,
+            &[&base[..], &["--session", &sid]].concat(),
+        )));
         let each = until_revoked(&http, &gates, &token, Duration::from_secs(5)).await;
         t_enforce.push(ms(*each.last().unwrap()));
     }
     println!(
         "one reauth revoke --session: median {:.1} ms, max {:.1} ms (process start included); enforced on all 3 gates after it returned: median {:.1} ms, max {:.1} ms",
-        percentile(&mut t_write, 0.5), percentile(&mut t_write, 1.0),
-        percentile(&mut t_enforce, 0.5), percentile(&mut t_enforce, 1.0)
+        percentile(&mut t_write, 0.5),
+        percentile(&mut t_write, 1.0),
+        percentile(&mut t_enforce, 0.5),
+        percentile(&mut t_enforce, 1.0)
     );
 
     // 4. The paused gate.
@@ -215,13 +280,28 @@ async fn main() {
     let writer = RedisWriter::connect(&cfg).await.unwrap();
     let missed: Vec<String> = (0..missed_n).map(|i| format!("missed-{i}")).collect();
     let now = chrono::Utc::now().timestamp();
-    writer.revoke_sessions(&ns, &missed, now + 3600, now, |_| {}).await.unwrap();
+    writer
+        .revoke_sessions(&ns, &missed, now + 3600, now, |_| {})
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_secs(pause).saturating_sub(paused.elapsed())).await;
     let probes: Vec<String> = (0..50)
-        .map(|k| issuer.token().claim("sid", format!("missed-{}", k * (missed_n as usize / 50) + missed_n as usize / 50 - 1)).sign())
+        .map(|k| {
+            issuer
+                .token()
+                .claim(
+                    "sid",
+                    format!(
+                        "missed-{}",
+                        k * (missed_n as usize / 50) + missed_n as usize / 50 - 1
+                    ),
+                )
+                .sign()
+        })
         .collect();
     Command::new("kill").args(["-CONT", &pid]).status().unwrap();
     let resumed = Instant::now();
+    eprintln!("resumed at {:?}", chrono::Utc::now());
     // An unaffected token, asked continuously while the gate catches up.
     let stop = Arc::new(AtomicBool::new(false));
     let (h, g, f, s) = (http.clone(), gates[0].clone(), fine.clone(), stop.clone());
@@ -246,9 +326,14 @@ async fn main() {
     let (worst, non_200, n) = watcher.await.unwrap();
     println!(
         "paused gate ({pause} s, Redis dropped its connections, {missed_n} revocations meanwhile): all enforced {:.0} ms after resuming; unaffected token: slowest /verify {:.1} ms, {non_200} of {n} answers not 200 (fail closed while catching up)",
-        ms(enforced), ms(worst)
+        ms(enforced),
+        ms(worst)
     );
-    println!("RSS of serve: now {} MiB, peak {} MiB", rss_kib(pid1, "VmRSS:") / 1024, rss_kib(pid1, "VmHWM:") / 1024);
+    println!(
+        "RSS of serve: now {} MiB, peak {} MiB",
+        rss_kib(pid1, "VmRSS:") / 1024,
+        rss_kib(pid1, "VmHWM:") / 1024
+    );
 
     // 5. Sustained writes while the gates serve.
     let secs = env("LOAD_SECS", 60);
@@ -276,7 +361,14 @@ async fn main() {
     }
     // Enforcement latency: a sample of writes (one in 50), each watched on
     // every gate.
-    let (sw, sns, sdone, sh, sg, siss) = (writer.clone(), ns.clone(), done.clone(), http.clone(), gates.clone(), issuer.token());
+    let (sw, sns, sdone, sh, sg, siss) = (
+        writer.clone(),
+        ns.clone(),
+        done.clone(),
+        http.clone(),
+        gates.clone(),
+        issuer.token(),
+    );
     let sampler = tokio::spawn(async move {
         let mut lat = Vec::new();
         let mut i = 0u64;
@@ -284,7 +376,11 @@ async fn main() {
             let sid = format!("probe-{i}");
             let token = siss.clone().claim("sid", sid.as_str()).sign();
             let now = chrono::Utc::now().timestamp();
-            if sw.revoke_sessions(&sns, &[sid], now + 3600, now, |_| {}).await.is_ok() {
+            if sw
+                .revoke_sessions(&sns, &[sid], now + 3600, now, |_| {})
+                .await
+                .is_ok()
+            {
                 let each = until_revoked(&sh, &sg, &token, Duration::from_secs(5)).await;
                 lat.push(ms(*each.last().unwrap()));
             }
@@ -303,9 +399,18 @@ async fn main() {
     println!(
         "{} writes/s from 4 writers for {secs} s ({written} written): write-to-enforcement on all 3 gates p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} samples); /verify {:.0}/s vs {:.0}/s without writes = {:.2}x",
         written / secs,
-        percentile(&mut lat, 0.5), percentile(&mut lat, 0.99), percentile(&mut lat, 1.0), lat.len(),
-        loaded, baseline, loaded / baseline
+        percentile(&mut lat, 0.5),
+        percentile(&mut lat, 0.99),
+        percentile(&mut lat, 1.0),
+        lat.len(),
+        loaded,
+        baseline,
+        loaded / baseline
     );
-    println!("RSS of serve at the end: {} MiB (peak {} MiB)", rss_kib(pid1, "VmRSS:") / 1024, rss_kib(pid1, "VmHWM:") / 1024);
+    println!(
+        "RSS of serve at the end: {} MiB (peak {} MiB)",
+        rss_kib(pid1, "VmRSS:") / 1024,
+        rss_kib(pid1, "VmHWM:") / 1024
+    );
     drop((g1, g2, g3));
 }

@@ -64,9 +64,7 @@ proptest! {
 #[cfg(feature = "redis")]
 mod redis_parsers {
     use proptest::prelude::*;
-    use reauth::revocation::{
-        parse_fields, parse_page, parse_score, parse_user_value, parse_xread,
-    };
+    use reauth::revocation::{parse_bucket, parse_fields, parse_user_value, parse_xread};
     use redis::Value;
 
     fn value() -> impl Strategy<Value = Value> {
@@ -91,7 +89,6 @@ mod redis_parsers {
         #[test]
         fn replies_never_panic(v in value()) {
             let _ = parse_xread(&v);
-            let _ = parse_page(&v);
         }
 
         #[test]
@@ -110,9 +107,14 @@ mod redis_parsers {
         #[test]
         fn stored_values_round_trip(c in any::<i64>(), k in any::<i64>(), junk in "\\PC{0,12}") {
             prop_assert_eq!(parse_user_value(&format!("{c}:{k}")), Some((c, k)));
-            prop_assert_eq!(parse_score(&k.to_string()), Some(k));
             let _ = parse_user_value(&junk);
-            let _ = parse_score(&junk);
+            let bucket = format!("\n{junk}\t{c}:{k}\n{junk}");
+            for record in parse_bucket(&bucket) {
+                if let Ok((id, value)) = record {
+                    prop_assert!(!id.is_empty() && !id.contains(['\n', '\t']));
+                    prop_assert!(!value.contains('\n'));
+                }
+            }
         }
     }
 }

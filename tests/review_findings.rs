@@ -229,18 +229,9 @@ async fn future_cutoffs_are_refused() {
 mod with_the_binary {
     use super::*;
     use reauth::revocation::{RedisStore, RedisStoreConfig};
-    use support::{get, serve};
+    use support::{get, redis_cli, serve};
 
     const BIN: &str = env!("CARGO_BIN_EXE_reauth");
-
-    fn redis_cli(port: u16, args: &[&str]) -> String {
-        let out = std::process::Command::new("redis-cli")
-            .args(["-p", &port.to_string()])
-            .args(args)
-            .output()
-            .expect("redis-cli (Debian's redis-server package ships it)");
-        String::from_utf8(out.stdout).unwrap().trim().to_owned()
-    }
 
     async fn eventually_status(gate: &support::Gate, token: &str, want: u16) -> u16 {
         let mut last = 0;

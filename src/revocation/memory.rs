@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::RwLock;
 
-use super::{BoxFuture, Namespace, RevocationStore, Revoked, StoreError};
+use super::{BoxFuture, Namespace, RevocationStore, Revoked, StoreError, rule};
 
 /// Revocations in this process's memory. Entries are dropped after their
 /// `keep_until` (measured by the clock of the caller's `now`, never by a
@@ -92,25 +92,9 @@ impl MemoryStore {
         if s.users.is_empty() && s.sessions.is_empty() {
             return None;
         }
-        if let Some(sid) = sid {
-            if s.sessions
-                .get(&ns.scoped(sid))
-                .is_some_and(|keep| *keep > now)
-            {
-                return Some(Revoked::Session);
-            }
-        }
-        if s.users.is_empty() {
-            return None;
-        }
-        match s.users.get(&ns.scoped(sub)) {
-            // "Log out all devices" at T revokes every login at or before T
-            // (same-second logins included: fail closed).
-            Some(&(cutoff, keep)) if keep > now && login_time <= cutoff => {
-                Some(Revoked::User { cutoff })
-            }
-            _ => None,
-        }
+        let session = sid.and_then(|sid| s.sessions.get(&ns.scoped(sid)).copied());
+        let user = s.users.get(&ns.scoped(sub)).copied();
+        rule(session, user, login_time, now)
     }
 }
 

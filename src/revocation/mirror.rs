@@ -23,7 +23,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 use std::sync::RwLock;
 
-use super::{Namespace, Revoked};
+use super::{Namespace, Revoked, rule};
 
 /// The ids are already uniformly random hashes: the table uses them as is.
 #[derive(Default)]
@@ -191,25 +191,15 @@ impl Mirror {
         if t.users.is_empty() && t.sessions.is_empty() {
             return None;
         }
-        if let Some(sid) = sid.filter(|_| !t.sessions.is_empty()) {
-            if t.sessions
-                .get(&self.id(ns.tag(), sid))
-                .is_some_and(|keep| i64::from(*keep) > now)
-            {
-                return Some(Revoked::Session);
-            }
-        }
-        if t.users.is_empty() {
-            return None;
-        }
-        match t.users.get(&self.id(ns.tag(), sub)) {
-            Some(&(cutoff, keep)) if i64::from(keep) > now && login_time <= i64::from(cutoff) => {
-                Some(Revoked::User {
-                    cutoff: i64::from(cutoff),
-                })
-            }
-            _ => None,
-        }
+        let session = sid
+            .filter(|_| !t.sessions.is_empty())
+            .and_then(|sid| t.sessions.get(&self.id(ns.tag(), sid)))
+            .map(|keep| i64::from(*keep));
+        let user = Some(&t.users)
+            .filter(|u| !u.is_empty())
+            .and_then(|u| u.get(&self.id(ns.tag(), sub)))
+            .map(|(c, k)| (i64::from(*c), i64::from(*k)));
+        rule(session, user, login_time, now)
     }
 }
 

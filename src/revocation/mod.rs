@@ -27,8 +27,8 @@ pub use ids::{IdListError, IdListLimits, parse_id_list};
 pub use memory::MemoryStore;
 #[cfg(feature = "redis")]
 pub use redis::{
-    BULK_CHUNK, Event, LogError, RedisStore, RedisStoreConfig, RedisWriter, ReplicaAcks,
-    WhenUnreachable, parse_fields, parse_page, parse_score, parse_user_value, parse_xread,
+    BUCKETS, BULK_CHUNK, Event, LogError, RedisStore, RedisStoreConfig, RedisWriter, ReplicaAcks,
+    WhenUnreachable, parse_bucket, parse_fields, parse_user_value, parse_xread,
 };
 
 /// A boxed future, so stores can be used as `Arc<dyn RevocationStore>`.
@@ -44,6 +44,27 @@ pub enum Revoked {
     },
     /// The token's session (`sid`) is revoked.
     Session,
+}
+
+/// The revocation rule every store applies to what it holds for a token:
+/// its session's entry (kept until), then its user's cut-off (cut-off,
+/// kept until). "Log out all devices" at T revokes every login at or before
+/// T (same-second logins included: fail closed).
+pub(crate) fn rule(
+    session_keep: Option<i64>,
+    user: Option<(i64, i64)>,
+    login_time: i64,
+    now: i64,
+) -> Option<Revoked> {
+    if session_keep.is_some_and(|keep| keep > now) {
+        return Some(Revoked::Session);
+    }
+    match user {
+        Some((cutoff, keep)) if keep > now && login_time <= cutoff => {
+            Some(Revoked::User { cutoff })
+        }
+        _ => None,
+    }
 }
 
 /// The shared revocation state could not be consulted (or written).

@@ -22,14 +22,7 @@ fn free_port_pair() -> u16 {
     }
 }
 
-pub fn cli(port: u16, args: &[&str]) -> String {
-    let out = Command::new("redis-cli")
-        .args(["-p", &port.to_string()])
-        .args(args)
-        .output()
-        .expect("redis-cli");
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
+pub use super::redis_cli as cli;
 
 impl Cluster {
     /// Starts the six nodes and creates the cluster; `None` (after saying

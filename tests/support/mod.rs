@@ -119,6 +119,17 @@ impl Drop for Redis {
 
 pub mod cluster;
 
+/// `redis-cli -p PORT ARGS...`, its output trimmed (Debian's redis-server
+/// package ships redis-cli).
+pub fn redis_cli(port: u16, args: &[&str]) -> String {
+    let out = Command::new("redis-cli")
+        .args(["-p", &port.to_string()])
+        .args(args)
+        .output()
+        .expect("redis-cli (apt-get install redis-server)");
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
 // ---- `reauth serve` as a child process (integration tests with the `cli` feature)
 
 #[cfg(feature = "cli")]

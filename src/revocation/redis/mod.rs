@@ -8,6 +8,10 @@
 //! - `{p}:users`: hash, id → `"{cutoff}:{keep_until}"`;
 //!   `{p}:users:exp`: sorted set, id → `keep_until` (expiry);
 //! - `{p}:sessions`: sorted set, id → `keep_until`;
+//! - `{p}:b:u:{n}` and `{p}:b:s:{n}` (n < [`BUCKETS`](writer::BUCKETS)):
+//!   strings of records `\n{id}\t{value}`, what a snapshot reads (a few
+//!   `MGET`s of large strings, not a million scan replies); each write
+//!   compacts one bucket per kind (`{p}:sweep`, round robin);
 //! - `{p}:log`: stream, one entry per write (`n`, `k`, `i`, `c`, `e`),
 //!   trimmed with `MAXLEN ~` [`RedisStoreConfig::log_max_len`];
 //! - `{p}:seq`: the entries' sequence counter;
@@ -31,8 +35,8 @@ use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 pub use log::{Event, LogError, parse_fields, parse_xread};
-pub use snapshot::{parse_page, parse_score, parse_user_value};
-pub use writer::{BULK_CHUNK, RedisWriter};
+pub use snapshot::{parse_bucket, parse_user_value};
+pub use writer::{BUCKETS, BULK_CHUNK, RedisWriter};
 
 use super::mirror::Mirror;
 use super::{BoxFuture, Namespace, RevocationStore, Revoked, StoreError};
@@ -165,6 +169,9 @@ pub(crate) struct Keys {
     log: String,
     seq: String,
     retention: String,
+    sweep: String,
+    /// `{p}:b:`; bucket n of kind k (`u`|`s`) is `{p}:b:{k}:{n}`.
+    bucket_prefix: String,
 }
 
 impl Keys {
@@ -178,6 +185,8 @@ impl Keys {
             log: k("log"),
             seq: k("seq"),
             retention: k("retention"),
+            sweep: k("sweep"),
+            bucket_prefix: k("b:"),
         }
     }
 
@@ -329,6 +338,11 @@ fn apply(shared: &Shared, e: &log::Event) {
 async fn follow(store: Weak<Shared>, target: Target, mut at: snapshot::Position) {
     let mut conn: Option<Conn> = None;
     let mut last_purge = Instant::now();
+    // After a full batch, more may be waiting: the next read does not block,
+    // so an instance that has caught up knows it at once.
+    let mut behind = false;
+    // Failures in a row: the first reconnect is immediate, then backs off.
+    let mut failures = 0u32;
     loop {
         let Some(shared) = store.upgrade() else {
             return;
@@ -337,8 +351,13 @@ async fn follow(store: Weak<Shared>, target: Target, mut at: snapshot::Position)
         let (block, batch) = (c.block, c.batch);
         let read_timeout = block.saturating_add(c.command_timeout);
         if conn.is_none() {
+            let t = Instant::now();
             match target.connect_blocking(read_timeout).await {
                 Ok(mut fresh) => {
+                    tracing::debug!(
+                        ms = t.elapsed().as_millis() as u64,
+                        "reauth: revocation log connection open"
+                    );
                     // After a disconnect: was the store reset meanwhile?
                     match snapshot::position(&mut fresh, &shared.writer.keys).await {
                         Ok(remote) if remote.n < at.n => match reload(&shared).await {
@@ -357,7 +376,8 @@ async fn follow(store: Weak<Shared>, target: Target, mut at: snapshot::Position)
                 Err(e) => {
                     tracing::warn!(error = %e, "reauth: cannot reach Redis to follow revocations");
                     drop(shared);
-                    tokio::time::sleep(Duration::from_millis(250)).await;
+                    failures += 1;
+                    tokio::time::sleep(backoff(failures)).await;
                     continue;
                 }
             }
@@ -372,11 +392,14 @@ async fn follow(store: Weak<Shared>, target: Target, mut at: snapshot::Position)
             continue;
         };
         let sent = Instant::now();
-        let reply: Result<redis::Value, _> = redis::cmd("XREAD")
-            .arg("COUNT")
-            .arg(batch)
-            .arg("BLOCK")
-            .arg(u64::try_from(block.as_millis()).unwrap_or(u64::MAX))
+        let mut xread = redis::cmd("XREAD");
+        xread.arg("COUNT").arg(batch);
+        if !behind {
+            xread
+                .arg("BLOCK")
+                .arg(u64::try_from(block.as_millis()).unwrap_or(u64::MAX));
+        }
+        let reply: Result<redis::Value, _> = xread
             .arg("STREAMS")
             .arg(&keys.log)
             .arg(&at.id)
@@ -394,14 +417,24 @@ async fn follow(store: Weak<Shared>, target: Target, mut at: snapshot::Position)
                 tracing::warn!(error = %e, "reauth: following the revocation log failed; reconnecting");
                 conn = None;
                 drop(shared);
-                tokio::time::sleep(Duration::from_millis(100)).await;
+                failures += 1;
+                tokio::time::sleep(backoff(failures)).await;
                 continue;
             }
         };
+        failures = 0;
+        behind = events.len() >= batch;
         let (take, gap) = match log::in_sequence(at.n, &events) {
             Next::Apply(k) => (k, false),
             Next::ApplyThenReload(k) => (k, true),
         };
+        if !events.is_empty() {
+            tracing::debug!(
+                entries = events.len(),
+                read_ms = sent.elapsed().as_millis() as u64,
+                "reauth: revocation log entries read"
+            );
+        }
         for e in &events[..take] {
             apply(&shared, e);
             at = snapshot::Position {
@@ -422,10 +455,21 @@ async fn follow(store: Weak<Shared>, target: Target, mut at: snapshot::Position)
                     conn = None;
                 }
             }
-        } else if events.len() < batch {
+            behind = false;
+        } else if !behind {
             // Everything up to when this read was sent is applied.
             shared.confirm(sent);
         }
+    }
+}
+
+/// The wait before reconnect attempt `failures` (1-based): none for the
+/// first (a dropped connection is usually back at once), then 50 ms
+/// doubling to 1 s.
+fn backoff(failures: u32) -> Duration {
+    match failures {
+        0 | 1 => Duration::ZERO,
+        n => Duration::from_millis(50u64 << (n - 2).min(5)).min(Duration::from_secs(1)),
     }
 }
 

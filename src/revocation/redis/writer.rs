@@ -12,6 +12,10 @@ use super::conn::{Conn, Target};
 use super::{Keys, RedisStoreConfig, ReplicaAcks, err};
 use crate::revocation::{Namespace, StoreError};
 
+/// Snapshot buckets per kind: about 1,000 records (35 KB) each at
+/// 1,000,000 entries.
+pub const BUCKETS: usize = 1024;
+
 /// Ids written per script call in bulk revocations.
 pub const BULK_CHUNK: usize = 1000;
 
@@ -19,13 +23,33 @@ pub const BULK_CHUNK: usize = 1000;
 /// expired entries anyway).
 const EXPIRE_PER_WRITE: usize = 256;
 
-/// KEYS: users, users:exp, sessions, log, seq, retention.
-/// ARGV: kind (`u`|`s`), cutoff, keep, now, log max length, expire count, ids...
+/// KEYS: users, users:exp, sessions, log, seq, retention, sweep.
+/// ARGV: kind (`u`|`s`), cutoff, keep, now, log max length, expire count,
+/// bucket key prefix, bucket count, ids...
 /// Returns `{last log id, keep of the last id}`.
+///
+/// Besides the hash/sorted sets that answer "what is this id's entry" (for
+/// the max-merge and expiry), every changed entry is appended as a record
+/// `\n{id}\t{value}` to one of `buckets` strings (`{bucket prefix}{n}`), so a
+/// snapshot is a few `MGET`s of big strings instead of a million scan
+/// replies. Each call compacts one bucket (round robin): records that are
+/// expired or superseded are dropped.
 const REVOKE: &str = r"
 local kind = ARGV[1]
 local cutoff, keep, now = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local maxlen, expire = ARGV[5], tonumber(ARGV[6])
+local bprefix, buckets = ARGV[7], tonumber(ARGV[8])
+local function bucket(k, id)
+  local h = 0
+  for i = 1, #id do h = (h * 31 + string.byte(id, i)) % 1000003 end
+  return bprefix .. k .. ':' .. (h % buckets)
+end
+local function session_value(id)
+  local score = redis.call('ZSCORE', KEYS[3], id)
+  if score then return string.format('%d', tonumber(score)) end
+  return nil
+end
+-- Expiry of the lookup structures, a bounded number per call.
 local old = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, expire)
 if #old > 0 then
   redis.call('HDEL', KEYS[1], unpack(old))
@@ -33,10 +57,30 @@ if #old > 0 then
 end
 old = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, expire)
 if #old > 0 then redis.call('ZREM', KEYS[3], unpack(old)) end
+-- Every 16th call compacts one bucket of each kind (round robin): keep
+-- each id's current record once, drop expired and superseded ones.
+local calls = redis.call('INCR', KEYS[7])
+local sweep = math.floor(calls / 16) % buckets
+for _, k in ipairs(calls % 16 == 0 and {'u', 's'} or {}) do
+  local key = bprefix .. k .. ':' .. sweep
+  local text = redis.call('GET', key)
+  if text then
+    local out, seen = {}, {}
+    for id in string.gmatch(text, '\n([^\t\n]+)\t[^\n]*') do
+      if not seen[id] then
+        seen[id] = true
+        local cur
+        if k == 'u' then cur = redis.call('HGET', KEYS[1], id) else cur = session_value(id) end
+        if cur then out[#out + 1] = '\n' .. id .. '\t' .. cur end
+      end
+    end
+    if #out == 0 then redis.call('DEL', key) else redis.call('SET', key, table.concat(out)) end
+  end
+end
 local floor = tonumber(redis.call('GET', KEYS[6]) or '0') or 0
 if kind == 'u' then keep = math.max(keep, cutoff + floor) else keep = math.max(keep, now + floor) end
 local last, k = '', keep
-for i = 7, #ARGV do
+for i = 9, #ARGV do
   local id = ARGV[i]
   local c = 0
   k = keep
@@ -47,12 +91,19 @@ for i = 7, #ARGV do
       local cc, ck = string.match(cur, '^(-?%d+):(-?%d+)$')
       if cc then c = math.max(c, tonumber(cc)); k = math.max(k, tonumber(ck)) end
     end
-    redis.call('HSET', KEYS[1], id, string.format('%d:%d', c, k))
-    redis.call('ZADD', KEYS[2], k, id)
+    local value = string.format('%d:%d', c, k)
+    if value ~= cur then
+      redis.call('HSET', KEYS[1], id, value)
+      redis.call('ZADD', KEYS[2], k, id)
+      redis.call('APPEND', bucket('u', id), '\n' .. id .. '\t' .. value)
+    end
   else
     local cur = tonumber(redis.call('ZSCORE', KEYS[3], id) or '')
     if cur then k = math.max(k, cur) end
-    redis.call('ZADD', KEYS[3], k, id)
+    if k ~= cur then
+      redis.call('ZADD', KEYS[3], k, id)
+      redis.call('APPEND', bucket('s', id), '\n' .. id .. '\t' .. string.format('%d', k))
+    end
   end
   local n = redis.call('INCR', KEYS[5])
   last = redis.call('XADD', KEYS[4], 'MAXLEN', '~', maxlen, '*',
@@ -165,12 +216,15 @@ impl RedisWriter {
             .key(&k.log)
             .key(&k.seq)
             .key(&k.retention)
+            .key(&k.sweep)
             .arg(kind.code())
             .arg(cutoff)
             .arg(keep_until)
             .arg(now)
             .arg(self.log_max_len)
-            .arg(EXPIRE_PER_WRITE);
+            .arg(EXPIRE_PER_WRITE)
+            .arg(&k.bucket_prefix)
+            .arg(BUCKETS);
         for id in ids {
             inv.arg(ns.scoped(id));
         }
@@ -222,17 +276,10 @@ impl RedisWriter {
         sids: &[String],
         keep_until: i64,
         now: i64,
-        mut progress: impl FnMut(usize),
+        progress: impl FnMut(usize),
     ) -> Result<usize, StoreError> {
-        let mut done = 0;
-        for chunk in sids.chunks(BULK_CHUNK) {
-            let ids: Vec<&str> = chunk.iter().map(String::as_str).collect();
-            self.write(Kind::Session, ns, &ids, 0, keep_until, now)
-                .await?;
-            done += chunk.len();
-            progress(done);
-        }
-        Ok(done)
+        self.bulk(Kind::Session, ns, sids, 0, keep_until, now, progress)
+            .await
     }
 
     /// Revokes the logins of many users at or before `cutoff`.
@@ -243,13 +290,27 @@ impl RedisWriter {
         cutoff: i64,
         keep_until: i64,
         now: i64,
+        progress: impl FnMut(usize),
+    ) -> Result<usize, StoreError> {
+        self.bulk(Kind::User, ns, subs, cutoff, keep_until, now, progress)
+            .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn bulk(
+        &self,
+        kind: Kind,
+        ns: &Namespace,
+        ids: &[String],
+        cutoff: i64,
+        keep_until: i64,
+        now: i64,
         mut progress: impl FnMut(usize),
     ) -> Result<usize, StoreError> {
         let mut done = 0;
-        for chunk in subs.chunks(BULK_CHUNK) {
-            let ids: Vec<&str> = chunk.iter().map(String::as_str).collect();
-            self.write(Kind::User, ns, &ids, cutoff, keep_until, now)
-                .await?;
+        for chunk in ids.chunks(BULK_CHUNK) {
+            let refs: Vec<&str> = chunk.iter().map(String::as_str).collect();
+            self.write(kind, ns, &refs, cutoff, keep_until, now).await?;
             done += chunk.len();
             progress(done);
         }
