@@ -109,11 +109,9 @@ mod redis_parsers {
             prop_assert_eq!(parse_user_value(&format!("{c}:{k}")), Some((c, k)));
             let _ = parse_user_value(&junk);
             let bucket = format!("\n{junk}\t{c}:{k}\n{junk}");
-            for record in parse_bucket(&bucket) {
-                if let Ok((id, value)) = record {
-                    prop_assert!(!id.is_empty() && !id.contains(['\n', '\t']));
-                    prop_assert!(!value.contains('\n'));
-                }
+            for (id, value) in parse_bucket(&bucket).flatten() {
+                prop_assert!(!id.is_empty() && !id.contains(['\n', '\t']));
+                prop_assert!(!value.contains('\n'));
             }
         }
     }
