@@ -50,6 +50,13 @@ async fn writer(url: &str, log_max_len: u64) -> RedisWriter {
     RedisWriter::connect(&cfg).await.unwrap()
 }
 
+/// A writer that compacts a bucket on every call.
+async fn compacting_writer(url: &str) -> RedisWriter {
+    let mut cfg = RedisStoreConfig::new(url);
+    cfg.compact_every = 1;
+    RedisWriter::connect(&cfg).await.unwrap()
+}
+
 #[tokio::test]
 async fn catch_up_after_a_dropped_connection_reads_only_what_was_missed() {
     let Some(redis) = Redis::start() else { return };
@@ -380,8 +387,8 @@ async fn expired_and_superseded_records_never_reach_a_snapshot() {
         (0, 100),
         "expired ones skipped, duplicates merged"
     );
-    // Every 16th write compacts a bucket: after a full round of
-    // 16 x BUCKETS writes, each bucket holds each live id once, no expired one.
+    // Writes compact buckets round robin: after a full round (here one
+    // bucket per write), each holds each live id once, no expired one.
     let count_records = || {
         let script = "local n = 0 for i = 0, tonumber(ARGV[1]) - 1 do \
             local t = redis.call('GET', '{reauth}:b:s:' .. i) \
@@ -398,8 +405,10 @@ async fn expired_and_superseded_records_never_reach_a_snapshot() {
     );
     let one = ["long-0".to_owned()];
     let now = chrono::Utc::now().timestamp();
-    for _ in 0..16 * reauth::revocation::BUCKETS + 16 {
-        w.revoke_sessions(&ns, &one, now + 3600, now, |_| {})
+    let compacting = compacting_writer(&redis.url()).await;
+    for _ in 0..reauth::revocation::BUCKETS + 1 {
+        compacting
+            .revoke_sessions(&ns, &one, now + 3600, now, |_| {})
             .await
             .unwrap();
     }

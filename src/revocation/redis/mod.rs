@@ -107,6 +107,10 @@ pub struct RedisStoreConfig {
     /// Replica confirmation of writes. Defaults to
     /// [`ReplicaAcks::Auto`] with a 1 s timeout.
     pub replica_acks: ReplicaAcks,
+    /// Every this many writes compact one snapshot bucket of each kind
+    /// (expired and superseded records dropped); a full round is this times
+    /// [`BUCKETS`] writes. Defaults to 64.
+    pub compact_every: u32,
 }
 
 impl RedisStoreConfig {
@@ -124,6 +128,7 @@ impl RedisStoreConfig {
             replica_acks: ReplicaAcks::Auto {
                 timeout: Duration::from_secs(1),
             },
+            compact_every: 64,
         }
     }
 
@@ -142,8 +147,8 @@ impl RedisStoreConfig {
         if self.key_prefix.is_empty() || self.key_prefix.contains(['{', '}']) {
             return bad("key_prefix must be non-empty and without braces");
         }
-        if self.batch == 0 || self.log_max_len == 0 {
-            return bad("batch and log_max_len must be greater than zero");
+        if self.batch == 0 || self.log_max_len == 0 || self.compact_every == 0 {
+            return bad("batch, log_max_len and compact_every must be greater than zero");
         }
         let hour = Duration::from_secs(3600);
         for (name, d) in [

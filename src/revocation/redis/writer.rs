@@ -25,20 +25,21 @@ const EXPIRE_PER_WRITE: usize = 256;
 
 /// KEYS: users, users:exp, sessions, log, seq, retention, sweep.
 /// ARGV: kind (`u`|`s`), cutoff, keep, now, log max length, expire count,
-/// bucket key prefix, bucket count, ids...
+/// bucket key prefix, bucket count, compact every, ids...
 /// Returns `{last log id, keep of the last id}`.
 ///
 /// Besides the hash/sorted sets that answer "what is this id's entry" (for
 /// the max-merge and expiry), every changed entry is appended as a record
 /// `\n{id}\t{value}` to one of `buckets` strings (`{bucket prefix}{n}`), so a
 /// snapshot is a few `MGET`s of big strings instead of a million scan
-/// replies. Each call compacts one bucket (round robin): records that are
-/// expired or superseded are dropped.
+/// replies. Every `compact_every`-th call compacts one bucket of each kind
+/// (round robin):
+/// records that are expired or superseded are dropped.
 const REVOKE: &str = r"
 local kind = ARGV[1]
 local cutoff, keep, now = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local maxlen, expire = ARGV[5], tonumber(ARGV[6])
-local bprefix, buckets = ARGV[7], tonumber(ARGV[8])
+local bprefix, buckets, every = ARGV[7], tonumber(ARGV[8]), tonumber(ARGV[9])
 local function bucket(k, id)
   local h = 0
   for i = 1, #id do h = (h * 31 + string.byte(id, i)) % 1000003 end
@@ -57,11 +58,11 @@ if #old > 0 then
 end
 old = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, expire)
 if #old > 0 then redis.call('ZREM', KEYS[3], unpack(old)) end
--- Every 16th call compacts one bucket of each kind (round robin): keep
+-- Every `every`-th call compacts one bucket of each kind (round robin): keep
 -- each id's current record once, drop expired and superseded ones.
 local calls = redis.call('INCR', KEYS[7])
-local sweep = math.floor(calls / 16) % buckets
-for _, k in ipairs(calls % 16 == 0 and {'u', 's'} or {}) do
+local sweep = math.floor(calls / every) % buckets
+for _, k in ipairs(calls % every == 0 and {'u', 's'} or {}) do
   local key = bprefix .. k .. ':' .. sweep
   local text = redis.call('GET', key)
   if text then
@@ -80,7 +81,7 @@ end
 local floor = tonumber(redis.call('GET', KEYS[6]) or '0') or 0
 if kind == 'u' then keep = math.max(keep, cutoff + floor) else keep = math.max(keep, now + floor) end
 local last, k = '', keep
-for i = 9, #ARGV do
+for i = 10, #ARGV do
   local id = ARGV[i]
   local c = 0
   k = keep
@@ -143,6 +144,7 @@ pub struct RedisWriter {
     pub(super) conn: Conn,
     pub(super) keys: Keys,
     log_max_len: u64,
+    compact_every: u32,
     /// Replicas that must confirm each write, and for how long to wait.
     acks: Option<(usize, Duration)>,
     script: Script,
@@ -186,6 +188,7 @@ impl RedisWriter {
             conn,
             keys,
             log_max_len: config.log_max_len,
+            compact_every: config.compact_every,
             acks,
             script: Script::new(REVOKE),
         })
@@ -224,7 +227,8 @@ impl RedisWriter {
             .arg(self.log_max_len)
             .arg(EXPIRE_PER_WRITE)
             .arg(&k.bucket_prefix)
-            .arg(BUCKETS);
+            .arg(BUCKETS)
+            .arg(self.compact_every);
         for id in ids {
             inv.arg(ns.scoped(id));
         }
