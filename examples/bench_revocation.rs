@@ -183,6 +183,34 @@ async fn load(
     count.load(Ordering::Relaxed) as f64 / secs as f64
 }
 
+/// Four writers sharing `rate` revocations a second until `done`.
+fn spawn_writers(
+    writer: &RedisWriter,
+    ns: &Namespace,
+    rate: u64,
+    done: &Arc<AtomicBool>,
+) -> Vec<tokio::task::JoinHandle<u64>> {
+    (0..4u64)
+        .map(|w| {
+            let (writer, ns, done) = (writer.clone(), ns.clone(), done.clone());
+            tokio::spawn(async move {
+                let per = rate / 4;
+                let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / per.max(1)));
+                let mut i = 0u64;
+                while !done.load(Ordering::Relaxed) {
+                    tick.tick().await;
+                    let now = chrono::Utc::now().timestamp();
+                    let _ = writer
+                        .revoke_sessions(&ns, &[format!("load-{w}-{i}")], now + 3600, now, |_| {})
+                        .await;
+                    i += 1;
+                }
+                i
+            })
+        })
+        .collect()
+}
+
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -340,25 +368,20 @@ async fn main() {
     let rate = env("WRITES_PER_SEC", 1000);
     let conns = 12;
     let baseline = load(&http, &gates, &fine, conns, secs).await;
+    // Control: the same writes under a prefix no gate follows (same Redis
+    // work, same client CPU): what the machine loses to the writes alone.
+    let mut other = cfg.clone();
+    other.key_prefix = "bench-other".into();
+    let unfollowed = RedisWriter::connect(&other).await.unwrap();
     let done = Arc::new(AtomicBool::new(false));
-    let mut writers = Vec::new();
-    for w in 0..4u64 {
-        let (writer, ns, done) = (writer.clone(), ns.clone(), done.clone());
-        writers.push(tokio::spawn(async move {
-            let per = rate / 4;
-            let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / per.max(1)));
-            let mut i = 0u64;
-            while !done.load(Ordering::Relaxed) {
-                tick.tick().await;
-                let now = chrono::Utc::now().timestamp();
-                let _ = writer
-                    .revoke_sessions(&ns, &[format!("load-{w}-{i}")], now + 3600, now, |_| {})
-                    .await;
-                i += 1;
-            }
-            i
-        }));
+    let control = spawn_writers(&unfollowed, &ns, rate, &done);
+    let controlled = load(&http, &gates, &fine, conns, secs).await;
+    done.store(true, Ordering::Relaxed);
+    for w in control {
+        let _ = w.await;
     }
+    let done = Arc::new(AtomicBool::new(false));
+    let writers = spawn_writers(&writer, &ns, rate, &done);
     // Enforcement latency: a sample of writes (one in 50), each watched on
     // every gate.
     let (sw, sns, sdone, sh, sg, siss) = (
@@ -397,7 +420,7 @@ async fn main() {
     }
     let mut lat = sampler.await.unwrap();
     println!(
-        "{} writes/s from 4 writers for {secs} s ({written} written): write-to-enforcement on all 3 gates p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} samples); /verify {:.0}/s vs {:.0}/s without writes = {:.2}x",
+        "{} writes/s from 4 writers for {secs} s ({written} written): write-to-enforcement on all 3 gates p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} samples); /verify {:.0}/s vs {:.0}/s without writes = {:.2}x; the same writes under a prefix no gate follows: {:.0}/s = {:.2}x (so following costs the gates {:.2}x)",
         written / secs,
         percentile(&mut lat, 0.5),
         percentile(&mut lat, 0.99),
@@ -405,7 +428,10 @@ async fn main() {
         lat.len(),
         loaded,
         baseline,
-        loaded / baseline
+        loaded / baseline,
+        controlled,
+        controlled / baseline,
+        loaded / controlled
     );
     println!(
         "RSS of serve at the end: {} MiB (peak {} MiB)",
