@@ -100,6 +100,12 @@ pub struct RedisStoreConfig {
     pub block: Duration,
     /// Entries read per `XREAD`. Defaults to 10,000.
     pub batch: usize,
+    /// After a read that brought entries, wait this long before the next
+    /// one, so a busy log is read in batches rather than one wake-up per
+    /// entry (at 1,000 writes a second, a fifth of the reads). It adds at
+    /// most this much to the time a revocation takes to reach an instance.
+    /// Defaults to 5 ms.
+    pub coalesce: Duration,
     /// Log entries kept (`XADD MAXLEN ~`): an instance that falls further
     /// behind reloads a snapshot. Defaults to 1,000,000 (a day of 10
     /// revocations a second, with room; about 20-40 MB in Redis).
@@ -124,6 +130,7 @@ impl RedisStoreConfig {
             command_timeout: Duration::from_secs(1),
             block: Duration::from_secs(1),
             batch: 10_000,
+            coalesce: Duration::from_millis(5),
             log_max_len: 1_000_000,
             replica_acks: ReplicaAcks::Auto {
                 timeout: Duration::from_secs(1),
@@ -159,6 +166,9 @@ impl RedisStoreConfig {
             if d.is_zero() || d > hour {
                 return bad(&format!("{name} must be between 1 ms and 1 h"));
             }
+        }
+        if self.coalesce > Duration::from_secs(1) {
+            return bad("coalesce must be at most 1 s");
         }
         Ok(())
     }
@@ -353,7 +363,7 @@ async fn follow(store: Weak<Shared>, target: Target, mut at: snapshot::Position)
             return;
         };
         let c = &shared.config;
-        let (block, batch) = (c.block, c.batch);
+        let (block, batch, coalesce) = (c.block, c.batch, c.coalesce);
         let read_timeout = block.saturating_add(c.command_timeout);
         if conn.is_none() {
             let t = Instant::now();
@@ -464,6 +474,10 @@ async fn follow(store: Weak<Shared>, target: Target, mut at: snapshot::Position)
         } else if !behind {
             // Everything up to when this read was sent is applied.
             shared.confirm(sent);
+            if !events.is_empty() && !coalesce.is_zero() {
+                drop(shared);
+                tokio::time::sleep(coalesce).await;
+            }
         }
     }
 }
