@@ -35,8 +35,6 @@
 use std::future::Future;
 use std::ops::Deref;
 use std::pin::Pin;
-use std::time::Duration;
-
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
@@ -76,15 +74,44 @@ fn verifier(req: &HttpRequest) -> Option<Verifier> {
 /// The request's ID token, read from the closest [`TokenSource`] in app data
 /// (default: `Authorization: Bearer`). For handlers that call
 /// [`guard::check`] themselves.
-pub fn request_token(req: &HttpRequest) -> Option<String> {
-    let source = req.app_data::<TokenSource>().cloned().unwrap_or_default();
-    source
+/// `Err` when `TokenSource` and `web::Data<TokenSource>` disagree.
+pub fn request_token(req: &HttpRequest) -> Result<Option<String>, GuardError> {
+    let source = closest::<TokenSource>(
+        req,
+        "a TokenSource and a web::Data<TokenSource> with different values reach this route; \
+         register it one way",
+    )?
+    .unwrap_or_default();
+    Ok(source
         .extract(|name| {
             req.headers()
                 .get(name)
                 .and_then(|v| std::str::from_utf8(v.as_bytes()).ok())
         })
-        .map(str::to_owned)
+        .map(str::to_owned))
+}
+
+/// The closest `T` in app data, registered bare or as `web::Data<T>`.
+fn closest<T: PartialEq + Clone + 'static>(
+    req: &HttpRequest,
+    disagree: &'static str,
+) -> Result<Option<T>, GuardError> {
+    guard::one_of(
+        [
+            req.app_data::<T>(),
+            req.app_data::<web::Data<T>>().map(|d| d.get_ref()),
+        ],
+        disagree,
+    )
+}
+
+/// The closest [`Requirement`], bare or `web::Data<Requirement>`.
+fn closest_requirement(req: &HttpRequest) -> Result<Option<Requirement>, GuardError> {
+    closest(
+        req,
+        "a Requirement and a web::Data<Requirement> with different values reach this route \
+         (which one is closer cannot be told); register them one way",
+    )
 }
 
 type GuardFuture<T> = Pin<Box<dyn Future<Output = Result<T, GuardError>>>>;
@@ -97,11 +124,15 @@ struct Checked(Vec<Requirement>);
 
 fn extract<E: DeserializeOwned + 'static>(
     req: &HttpRequest,
-    requirement: Requirement,
+    requirement: impl FnOnce(Option<Requirement>) -> Result<Requirement, GuardError>,
 ) -> GuardFuture<Verified<E>> {
-    let (verifier, token) = (verifier(req), request_token(req));
+    let wiring = closest_requirement(req)
+        .and_then(requirement)
+        .and_then(|r| Ok((r, request_token(req)?)));
+    let verifier = verifier(req);
     let req = req.clone();
     Box::pin(async move {
+        let (requirement, token) = wiring.inspect_err(GuardError::log)?;
         let verdict = guard::check(verifier.as_ref(), token.as_deref(), &requirement).await;
         req.extensions_mut()
             .get_or_insert_with(Checked::default)
@@ -111,12 +142,12 @@ fn extract<E: DeserializeOwned + 'static>(
     })
 }
 
-fn closest_requirement(req: &HttpRequest) -> Requirement {
-    req.app_data::<Requirement>().cloned().unwrap_or_default()
-}
-
 /// An accepted ID token, checked against the closest [`Requirement`] in app
-/// data (none: signature and claims only). Derefs to [`Verified`].
+/// data (`Requirement` or `web::Data<Requirement>`). Derefs to [`Verified`].
+///
+/// A route that no `Requirement` reaches answers **500 `server_error`**
+/// (and logs the fix) rather than checking nothing: register
+/// [`Requirement::none()`] for signature and claims only.
 #[derive(Debug, Clone)]
 pub struct Reauthenticated<E = ClaimsMap>(pub Verified<E>);
 
@@ -132,14 +163,15 @@ impl<E: DeserializeOwned + 'static> FromRequest for Reauthenticated<E> {
     type Future = GuardFuture<Self>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let fut = extract::<E>(req, closest_requirement(req));
+        let fut = extract::<E>(req, guard::required);
         Box::pin(async move { fut.await.map(Reauthenticated) })
     }
 }
 
 /// Like [`Reauthenticated`], with the route's `max_age` in the type:
 /// `FreshWithin<300>` demands a login at most 300 s old. Policy and step-up
-/// settings still come from the closest [`Requirement`], if any.
+/// settings still come from the closest [`Requirement`], if any, and a
+/// stricter `max_age` registered there wins.
 #[derive(Debug, Clone)]
 pub struct FreshWithin<const MAX_AGE_SECS: u64, E = ClaimsMap>(pub Verified<E>);
 
@@ -155,8 +187,7 @@ impl<const S: u64, E: DeserializeOwned + 'static> FromRequest for FreshWithin<S,
     type Future = GuardFuture<Self>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let requirement = closest_requirement(req).with_max_age(Some(Duration::from_secs(S)));
-        let fut = extract::<E>(req, requirement);
+        let fut = extract::<E>(req, |found| Ok(guard::fresh_within(found, S)));
         Box::pin(async move { fut.await.map(FreshWithin) })
     }
 }
@@ -211,17 +242,21 @@ pub async fn require<B: MessageBody + 'static>(
     req: ServiceRequest,
     next: Next<B>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let requirement = closest_requirement(req.request());
-    let verified = extract::<ClaimsMap>(req.request(), requirement.clone()).await?;
+    let verified = extract::<ClaimsMap>(req.request(), guard::required).await?;
+    let requirement = req
+        .request()
+        .extensions()
+        .get::<Checked>()
+        .and_then(|c| c.0.last().cloned());
     req.extensions_mut().insert(verified);
     let res = next.call(req).await?;
-    let closest = closest_requirement(res.request());
+    let closest = closest_requirement(res.request()).ok().flatten();
     let honoured = closest == requirement
         || res
             .request()
             .extensions()
             .get::<Checked>()
-            .is_some_and(|c| c.0.contains(&closest));
+            .is_some_and(|c| closest.as_ref().is_some_and(|r| c.0.contains(r)));
     if !honoured {
         tracing::error!(
             path = res.request().path(),

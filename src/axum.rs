@@ -3,14 +3,16 @@
 //!
 //! The [`Verifier`] comes from the router state (`Verifier: FromRef<S>`); a
 //! [`Requirement`] (and optionally a [`TokenSource`]) from an `Extension`
-//! layer on the route or router.
+//! layer on the route, or on the router *after* the route is added (axum
+//! layers reach only the routes added before them). A [`Reauthenticated`]
+//! route that no `Requirement` reaches answers 500 `server_error` and logs
+//! the fix, never a pass; a `Requirement` kept in `State` is not read.
 //!
 //! ```no_run
 //! use axum::{routing::post, Extension, Router};
 //! use reauth::axum::Reauthenticated;
 //! use reauth::{Requirement, Verifier};
-//! use std::time::Duration;
-//!
+//! //!
 //! async fn delete_account(user: Reauthenticated) -> String {
 //!     format!("deleted {}", user.subject())
 //! }
@@ -26,7 +28,6 @@
 //! ```
 
 use std::ops::Deref;
-use std::time::Duration;
 
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::header::{CACHE_CONTROL, WWW_AUTHENTICATE};
@@ -58,12 +59,13 @@ impl IntoResponse for GuardError {
 async fn extract<S, E>(
     parts: &Parts,
     state: &S,
-    requirement: Requirement,
+    requirement: Result<Requirement, GuardError>,
 ) -> Result<Verified<E>, GuardError>
 where
     Verifier: FromRef<S>,
     E: DeserializeOwned + 'static,
 {
+    let requirement = requirement.inspect_err(GuardError::log)?;
     let verifier = Verifier::from_ref(state);
     let source = parts
         .extensions
@@ -79,16 +81,14 @@ where
     guard::check(Some(&verifier), token, &requirement).await
 }
 
-fn requirement(parts: &Parts) -> Requirement {
-    parts
-        .extensions
-        .get::<Requirement>()
-        .cloned()
-        .unwrap_or_default()
+fn requirement(parts: &Parts) -> Option<Requirement> {
+    parts.extensions.get::<Requirement>().cloned()
 }
 
-/// An accepted ID token, checked against the route's `Extension<Requirement>`
-/// (none: signature and claims only). Derefs to [`Verified`].
+/// An accepted ID token, checked against the route's `Extension<Requirement>`.
+/// Derefs to [`Verified`]. A route that no `Requirement` reaches answers
+/// **500 `server_error`** (and logs the fix) rather than checking nothing:
+/// register `Extension(Requirement::none())` for signature and claims only.
 #[derive(Debug, Clone)]
 pub struct Reauthenticated<E = ClaimsMap>(pub Verified<E>);
 
@@ -108,14 +108,15 @@ where
     type Rejection = GuardError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, GuardError> {
-        extract(parts, state, requirement(parts))
+        extract(parts, state, guard::required(requirement(parts)))
             .await
             .map(Reauthenticated)
     }
 }
 
 /// `FreshWithin<300>`: a login at most 300 s old; policy and step-up settings
-/// still come from the route's `Extension<Requirement>`, if any.
+/// still come from the route's `Extension<Requirement>`, if any, and a
+/// stricter `max_age` registered there wins.
 #[derive(Debug, Clone)]
 pub struct FreshWithin<const MAX_AGE_SECS: u64, E = ClaimsMap>(pub Verified<E>);
 
@@ -135,7 +136,7 @@ where
     type Rejection = GuardError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, GuardError> {
-        let req = requirement(parts).with_max_age(Some(Duration::from_secs(M)));
-        extract(parts, state, req).await.map(FreshWithin)
+        let req = guard::fresh_within(requirement(parts), M);
+        extract(parts, state, Ok(req)).await.map(FreshWithin)
     }
 }

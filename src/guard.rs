@@ -27,6 +27,44 @@ pub async fn check<E: DeserializeOwned + 'static>(
     result
 }
 
+/// The one value of a setting an adapter found in the places it may be
+/// registered (actix: `T` and `web::Data<T>` app data). Two disagreeing
+/// values are refused (which one is closer cannot be told), never guessed.
+pub(crate) fn one_of<T: PartialEq + Clone>(
+    found: [Option<&T>; 2],
+    disagree: &'static str,
+) -> Result<Option<T>, GuardError> {
+    match found {
+        [Some(a), Some(b)] if a != b => Err(GuardError::Misconfigured(disagree)),
+        [a, b] => Ok(a.or(b).cloned()),
+    }
+}
+
+/// The requirement a `Reauthenticated` route is checked against. None
+/// registered is a wiring mistake (a `Requirement` on a layer that does not
+/// reach the route, in axum `State` instead of an `Extension`, ...), not a
+/// request for "signature only": that must be asked for explicitly with
+/// [`Requirement::none()`].
+pub(crate) fn required(found: Option<Requirement>) -> Result<Requirement, GuardError> {
+    found.ok_or(GuardError::Misconfigured(
+        "no Requirement reached this route, so its freshness would go unchecked: register \
+         one where the route sees it (actix: app_data / web::Data on the app, scope or \
+         resource; axum: an Extension layer on the route or the router after the route is \
+         added), or register Requirement::none() for signature and claims only; \
+         FreshWithin<SECS> needs none",
+    ))
+}
+
+/// The requirement a `FreshWithin<SECS>` route is checked against: the
+/// closest registered one (its policy and step-up), with `max_age` at most
+/// `secs` (a stricter registered `max_age` is kept).
+pub(crate) fn fresh_within(found: Option<Requirement>, secs: u64) -> Requirement {
+    let r = found.unwrap_or_default();
+    let limit = std::time::Duration::from_secs(secs);
+    let max_age = r.max_age_value().map_or(limit, |m| m.min(limit));
+    r.with_max_age(Some(max_age))
+}
+
 /// Where a guarded route reads the ID token from. Place one in app data
 /// (actix) or as an `Extension` (axum) to change it; default: `Authorization: Bearer`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -82,6 +120,12 @@ pub enum GuardError {
     /// code `server_error` (a deployment bug, logged at error level).
     #[error("no reauth::Verifier is registered with the application")]
     NotConfigured,
+    /// The route is wired in a way that would not enforce what it seems to
+    /// (no [`Requirement`] reached a `Reauthenticated` route, or two
+    /// disagreeing ones did): 500, code `server_error`, never a pass. The
+    /// text names the fix; it is logged at error level, not sent.
+    #[error("reauth is misconfigured: {0}")]
+    Misconfigured(&'static str),
 }
 
 impl GuardError {
@@ -90,7 +134,7 @@ impl GuardError {
         match self {
             Self::MissingToken => "missing_token",
             Self::Verify(e) => e.code(),
-            Self::NotConfigured => "server_error",
+            Self::NotConfigured | Self::Misconfigured(_) => "server_error",
         }
     }
 
@@ -99,7 +143,7 @@ impl GuardError {
         match self {
             Self::MissingToken => 401,
             Self::Verify(e) => e.status(),
-            Self::NotConfigured => 500,
+            Self::NotConfigured | Self::Misconfigured(_) => 500,
         }
     }
 
@@ -108,7 +152,9 @@ impl GuardError {
         match self {
             Self::MissingToken => "an ID token is required (Authorization: Bearer)".to_owned(),
             Self::Verify(e) => e.message(),
-            Self::NotConfigured => "the server is misconfigured".to_owned(),
+            Self::NotConfigured | Self::Misconfigured(_) => {
+                "the server is misconfigured".to_owned()
+            }
         }
     }
 
@@ -117,7 +163,7 @@ impl GuardError {
         match self {
             Self::MissingToken => Some(BearerChallenge::no_token().render()),
             Self::Verify(e) => e.www_authenticate(),
-            Self::NotConfigured => None,
+            Self::NotConfigured | Self::Misconfigured(_) => None,
         }
     }
 
@@ -128,11 +174,13 @@ impl GuardError {
 
     /// Logs what deserves a log line: a missing verifier at error level
     /// (rejections and unavailability are logged by the verifier).
-    fn log(&self) {
-        if let Self::NotConfigured = self {
-            tracing::error!(
+    pub(crate) fn log(&self) {
+        match self {
+            Self::NotConfigured => tracing::error!(
                 "reauth: no Verifier registered with the application; add it as app data / state"
-            );
+            ),
+            Self::Misconfigured(fix) => tracing::error!("reauth: {fix}"),
+            _ => {}
         }
     }
 }

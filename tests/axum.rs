@@ -20,7 +20,8 @@ async fn fresh(user: FreshWithin<300>) -> String {
 async fn spawn(verifier: Verifier) -> String {
     let five = Requirement::max_age(Duration::from_secs(300));
     let app = Router::new()
-        .route("/any", post(ok))
+        // Signature and claims only, asked for explicitly.
+        .route("/any", post(ok).layer(Extension(Requirement::none())))
         .route("/sensitive", post(ok).layer(Extension(five.clone())))
         .route(
             "/allow",
@@ -31,7 +32,9 @@ async fn spawn(verifier: Verifier) -> String {
         .route("/fresh", post(fresh))
         .route(
             "/header",
-            post(ok).layer(Extension(TokenSource::Header("X-ID-Token".into()))),
+            post(ok)
+                .layer(Extension(TokenSource::Header("X-ID-Token".into())))
+                .layer(Extension(Requirement::none())),
         )
         .with_state(verifier);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

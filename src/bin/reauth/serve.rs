@@ -67,7 +67,10 @@ async fn verify(req: HttpRequest, gate: web::Data<Gate>) -> HttpResponse {
         Err(msg) => return bad_request(&msg),
     };
     // The gate registers no TokenSource: `Authorization: Bearer`.
-    let token = reauth::actix::request_token(&req);
+    let token = match reauth::actix::request_token(&req) {
+        Ok(t) => t,
+        Err(e) => return e.error_response(),
+    };
     let verified =
         match guard::check::<ClaimsMap>(Some(&gate.verifier), token.as_deref(), &requirement).await
         {
