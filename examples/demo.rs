@@ -65,7 +65,12 @@ async fn main() -> std::io::Result<()> {
     tokio::spawn(handle);
     let base = format!("http://{addr}");
 
-    println!("reauth demo");
+    println!("reauth demo\n");
+    println!("A *recent login* means the user entered their credentials a few minutes ago,");
+    println!("not just that they hold a valid session: before deleting an account or paying");
+    println!("out, the app asks for one, so a stolen or forgotten-open session is not enough.");
+    println!("On the 401 below, the client re-authenticates the user with the challenge's");
+    println!("max_age (Authgear: reauthenticate(); any OIDC provider: max_age=300) and retries.\n");
     println!("  test issuer : {}", issuer.issuer());
     println!("  app         : {base}");
     println!(
@@ -171,15 +176,40 @@ async fn main() -> std::io::Result<()> {
     if serve {
         let token = issuer.token().sign();
         let old = issuer.token().auth_time_ago(3600).sign();
-        println!("Serving until Ctrl-C. Try:");
+        let cannot = issuer
+            .token()
+            .auth_time_ago(3600)
+            .can_reauthenticate(false)
+            .sign();
+        println!("Serving until Ctrl-C or SIGTERM. Try:");
+        println!("  # fresh login -> 200");
         println!("  curl -i -X POST {base}/account/delete -H 'Authorization: Bearer {token}'");
+        println!("  # logged in an hour ago -> 401 with the max_age challenge");
         println!("  curl -i -X POST {base}/account/delete -H 'Authorization: Bearer {old}'");
+        println!("  # user who cannot re-authenticate, deny policy -> 403");
+        println!("  curl -i -X POST {base}/account/delete -H 'Authorization: Bearer {cannot}'");
+        println!("  # the same user on the allow-policy route -> 200, freshness \"unavailable\"");
+        println!("  curl -i -X POST {base}/payout -H 'Authorization: Bearer {cannot}'");
         println!("(tokens from the embedded test issuer; the fresh one is fresh for 5 minutes)");
-        tokio::signal::ctrl_c().await?;
+        stopped().await?;
     } else {
         println!("Run `cargo run --example demo -- --serve` to keep the app up and curl it.");
     }
     server_handle.stop(true).await;
     drop(verifier);
     Ok(())
+}
+
+/// Ctrl-C, or SIGTERM (a container runtime, `kill`, systemd).
+async fn stopped() -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r,
+            _ = term.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    tokio::signal::ctrl_c().await
 }

@@ -32,9 +32,6 @@
 //! }
 //! ```
 
-use std::future::Future;
-use std::ops::Deref;
-use std::pin::Pin;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
@@ -42,6 +39,9 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError, web};
 use serde::de::DeserializeOwned;
+use std::future::Future;
+use std::ops::Deref;
+use std::pin::Pin;
 
 use crate::guard::{self, GuardError, TokenSource};
 use crate::{ClaimsMap, Requirement, Verified, Verifier};
@@ -148,6 +148,29 @@ fn extract<E: DeserializeOwned + 'static>(
 /// A route that no `Requirement` reaches answers **500 `server_error`**
 /// (and logs the fix) rather than checking nothing: register
 /// [`Requirement::none()`] for signature and claims only.
+///
+/// ```
+/// use actix_web::{web, App, HttpResponse};
+/// use reauth::actix::Reauthenticated;
+/// use reauth::{Freshness, Requirement};
+/// use std::time::Duration;
+///
+/// async fn payout(user: Reauthenticated) -> HttpResponse {
+///     match user.freshness {
+///         // `ReauthPolicy::Allow` let a user who cannot re-authenticate
+///         // through: confirm some other way.
+///         Freshness::Unavailable => HttpResponse::Accepted().body("check your e-mail"),
+///         _ => HttpResponse::Ok().body(format!("paid out for {}", user.subject())),
+///     }
+/// }
+///
+/// let resource = web::resource("/payout")
+///     .app_data(web::Data::new(Requirement::max_age(Duration::from_secs(300))))
+///     .route(web::post().to(payout));
+/// # let _ = App::new().service(resource);
+/// ```
+///
+#[doc = include_str!("../docs/extractor_failures.md")]
 #[derive(Debug, Clone)]
 pub struct Reauthenticated<E = ClaimsMap>(pub Verified<E>);
 
@@ -172,6 +195,19 @@ impl<E: DeserializeOwned + 'static> FromRequest for Reauthenticated<E> {
 /// `FreshWithin<300>` demands a login at most 300 s old. Policy and step-up
 /// settings still come from the closest [`Requirement`], if any, and a
 /// stricter `max_age` registered there wins.
+///
+/// ```
+/// use actix_web::{web, App, HttpResponse};
+/// use reauth::actix::FreshWithin;
+///
+/// // A login at most 10 minutes old; no Requirement needs registering.
+/// async fn change_password(user: FreshWithin<600>) -> HttpResponse {
+///     HttpResponse::Ok().body(format!("password changed for {}", user.subject()))
+/// }
+/// # let _ = App::new().route("/password", web::post().to(change_password));
+/// ```
+///
+#[doc = include_str!("../docs/extractor_failures.md")]
 #[derive(Debug, Clone)]
 pub struct FreshWithin<const MAX_AGE_SECS: u64, E = ClaimsMap>(pub Verified<E>);
 

@@ -12,7 +12,8 @@
 //! use axum::{routing::post, Extension, Router};
 //! use reauth::axum::Reauthenticated;
 //! use reauth::{Requirement, Verifier};
-//! //!
+//! use std::time::Duration;
+//!
 //! async fn delete_account(user: Reauthenticated) -> String {
 //!     format!("deleted {}", user.subject())
 //! }
@@ -89,6 +90,27 @@ fn requirement(parts: &Parts) -> Option<Requirement> {
 /// Derefs to [`Verified`]. A route that no `Requirement` reaches answers
 /// **500 `server_error`** (and logs the fix) rather than checking nothing:
 /// register `Extension(Requirement::none())` for signature and claims only.
+///
+/// ```
+/// use axum::{routing::post, Extension, Router};
+/// use reauth::axum::Reauthenticated;
+/// use reauth::{Requirement, Verifier};
+/// use std::time::Duration;
+///
+/// async fn delete_account(user: Reauthenticated) -> String {
+///     format!("deleted {}", user.subject())
+/// }
+///
+/// fn router(verifier: Verifier) -> Router {
+///     Router::new()
+///         .route("/account/delete", post(delete_account))
+///         // After the routes it should reach: axum layers reach only those.
+///         .layer(Extension(Requirement::max_age(Duration::from_secs(300))))
+///         .with_state(verifier)
+/// }
+/// ```
+///
+#[doc = include_str!("../docs/extractor_failures.md")]
 #[derive(Debug, Clone)]
 pub struct Reauthenticated<E = ClaimsMap>(pub Verified<E>);
 
@@ -117,6 +139,22 @@ where
 /// `FreshWithin<300>`: a login at most 300 s old; policy and step-up settings
 /// still come from the route's `Extension<Requirement>`, if any, and a
 /// stricter `max_age` registered there wins.
+///
+/// ```
+/// use axum::{routing::post, Router};
+/// use reauth::axum::FreshWithin;
+/// use reauth::Verifier;
+///
+/// async fn change_password(user: FreshWithin<600>) -> String {
+///     format!("password changed for {}", user.subject())
+/// }
+///
+/// fn router(verifier: Verifier) -> Router {
+///     Router::new().route("/password", post(change_password)).with_state(verifier)
+/// }
+/// ```
+///
+#[doc = include_str!("../docs/extractor_failures.md")]
 #[derive(Debug, Clone)]
 pub struct FreshWithin<const MAX_AGE_SECS: u64, E = ClaimsMap>(pub Verified<E>);
 

@@ -340,7 +340,8 @@ pub enum VerifyError {
 }
 
 impl VerifyError {
-    /// The stable code: a [`RejectionKind`] code or `keys_unavailable`.
+    /// The stable code: a [`RejectionKind`] code (the token's fault), or
+    /// `keys_unavailable` / `revocation_unavailable` (could not decide).
     pub fn code(&self) -> &'static str {
         match self {
             Self::Rejected(r) => r.code(),
@@ -357,7 +358,9 @@ impl VerifyError {
         }
     }
 
-    /// HTTP status: 401 / 403 for rejections, 503 when keys are unavailable.
+    /// HTTP status: 401 / 403 for rejections; 503 when the keys
+    /// (`keys_unavailable`) or the revocation state (`revocation_unavailable`)
+    /// are unavailable, so the client may retry.
     pub fn status(&self) -> u16 {
         match self {
             Self::Rejected(r) => r.status(),

@@ -114,20 +114,61 @@ impl HttpFetcher {
 }
 
 fn describe(e: reqwest::Error) -> String {
+    // reqwest's Display includes the URL; the source chain has the cause.
+    let mut chain = Vec::new();
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        chain.push(s.to_string());
+        source = s.source();
+    }
     if e.is_timeout() {
         "timed out".to_owned()
     } else if e.is_connect() {
-        "connection failed".to_owned()
+        format!("connection failed: {}", connect_cause(&chain))
     } else if e.is_redirect() {
         "too many redirects".to_owned()
     } else {
-        // reqwest's Display includes the URL; the source chain has the cause.
-        let mut msg = e.to_string();
-        let mut source = std::error::Error::source(&e);
-        while let Some(s) = source {
-            msg = format!("{msg}: {s}");
-            source = s.source();
-        }
-        msg
+        std::iter::once(e.to_string())
+            .chain(chain)
+            .collect::<Vec<_>>()
+            .join(": ")
     }
+}
+
+/// Why a connection failed, in words an operator can act on: rustls names
+/// certificate problems by enum variant (`UnknownIssuer`, `NotValidForName`...).
+fn connect_cause(chain: &[String]) -> String {
+    let all = chain.join(": ");
+    let tls = [
+        (
+            "UnknownIssuer",
+            "the TLS certificate is not trusted (unknown issuer: self-signed, or a private CA not in the system's trust store)",
+        ),
+        (
+            "CaUsedAsEndEntity",
+            "the TLS certificate is not trusted (a self-signed CA certificate used as the server's)",
+        ),
+        (
+            "NotValidForName",
+            "the TLS certificate does not match the host name",
+        ),
+        ("Expired", "the TLS certificate has expired"),
+        (
+            "NotValidYet",
+            "the TLS certificate is not valid yet (check the clock)",
+        ),
+        ("Revoked", "the TLS certificate is revoked"),
+        ("InvalidPurpose", "the TLS certificate is not for a server"),
+    ];
+    if let Some((_, words)) = tls.iter().find(|(variant, _)| all.contains(variant)) {
+        return format!("{words} ({all})");
+    }
+    if all.contains("invalid peer certificate") {
+        return format!("the TLS certificate was refused ({all})");
+    }
+    // The innermost cause is the most specific ("Connection refused (os error 111)").
+    chain
+        .last()
+        .cloned()
+        .unwrap_or_else(|| "unknown cause".to_owned())
 }

@@ -33,7 +33,9 @@ async fn spawn(verifier: Verifier) -> String {
         .route(
             "/header",
             post(ok)
-                .layer(Extension(TokenSource::Header("X-ID-Token".into())))
+                .layer::<_, std::convert::Infallible>(Extension(TokenSource::Header(
+                    "X-ID-Token".into(),
+                )))
                 .layer(Extension(Requirement::none())),
         )
         .with_state(verifier);

@@ -104,13 +104,11 @@ mod actix {
                         .route("/x", web::post().to(ok)),
                 )
                 .service(
-                    web::scope("/mixed")
-                        .app_data(mins(10))
-                        .service(
-                            web::resource("/x")
-                                .app_data(web::Data::new(mins(1)))
-                                .route(web::post().to(ok)),
-                        ),
+                    web::scope("/mixed").app_data(mins(10)).service(
+                        web::resource("/x")
+                            .app_data(web::Data::new(mins(1)))
+                            .route(web::post().to(ok)),
+                    ),
                 )
                 .service(
                     web::resource("/both-agree")
@@ -163,7 +161,11 @@ mod actix {
         let (base, t) = (spawn(&issuer).await, tokens(&issuer));
         for path in ["/nothing", "/wrapped-nothing/x"] {
             let r = bearer(format!("{base}{path}"), &t.hour).await;
-            assert_eq!((r.status, r.error()), (500, "server_error".into()), "{path}");
+            assert_eq!(
+                (r.status, r.error()),
+                (500, "server_error".into()),
+                "{path}"
+            );
             assert!(!r.body.contains("handler ran"), "{path}");
         }
         // Signature and claims only, when asked for explicitly.
@@ -318,7 +320,11 @@ mod axum {
         ] {
             let base = serve(app).await;
             let r = bearer(format!("{base}/x"), &t.hour).await;
-            assert_eq!((r.status, r.error()), (500, "server_error".into()), "{name}");
+            assert_eq!(
+                (r.status, r.error()),
+                (500, "server_error".into()),
+                "{name}"
+            );
         }
         let base = serve(explicit_none).await;
         let r = bearer(format!("{base}/x"), &t.hour).await;

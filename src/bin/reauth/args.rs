@@ -18,6 +18,22 @@ use crate::duration;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Log format on stderr: `text` (colours only on a terminal) or `json`
+    /// (one object a line, for log collectors). Levels: RUST_LOG.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "text",
+        env = "REAUTH_LOG_FORMAT"
+    )]
+    pub log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand, Debug)]
@@ -25,6 +41,7 @@ pub enum Command {
     /// Verify one token; print one JSON line; exit 0 accepted, 1 rejected, 2 could not decide.
     Verify(VerifyArgs),
     /// Run a forward-auth gate (nginx auth_request, Traefik ForwardAuth, Envoy ext_authz).
+    #[command(after_long_help = SERVE_HELP)]
     Serve(ServeArgs),
     /// Revoke a user's logins or a session in the shared Redis store.
     Revoke(RevokeArgs),
@@ -81,6 +98,35 @@ fn parse_time(s: &str) -> Result<i64, String> {
         .map_err(|_| format!("{s:?} is neither unix seconds nor RFC 3339"))
 }
 
+const SERVE_HELP: &str = "\
+Endpoints:
+  /verify            any method; reads `Authorization: Bearer <ID token>`
+  /verify/<path>     the same, for Envoy ext_authz `path_prefix: /verify`
+                     (the original path and query follow; never read as overrides)
+  /healthz           GET: 200 once the issuer's keys are loaded, else 503
+  /backchannel-logout  POST: OpenID Connect Back-Channel Logout receiver
+
+Query overrides on /verify (they may only tighten the command line; anything
+else, or an unknown parameter, is 400 invalid_request):
+  max_age=DURATION   shorter than --max-age (or added when there is none)
+  acr_values=A,B     a non-empty subset of --acr-values (or added when any acr is accepted)
+  amr=M,N            methods added to --require-amr
+
+Answers:
+  200  X-Reauth-Subject (sub), X-Reauth-Auth-Time (auth_time, when present),
+       X-Reauth-Reauthentication (fresh | not_required | unavailable),
+       X-Reauth-Session (sid, when present); forwarded byte for byte
+  401  WWW-Authenticate: Bearer ... (invalid_token, or
+       insufficient_user_authentication with max_age / acr_values)
+  403  reauthentication_unavailable (the user cannot re-authenticate)
+  400  invalid_request (a bad override)
+  500  server_error (a claim that cannot be sent as a header)
+  503  keys_unavailable / revocation_unavailable (retry)
+  /verify answers carry Cache-Control: no-store; error bodies are
+  {\"error\": \"<code>\", \"message\": \"...\"}.
+
+Stops on SIGTERM or Ctrl-C, finishing requests in flight.";
+
 #[derive(Args, Debug)]
 pub struct VerifyArgs {
     #[command(flatten)]
@@ -88,7 +134,8 @@ pub struct VerifyArgs {
     /// Print the JSON indented (the default is one line).
     #[arg(long)]
     pub pretty: bool,
-    /// The ID token, or `-` to read it from standard input.
+    /// The ID token, or `-` to read it from standard input. A leading
+    /// `Bearer ` (any case) is ignored, so a pasted header value works.
     #[arg(value_name = "TOKEN|-")]
     pub token: String,
 }

@@ -7,11 +7,13 @@ mod revoke;
 mod serve;
 mod verify;
 
+use std::io::IsTerminal;
+
 use clap::Parser;
 use clap::error::ErrorKind;
 use tracing_subscriber::EnvFilter;
 
-use args::{Cli, Command};
+use args::{Cli, Command, LogFormat};
 
 fn main() {
     let cli = match Cli::try_parse() {
@@ -20,16 +22,21 @@ fn main() {
             e.exit()
         }
         Err(e) => {
-            // Scripts read stdout: one JSON line there too, details on stderr.
-            let first = e
-                .to_string()
+            // Scripts read stdout: one JSON line there too, with clap's whole
+            // message (which flags are missing or wrong); the usage on stderr.
+            // Neither ever repeats a token that was passed where it did not
+            // belong ("unexpected argument 'eyJ...'").
+            let text = redact_tokens(&e.to_string());
+            let message = text
                 .lines()
-                .next()
-                .unwrap_or_default()
-                .trim_start_matches("error: ")
-                .to_owned();
-            println!("{}", verify::failure("config_error", &first));
-            eprint!("{e}");
+                .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect::<Vec<_>>()
+                .join(" ");
+            let message = message.trim_start_matches("error: ");
+            println!("{}", verify::failure("config_error", message));
+            eprint!("{text}");
             std::process::exit(verify::UNDECIDED);
         }
     };
@@ -37,12 +44,16 @@ fn main() {
         Command::Serve(_) => "info",
         Command::Verify(_) | Command::Revoke(_) => "warn",
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level)),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Json => logs.json().init(),
+        // Colours only for a person at a terminal, never into a log file.
+        LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).init(),
+    }
     let code = actix_web::rt::System::new().block_on(async move {
         match cli.command {
             Command::Verify(args) => {
@@ -65,4 +76,61 @@ fn main() {
         }
     });
     std::process::exit(code);
+}
+
+/// Replaces every word that looks like a JWT (`eyJ...` or three base64url
+/// segments) with `<token>`, so no error message repeats a credential.
+fn redact_tokens(text: &str) -> String {
+    let looks_like_jwt = |w: &str| {
+        let w = w.trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '_');
+        let b64 = |p: &str| {
+            p.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        };
+        w.starts_with("eyJ")
+            || (w.len() >= 20 && w.split('.').count() == 3 && w.split('.').all(b64))
+    };
+    text.split_inclusive(char::is_whitespace)
+        .map(|chunk| {
+            let word = chunk.trim_end();
+            if looks_like_jwt(word) {
+                let (lead, trail) = quotes(word);
+                format!("{lead}<token>{trail}{}", &chunk[word.len()..])
+            } else {
+                chunk.to_owned()
+            }
+        })
+        .collect()
+}
+
+/// The punctuation around a word (clap quotes values: `'eyJ...'`).
+fn quotes(word: &str) -> (&str, &str) {
+    let start = word
+        .find(|c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        .unwrap_or(0);
+    let end = word
+        .rfind(|c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        .map_or(word.len(), |i| i + 1);
+    (&word[..start], &word[end..])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_tokens;
+
+    #[test]
+    fn tokens_are_redacted_from_messages() {
+        let jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1In0.c2lnbmF0dXJl";
+        let msg = format!("error: unexpected argument '{jwt}' found\n\n  tip: use '-- {jwt}'\n");
+        let out = redact_tokens(&msg);
+        assert!(!out.contains("eyJ"), "{out}");
+        assert_eq!(
+            out,
+            "error: unexpected argument '<token>' found\n\n  tip: use '-- <token>'\n"
+        );
+        let opaque = "aaaaaaaaaa.bbbbbbbbbbbb.cccccccccc";
+        assert!(!redact_tokens(opaque).contains("aaaa"));
+        let plain = "the following required arguments were not provided:\n  --issuer <URL>\n";
+        assert_eq!(redact_tokens(plain), plain);
+    }
 }

@@ -50,7 +50,9 @@ fn requirement(query: &str, default: &Requirement) -> Result<Requirement, String
 }
 
 fn bad_request(message: &str) -> HttpResponse {
-    HttpResponse::BadRequest().json(json!({"error": "invalid_request", "message": message}))
+    HttpResponse::BadRequest()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(json!({"error": "invalid_request", "message": message}))
 }
 
 async fn verify(req: HttpRequest, gate: web::Data<Gate>) -> HttpResponse {

@@ -45,10 +45,11 @@ pub async fn run(args: VerifyArgs) -> (Value, i32) {
     }
 }
 
-/// The argument, or standard input for `-` (read up to a bound, trimmed).
+/// The argument, or standard input for `-` (read up to a bound, trimmed),
+/// without a leading `Bearer ` (any case): a pasted header value works.
 fn read_token(arg: &str, max_token_bytes: usize) -> Result<String, String> {
     if arg != "-" {
-        return Ok(arg.trim().to_owned());
+        return Ok(strip_bearer(arg).to_owned());
     }
     // Read one byte past the cap (plus room for whitespace) so an oversize
     // token is still judged `malformed_token`, without reading unbounded input.
@@ -59,6 +60,14 @@ fn read_token(arg: &str, max_token_bytes: usize) -> Result<String, String> {
         .read_to_end(&mut buf)
         .map_err(|e| format!("reading the token from standard input: {e}"))?;
     String::from_utf8(buf)
-        .map(|s| s.trim().to_owned())
+        .map(|s| strip_bearer(&s).to_owned())
         .map_err(|_| "the token on standard input is not UTF-8".to_owned())
+}
+
+fn strip_bearer(s: &str) -> &str {
+    let s = s.trim();
+    match s.get(..7) {
+        Some(scheme) if scheme.eq_ignore_ascii_case("bearer ") => s[7..].trim_start(),
+        _ => s,
+    }
 }
