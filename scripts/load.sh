@@ -13,7 +13,7 @@ secs=${1:-4}
 conns=${2:-32}
 runs=${3:-3}
 command -v wrk >/dev/null || { echo "wrk is required (apt-get install wrk)" >&2; exit 2; }
-cargo build --release --quiet --example load_app --bin reauth
+cargo build --release --quiet --features cli,testing --example load_app --bin reauth
 
 work=$(mktemp -d)
 pids=()

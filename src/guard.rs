@@ -30,6 +30,7 @@ pub async fn check<E: DeserializeOwned + 'static>(
 /// The one value of a setting an adapter found in the places it may be
 /// registered (actix: `T` and `web::Data<T>` app data). Two disagreeing
 /// values are refused (which one is closer cannot be told), never guessed.
+#[cfg(feature = "actix")]
 pub(crate) fn one_of<T: PartialEq + Clone>(
     found: [Option<&T>; 2],
     disagree: &'static str,
@@ -44,8 +45,8 @@ pub(crate) fn one_of<T: PartialEq + Clone>(
 /// registered is a wiring mistake (a `Requirement` on a layer that does not
 /// reach the route, in axum `State` instead of an `Extension`, ...), not a
 /// request for "signature only": that must be asked for explicitly with
-/// [`Requirement::none()`].
-pub(crate) fn required(found: Option<Requirement>) -> Result<Requirement, GuardError> {
+/// [`Requirement::none()`]. For adapters of other frameworks.
+pub fn required(found: Option<Requirement>) -> Result<Requirement, GuardError> {
     found.ok_or(GuardError::Misconfigured(
         "no Requirement reached this route, so its freshness would go unchecked: register \
          one where the route sees it (actix: app_data / web::Data on the app, scope or \
@@ -57,8 +58,9 @@ pub(crate) fn required(found: Option<Requirement>) -> Result<Requirement, GuardE
 
 /// The requirement a `FreshWithin<SECS>` route is checked against: the
 /// closest registered one (its policy and step-up), with `max_age` at most
-/// `secs` (a stricter registered `max_age` is kept).
-pub(crate) fn fresh_within(found: Option<Requirement>, secs: u64) -> Requirement {
+/// `secs` (a stricter registered `max_age` is kept). For adapters of other
+/// frameworks.
+pub fn fresh_within(found: Option<Requirement>, secs: u64) -> Requirement {
     let r = found.unwrap_or_default();
     let limit = std::time::Duration::from_secs(secs);
     let max_age = r.max_age_value().map_or(limit, |m| m.min(limit));

@@ -22,6 +22,11 @@
 //! # }
 //! ```
 //!
+//! It runs on the caller's Tokio runtime (any flavour: `#[tokio::test]`,
+//! `#[actix_web::test]`) and stops when dropped. In your own crate, add it as
+//! a dev-dependency: `reauth = { version = "0.1", default-features = false,
+//! features = ["testing"] }`.
+//!
 //! The helpers panic on setup failures (no free port, key generation): they
 //! are for tests.
 
