@@ -32,6 +32,10 @@
 //! }
 //! ```
 
+use std::future::Future;
+use std::ops::Deref;
+use std::pin::Pin;
+
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
@@ -39,9 +43,6 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError, web};
 use serde::de::DeserializeOwned;
-use std::future::Future;
-use std::ops::Deref;
-use std::pin::Pin;
 
 use crate::guard::{self, GuardError, TokenSource};
 use crate::{ClaimsMap, Requirement, Verified, Verifier};
