@@ -65,11 +65,13 @@ impl ResponseError for GuardError {
     }
 }
 
-fn verifier(req: &HttpRequest) -> Option<Verifier> {
-    req.app_data::<Verifier>().cloned().or_else(|| {
-        req.app_data::<web::Data<Verifier>>()
-            .map(|d| d.get_ref().clone())
-    })
+/// The closest [`Verifier`], bare or `web::Data<Verifier>`.
+fn verifier(req: &HttpRequest) -> Result<Option<Verifier>, GuardError> {
+    closest(
+        req,
+        "two different Verifiers reach this route, one as app data and one as \
+         web::Data<Verifier> (which one is closer cannot be told); register them one way",
+    )
 }
 
 /// The request's ID token, read from the closest [`TokenSource`] in app data
@@ -123,22 +125,25 @@ type GuardFuture<T> = Pin<Box<dyn Future<Output = Result<T, GuardError>>>>;
 #[derive(Default)]
 struct Checked(Vec<Requirement>);
 
+/// Checks the request against `requirement(closest registered one)`, and
+/// records both (the registered one is honoured: the adapters only tighten it).
 fn extract<E: DeserializeOwned + 'static>(
     req: &HttpRequest,
     requirement: impl FnOnce(Option<Requirement>) -> Result<Requirement, GuardError>,
 ) -> GuardFuture<Verified<E>> {
-    let wiring = closest_requirement(req)
-        .and_then(requirement)
-        .and_then(|r| Ok((r, request_token(req)?)));
-    let verifier = verifier(req);
+    let wiring = (|| {
+        let registered = closest_requirement(req)?;
+        let effective = requirement(registered.clone())?;
+        Ok((registered, effective, request_token(req)?, verifier(req)?))
+    })();
     let req = req.clone();
     Box::pin(async move {
-        let (requirement, token) = wiring.inspect_err(GuardError::log)?;
+        let (registered, requirement, token, verifier) = wiring.inspect_err(GuardError::log)?;
         let verdict = guard::check(verifier.as_ref(), token.as_deref(), &requirement).await;
-        req.extensions_mut()
-            .get_or_insert_with(Checked::default)
-            .0
-            .push(requirement);
+        let mut ext = req.extensions_mut();
+        let checked = &mut ext.get_or_insert_with(Checked::default).0;
+        checked.extend(registered);
+        checked.push(requirement);
         verdict
     })
 }
@@ -242,8 +247,13 @@ pub struct LogoutRequest {
 /// the revocation: 200 on success, 400 for an invalid token (§2.8), 503 when
 /// keys or the revocation store are unavailable (the issuer may retry).
 pub async fn backchannel_logout(req: HttpRequest, form: web::Form<LogoutRequest>) -> HttpResponse {
-    let Some(verifier) = verifier(&req) else {
-        return GuardError::NotConfigured.error_response();
+    let verifier = match verifier(&req) {
+        Ok(Some(v)) => v,
+        Ok(None) => return GuardError::NotConfigured.error_response(),
+        Err(e) => {
+            e.log();
+            return e.error_response();
+        }
     };
     match verifier.backchannel_logout(&form.logout_token).await {
         Ok(_) => HttpResponse::Ok()
@@ -280,20 +290,16 @@ pub async fn require<B: MessageBody + 'static>(
     next: Next<B>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let verified = extract::<ClaimsMap>(req.request(), guard::required).await?;
-    let requirement = req
+    req.extensions_mut().insert(verified);
+    let res = next.call(req).await?;
+    // Whatever a handler's extractor or this middleware checked, the closest
+    // Requirement must be among it (a disagreement was refused already).
+    let closest = closest_requirement(res.request()).ok().flatten();
+    let honoured = res
         .request()
         .extensions()
         .get::<Checked>()
-        .and_then(|c| c.0.last().cloned());
-    req.extensions_mut().insert(verified);
-    let res = next.call(req).await?;
-    let closest = closest_requirement(res.request()).ok().flatten();
-    let honoured = closest == requirement
-        || res
-            .request()
-            .extensions()
-            .get::<Checked>()
-            .is_some_and(|c| closest.as_ref().is_some_and(|r| c.0.contains(r)));
+        .is_some_and(|c| closest.as_ref().is_some_and(|r| c.0.contains(r)));
     if !honoured {
         tracing::error!(
             path = res.request().path(),
@@ -304,7 +310,8 @@ pub async fn require<B: MessageBody + 'static>(
         let (req, _) = res.into_parts();
         return Ok(ServiceResponse::new(
             req,
-            GuardError::NotConfigured.error_response(),
+            GuardError::Misconfigured("a Requirement below `require` was not enforced")
+                .error_response(),
         ));
     }
     Ok(res.map_into_boxed_body())

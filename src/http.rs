@@ -139,28 +139,45 @@ fn describe(e: reqwest::Error) -> String {
 /// certificate problems by enum variant (`UnknownIssuer`, `NotValidForName`...).
 fn connect_cause(chain: &[String]) -> String {
     let all = chain.join(": ");
-    let tls = [
+    // rustls/webpki spell these as enum variants or, with context, as words.
+    let tls: [(&[&str], &str); 7] = [
         (
-            "UnknownIssuer",
+            &["UnknownIssuer"],
             "the TLS certificate is not trusted (unknown issuer: self-signed, or a private CA not in the system's trust store)",
         ),
         (
-            "CaUsedAsEndEntity",
+            &["CaUsedAsEndEntity"],
             "the TLS certificate is not trusted (a self-signed CA certificate used as the server's)",
         ),
         (
-            "NotValidForName",
+            &["NotValidForName", "not valid for name"],
             "the TLS certificate does not match the host name",
         ),
-        ("Expired", "the TLS certificate has expired"),
         (
-            "NotValidYet",
+            &["Expired", "certificate expired"],
+            "the TLS certificate has expired",
+        ),
+        (
+            &[
+                "NotValidYet",
+                "certificate not valid yet",
+                "certificate not valid before",
+            ],
             "the TLS certificate is not valid yet (check the clock)",
         ),
-        ("Revoked", "the TLS certificate is revoked"),
-        ("InvalidPurpose", "the TLS certificate is not for a server"),
+        (
+            &["Revoked", "certificate revoked"],
+            "the TLS certificate is revoked",
+        ),
+        (
+            &["InvalidPurpose"],
+            "the TLS certificate is not for a server",
+        ),
     ];
-    if let Some((_, words)) = tls.iter().find(|(variant, _)| all.contains(variant)) {
+    if let Some((_, words)) = tls
+        .iter()
+        .find(|(spellings, _)| spellings.iter().any(|v| all.contains(v)))
+    {
         return format!("{words} ({all})");
     }
     if all.contains("invalid peer certificate") {

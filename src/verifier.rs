@@ -60,6 +60,17 @@ pub struct Verifier {
     inner: Arc<Inner>,
 }
 
+/// Two verifiers are equal when one is a clone of the other (they share one
+/// key cache and configuration); two built separately are not, even from
+/// the same configuration.
+impl PartialEq for Verifier {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+}
+
+impl Eq for Verifier {}
+
 struct Inner {
     config: Arc<VerifierConfig>,
     keys: Arc<KeyCache>,

@@ -93,6 +93,12 @@ fn a_misplaced_token_is_never_echoed() {
     );
     // As the value of a flag that takes none, too.
     let out = run(&["verify", "--pretty=eyJabc.def.ghi", "x"], None);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.json()["message"].as_str().unwrap().contains("<token>"),
+        "{}",
+        out.stdout
+    );
     assert!(!(out.stdout + &out.stderr).contains("eyJ"));
 }
 
@@ -237,12 +243,11 @@ fn tls_failure(name: &str, constraints: &str) -> String {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            break;
-        }
+    let up = (0..200).any(|_| {
         std::thread::sleep(Duration::from_millis(50));
-    }
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    assert!(up, "openssl s_server did not listen on {port}");
     let issuer = format!("https://127.0.0.1:{port}");
     let out = run(
         &["verify", "--issuer", &issuer, "--audience", "a", "x.y.z"],

@@ -3,8 +3,19 @@
 #![cfg(all(unix, feature = "cli"))]
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
+
+/// Kills the demo when the test ends, passed or failed.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
 
 /// `cargo test` builds the examples beside the binaries it tests.
 fn demo_binary() -> std::path::PathBuf {
@@ -20,18 +31,34 @@ fn demo_binary() -> std::path::PathBuf {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_serves_labelled_commands_and_stops_on_sigterm() {
-    let mut child = Command::new(demo_binary())
-        .arg("--serve")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut child = Running(
+        Command::new(demo_binary())
+            .arg("--serve")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    // Lines arrive through a thread, so a stalled demo fails the test
+    // instead of hanging it.
+    let (tx, rx) = mpsc::channel();
+    let stdout = BufReader::new(child.0.stdout.take().unwrap());
+    std::thread::spawn(move || {
+        for line in stdout.lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
     let mut text = String::new();
     let mut commands: Vec<(String, String)> = Vec::new();
     let mut label = String::new();
-    for line in lines.by_ref() {
-        let line = line.unwrap();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = rx
+            .recv_timeout(left)
+            .unwrap_or_else(|e| panic!("the demo stopped printing ({e}) after:\n{text}"));
         text.push_str(&line);
         text.push('\n');
         if let Some(l) = line.trim().strip_prefix("# ") {
@@ -69,13 +96,13 @@ async fn the_demo_serves_labelled_commands_and_stops_on_sigterm() {
     }
 
     let kill = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args(["-TERM", &child.0.id().to_string()])
         .status()
         .unwrap();
     assert!(kill.success());
     let started = Instant::now();
     loop {
-        if let Some(status) = child.try_wait().unwrap() {
+        if let Some(status) = child.0.try_wait().unwrap() {
             assert!(status.success(), "exit status after SIGTERM: {status}");
             break;
         }

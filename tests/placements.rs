@@ -77,16 +77,44 @@ mod actix {
         HttpResponse::Ok().body(user.freshness.as_str())
     }
 
+    /// How many times a handler behind `require` ran: a refusal must come
+    /// before the handler's side effects, not only replace its response.
+    static PLAIN_RAN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
     async fn plain() -> HttpResponse {
+        PLAIN_RAN.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         HttpResponse::Ok().body("handler ran")
     }
 
     async fn spawn(issuer: &TestIssuer) -> String {
         // The Verifier as web::Data, the form actix users reach for first.
         let verifier = web::Data::new(issuer.verifier().await);
+        let other = issuer.verifier().await;
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(verifier.clone())
+                .service(
+                    web::scope("/two-verifiers")
+                        .app_data(other.clone())
+                        .app_data(Requirement::none())
+                        .route("/x", web::post().to(ok)),
+                )
+                .service(
+                    web::scope("/same-verifier-twice")
+                        .app_data(verifier.get_ref().clone())
+                        .app_data(Requirement::none())
+                        .route("/x", web::post().to(ok)),
+                )
+                .service(
+                    web::scope("/wrapped-fresh")
+                        .app_data(mins(10))
+                        .wrap(middleware::from_fn(require))
+                        .service(
+                            web::resource("/x")
+                                .app_data(mins(5))
+                                .route(web::post().to(fresh_300)),
+                        ),
+                )
                 .route("/nothing", web::post().to(ok))
                 .service(
                     web::resource("/explicit-none")
@@ -200,6 +228,12 @@ mod actix {
         assert_eq!((r.status, r.error()), (500, "server_error".into()));
         let r = post(format!("{base}/sources-disagree"), ("x-id-token", &t.fresh)).await;
         assert_eq!((r.status, r.error()), (500, "server_error".into()));
+        // A Verifier on the scope, a different one as web::Data on the app.
+        let r = bearer(format!("{base}/two-verifiers/x"), &t.fresh).await;
+        assert_eq!((r.status, r.error()), (500, "server_error".into()));
+        // The same Verifier in both forms is one Verifier.
+        let r = bearer(format!("{base}/same-verifier-twice/x"), &t.fresh).await;
+        assert_eq!(r.status, 200, "{}", r.body);
     }
 
     #[actix_web::test]
@@ -222,6 +256,18 @@ mod actix {
         let r = bearer(format!("{base}/fresh-alone"), &t.two_min).await;
         assert_eq!((r.status, r.body.as_str()), (200, "fresh"));
         let r = bearer(format!("{base}/fresh-alone"), &t.hour).await;
+        assert!(r.challenge.unwrap().ends_with("max_age=\"300\""));
+        // `require` on a 10 min scope, 5 min registered on the resource, and
+        // the handler's FreshWithin<300> applied to it: the resource's
+        // Requirement was enforced (tightened), so no false 500.
+        let r = bearer(format!("{base}/wrapped-fresh/x"), &t.two_min).await;
+        assert_eq!((r.status, r.body.as_str()), (200, "fresh"));
+        let r = bearer(
+            format!("{base}/wrapped-fresh/x"),
+            &issuer.token().auth_time_ago(400).sign(),
+        )
+        .await;
+        assert_eq!(r.status, 401);
         assert!(r.challenge.unwrap().ends_with("max_age=\"300\""));
     }
 }

@@ -78,8 +78,9 @@ fn main() {
     std::process::exit(code);
 }
 
-/// Replaces every word that looks like a JWT (`eyJ...` or three base64url
-/// segments) with `<token>`, so no error message repeats a credential.
+/// Replaces every word that looks like a JWT (`eyJ...`, or three base64url
+/// segments of 16 characters or more: never a host name) with `<token>`, so
+/// no error message repeats one.
 fn redact_tokens(text: &str) -> String {
     let looks_like_jwt = |w: &str| {
         let w = w.trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '_');
@@ -88,7 +89,7 @@ fn redact_tokens(text: &str) -> String {
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         };
         w.starts_with("eyJ")
-            || (w.len() >= 20 && w.split('.').count() == 3 && w.split('.').all(b64))
+            || (w.split('.').count() == 3 && w.split('.').all(|p| p.len() >= 16 && b64(p)))
     };
     text.split_inclusive(char::is_whitespace)
         .map(|chunk| {
@@ -128,8 +129,10 @@ mod tests {
             out,
             "error: unexpected argument '<token>' found\n\n  tip: use '-- <token>'\n"
         );
-        let opaque = "aaaaaaaaaa.bbbbbbbbbbbb.cccccccccc";
+        let opaque = "aaaaaaaaaaaaaaaa.bbbbbbbbbbbbbbbbbbbb.cccccccccccccccccc";
         assert!(!redact_tokens(opaque).contains("aaaa"));
+        let host = "invalid issuer https://login.example-company.com/";
+        assert_eq!(redact_tokens(host), host);
         let plain = "the following required arguments were not provided:\n  --issuer <URL>\n";
         assert_eq!(redact_tokens(plain), plain);
     }

@@ -65,9 +65,9 @@ fn read_token(arg: &str, max_token_bytes: usize) -> Result<String, String> {
 }
 
 fn strip_bearer(s: &str) -> &str {
+    // The same parsing as an `Authorization` header (RFC 6750 §2.1).
     let s = s.trim();
-    match s.get(..7) {
-        Some(scheme) if scheme.eq_ignore_ascii_case("bearer ") => s[7..].trim_start(),
-        _ => s,
-    }
+    reauth::TokenSource::AuthorizationBearer
+        .extract(|_| Some(s))
+        .unwrap_or(s)
 }
