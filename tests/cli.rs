@@ -216,6 +216,10 @@ async fn token_from_stdin() {
     ];
     let out = run(&args, Some(&format!("\n  {t}\n\n"))).await;
     assert_eq!(out.code, 0, "{}", out.stdout);
+    for pasted in bearer_pastes(&t) {
+        let out = run(&args, Some(&format!("{pasted}\n"))).await;
+        assert_eq!(out.code, 0, "from stdin: {}", out.stdout);
+    }
     let out = run(&args, Some("")).await;
     assert_eq!(
         (out.code, out.json["error"].as_str()),
@@ -226,6 +230,55 @@ async fn token_from_stdin() {
     assert_eq!(
         (out.code, out.json["error"].as_str()),
         (1, Some("malformed_token"))
+    );
+}
+
+#[tokio::test]
+async fn a_pasted_bearer_prefix_is_accepted() {
+    let issuer = TestIssuer::start().await;
+    let token = issuer.token().sign();
+    for pasted in bearer_pastes(&token) {
+        let out = verify(&issuer, &[], &pasted).await;
+        assert_eq!(
+            (out.code, out.json["ok"].as_bool()),
+            (0, Some(true)),
+            "{pasted:.12}"
+        );
+    }
+}
+
+/// A token as people paste it from a request: with its scheme, in any case.
+fn bearer_pastes(token: &str) -> [String; 3] {
+    [
+        format!("Bearer {token}"),
+        format!("bearer {token}"),
+        format!("BEARER   {token}"),
+    ]
+}
+
+#[tokio::test]
+async fn the_readme_sample_has_the_printed_key_order() {
+    let issuer = TestIssuer::start().await;
+    let out = verify(&issuer, &[], &issuer.token().sign()).await;
+    let printed: Vec<String> = out.json.as_object().unwrap().keys().cloned().collect();
+    let readme = include_str!("../README.md");
+    let sample = readme
+        .lines()
+        .find(|l| l.starts_with("{\"auth_time\"") || l.starts_with("{\"ok\""))
+        .expect("README shows a reauth verify output line");
+    let keys: Vec<String> = printed
+        .iter()
+        .filter(|k| sample.contains(&format!("\"{k}\":")))
+        .cloned()
+        .collect();
+    assert_eq!(keys, printed, "every printed key is in the README sample");
+    let positions: Vec<usize> = keys
+        .iter()
+        .map(|k| sample.find(&format!("\"{k}\":")).unwrap())
+        .collect();
+    assert!(
+        positions.is_sorted(),
+        "README order {sample} differs from {printed:?}"
     );
 }
 

@@ -1,13 +1,14 @@
 //! What the `reauth` command says when things go wrong: usage errors that
-//! name the flags, never a token echoed, a pasted `Bearer ` prefix, logs
-//! without ANSI colours off a terminal or as JSON, TLS failures with their
-//! reason, and a `serve --help` that documents the gate.
+//! name the flags, never a token echoed, logs without ANSI colours off a
+//! terminal or as JSON, TLS failures with their reason, and a `serve --help`
+//! that documents the gate. (A pasted `Bearer ` prefix and the README's
+//! sample output are in `cli.rs`, beside the other `verify` tests.)
 #![cfg(feature = "cli")]
+
+mod support;
 
 use std::process::{Command, Stdio};
 use std::time::Duration;
-
-use reauth::testing::TestIssuer;
 
 const BIN: &str = env!("CARGO_BIN_EXE_reauth");
 
@@ -102,44 +103,9 @@ fn a_misplaced_token_is_never_echoed() {
     assert!(!(out.stdout + &out.stderr).contains("eyJ"));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_pasted_bearer_prefix_is_accepted() {
-    let issuer = TestIssuer::start().await;
-    let token = issuer.token().sign();
-    let base = [
-        "verify",
-        "--issuer",
-        issuer.issuer(),
-        "--audience",
-        "test-client",
-    ];
-    for pasted in [
-        format!("Bearer {token}"),
-        format!("bearer {token}"),
-        format!("BEARER   {token}"),
-    ] {
-        let mut args = base.to_vec();
-        args.push(&pasted);
-        let out = tokio::task::block_in_place(|| run(&args, None));
-        assert_eq!(
-            (out.code, out.json()["ok"].as_bool()),
-            (0, Some(true)),
-            "{pasted:.12}"
-        );
-        let mut args = base.to_vec();
-        args.push("-");
-        let out = tokio::task::block_in_place(|| run(&args, Some(&format!("{pasted}\n"))));
-        assert_eq!(out.code, 0, "from stdin: {}", out.stdout);
-    }
-}
-
 /// `serve` with an issuer nobody answers on: it logs an error and exits 2.
 fn failing_serve(extra: &[&str]) -> Out {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = support::free_port();
     let issuer = format!("http://127.0.0.1:{port}");
     let mut args = vec![
         "serve",
@@ -228,11 +194,7 @@ fn tls_failure(name: &str, constraints: &str) -> String {
         .status()
         .unwrap();
     assert!(made.success());
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = support::free_port();
     let mut server = Command::new("openssl")
         .args(["s_server", "-quiet", "-www", "-accept", &port.to_string()])
         .arg("-cert")
@@ -289,39 +251,4 @@ fn serve_help_documents_the_gate() {
             "serve --help lacks {needle}:\n{help}"
         );
     }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_readme_sample_has_the_printed_key_order() {
-    let issuer = TestIssuer::start().await;
-    let token = issuer.token().sign();
-    let args = [
-        "verify",
-        "--issuer",
-        issuer.issuer(),
-        "--audience",
-        "test-client",
-        &token,
-    ];
-    let out = tokio::task::block_in_place(|| run(&args, None));
-    let printed: Vec<String> = out.json().as_object().unwrap().keys().cloned().collect();
-    let readme = include_str!("../README.md");
-    let sample = readme
-        .lines()
-        .find(|l| l.starts_with("{\"auth_time\"") || l.starts_with("{\"ok\""))
-        .expect("README shows a reauth verify output line");
-    let keys: Vec<String> = printed
-        .iter()
-        .filter(|k| sample.contains(&format!("\"{k}\":")))
-        .cloned()
-        .collect();
-    assert_eq!(keys, printed, "every printed key is in the README sample");
-    let positions: Vec<usize> = keys
-        .iter()
-        .map(|k| sample.find(&format!("\"{k}\":")).unwrap())
-        .collect();
-    assert!(
-        positions.is_sorted(),
-        "README order {sample} differs from {printed:?}"
-    );
 }

@@ -174,11 +174,7 @@ async fn redis_down_fails_closed_then_recovers() {
 
 #[tokio::test]
 async fn unreachable_at_start_is_an_error() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = support::free_port();
     let mut cfg = RedisStoreConfig::new(format!("redis://127.0.0.1:{port}/"));
     cfg.command_timeout = Duration::from_millis(300);
     let r = tokio::time::timeout(Duration::from_secs(10), RedisStore::connect(cfg))

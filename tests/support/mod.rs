@@ -10,6 +10,16 @@ use std::time::{Duration, Instant};
 use reauth::testing::TestIssuer;
 use reauth::{FakeClock, Requirement, Verifier};
 
+/// A loopback port nothing listens on right now (for a server a test
+/// starts, or an address that must refuse connections).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// The code a verification ends with, or `"accepted"`.
 pub async fn verdict(v: &Verifier, token: &str, req: &Requirement) -> &'static str {
     match v.verify(token, req).await {
@@ -76,11 +86,7 @@ impl Redis {
     /// Starts redis-server with an append-only file (state survives a restart).
     pub fn start() -> Option<Self> {
         Self::available()?;
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let dir = std::env::temp_dir().join(format!("reauth-redis-{port}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let child = Self::spawn(port, &dir);

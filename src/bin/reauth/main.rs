@@ -82,20 +82,11 @@ fn main() {
 /// segments of 16 characters or more: never a host name) with `<token>`, so
 /// no error message repeats one.
 fn redact_tokens(text: &str) -> String {
-    let looks_like_jwt = |w: &str| {
-        let w = w.trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '_');
-        let b64 = |p: &str| {
-            p.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        };
-        w.starts_with("eyJ")
-            || (w.split('.').count() == 3 && w.split('.').all(|p| p.len() >= 16 && b64(p)))
-    };
     text.split_inclusive(char::is_whitespace)
         .map(|chunk| {
             let word = chunk.trim_end();
-            if looks_like_jwt(word) {
-                let (lead, trail) = quotes(word);
+            let (lead, core, trail) = around(word);
+            if looks_like_jwt(core) {
                 format!("{lead}<token>{trail}{}", &chunk[word.len()..])
             } else {
                 chunk.to_owned()
@@ -104,15 +95,23 @@ fn redact_tokens(text: &str) -> String {
         .collect()
 }
 
-/// The punctuation around a word (clap quotes values: `'eyJ...'`).
-fn quotes(word: &str) -> (&str, &str) {
-    let start = word
-        .find(|c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        .unwrap_or(0);
-    let end = word
-        .rfind(|c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        .map_or(word.len(), |i| i + 1);
-    (&word[..start], &word[end..])
+fn base64url(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '-' || c == '_'
+}
+
+fn looks_like_jwt(w: &str) -> bool {
+    w.starts_with("eyJ")
+        || (w.split('.').count() == 3
+            && w.split('.')
+                .all(|p| p.len() >= 16 && p.chars().all(base64url)))
+}
+
+/// A word as the punctuation around it (clap quotes values: `'eyJ...'`)
+/// and what that encloses.
+fn around(word: &str) -> (&str, &str, &str) {
+    let start = word.find(base64url).unwrap_or(word.len());
+    let end = word.rfind(base64url).map_or(start, |i| i + 1);
+    (&word[..start], &word[start..end], &word[end..])
 }
 
 #[cfg(test)]
