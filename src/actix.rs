@@ -60,6 +60,9 @@ impl ResponseError for GuardError {
         {
             res.insert_header((header::WWW_AUTHENTICATE, challenge));
         }
+        if let Some(secs) = self.retry_after() {
+            res.insert_header((header::RETRY_AFTER, secs));
+        }
         res.insert_header((header::CACHE_CONTROL, "no-store"))
             .json(self.to_json())
     }
@@ -260,8 +263,13 @@ pub async fn backchannel_logout(req: HttpRequest, form: web::Form<LogoutRequest>
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .finish(),
         Err(e) => {
-            HttpResponse::build(StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST))
-                .insert_header((header::CACHE_CONTROL, "no-store"))
+            let mut res = HttpResponse::build(
+                StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST),
+            );
+            if e.status() == 503 {
+                res.insert_header((header::RETRY_AFTER, guard::RETRY_AFTER_SECS));
+            }
+            res.insert_header((header::CACHE_CONTROL, "no-store"))
                 .json(e.to_json())
         }
     }

@@ -31,7 +31,7 @@
 use std::ops::Deref;
 
 use axum::extract::{FromRef, FromRequestParts};
-use axum::http::header::{CACHE_CONTROL, WWW_AUTHENTICATE};
+use axum::http::header::{CACHE_CONTROL, RETRY_AFTER, WWW_AUTHENTICATE};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Json, Response};
@@ -50,6 +50,10 @@ impl IntoResponse for GuardError {
             .and_then(|c| HeaderValue::from_str(&c).ok())
         {
             res.headers_mut().insert(WWW_AUTHENTICATE, challenge);
+        }
+        if let Some(secs) = self.retry_after() {
+            res.headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(secs));
         }
         res.headers_mut()
             .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -8,6 +8,11 @@ use crate::error::VerifyError;
 use crate::requirement::Requirement;
 use crate::verifier::{Verified, Verifier};
 
+/// `Retry-After` on every 503 the adapters and `reauth serve` answer, in
+/// seconds: about the JWKS refresh back-off and the revocation store's
+/// reconnect, short enough that a recovered service is used again soon.
+pub const RETRY_AFTER_SECS: u64 = 5;
+
 /// The whole decision for one guarded request, as every adapter makes it:
 /// a verifier must be registered, a token must be present, and it must pass
 /// `requirement`.
@@ -167,6 +172,13 @@ impl GuardError {
             Self::Verify(e) => e.www_authenticate(),
             Self::NotConfigured | Self::Misconfigured(_) => None,
         }
+    }
+
+    /// The `Retry-After` seconds of a 503 ([`RETRY_AFTER_SECS`]): keys or
+    /// revocation state are expected back soon, and a client or proxy that
+    /// retries must not hammer the issuer or Redis.
+    pub fn retry_after(&self) -> Option<u64> {
+        (self.status() == 503).then_some(RETRY_AFTER_SECS)
     }
 
     /// `{"error": "<code>", "message": "..."}`.

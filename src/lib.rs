@@ -18,6 +18,7 @@ mod logout;
 mod memo;
 mod requirement;
 pub mod revocation;
+mod stats;
 mod token;
 mod verifier;
 
@@ -25,6 +26,8 @@ mod verifier;
 pub mod actix;
 #[cfg(feature = "axum")]
 pub mod axum;
+#[cfg(feature = "gate")]
+pub mod gate;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -51,4 +54,5 @@ pub use guard::{GuardError, TokenSource};
 pub use jsonwebtoken::Algorithm;
 pub use logout::{BACKCHANNEL_LOGOUT_EVENT, LogoutEvent};
 pub use requirement::{Freshness, ReauthPolicy, Requirement};
+pub use stats::{RevocationSync, VerifierStats};
 pub use verifier::{ClaimsMap, Verified, Verifier};

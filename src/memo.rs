@@ -13,6 +13,7 @@
 //!   past its `exp` is removed.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::claims::IdTokenClaims;
 use crate::verifier::ClaimsMap;
@@ -67,6 +68,8 @@ impl Weighter<Arc<str>, Arc<MemoEntry>> for ByWeight {
 
 pub(crate) struct Memo {
     cache: Cache<Arc<str>, Arc<MemoEntry>, ByWeight>,
+    hits: AtomicU64,
+    misses: AtomicU64,
 }
 
 impl Memo {
@@ -78,11 +81,28 @@ impl Memo {
         let min = max_bytes.div_ceil(max_entries as u64).max(1);
         Some(Self {
             cache: Cache::with_weighter(max_entries, max_bytes, ByWeight { min }),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
         })
     }
 
     pub fn get(&self, token: &str) -> Option<Arc<MemoEntry>> {
-        self.cache.get(token)
+        let found = self.cache.get(token);
+        let counter = if found.is_some() {
+            &self.hits
+        } else {
+            &self.misses
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        found
+    }
+
+    /// Lookups that found the token, and that did not.
+    pub fn counts(&self) -> (u64, u64) {
+        (
+            self.hits.load(Ordering::Relaxed),
+            self.misses.load(Ordering::Relaxed),
+        )
     }
 
     pub fn insert(&self, token: &str, entry: MemoEntry) {

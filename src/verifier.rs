@@ -17,6 +17,7 @@ use crate::logout::{self, LogoutContext, LogoutEvent};
 use crate::memo::{Memo, MemoEntry};
 use crate::requirement::{Freshness, Requirement};
 use crate::revocation::{MemoryStore, Namespace, RevocationStore, Revoked};
+use crate::stats::VerifierStats;
 use crate::token::Expected;
 use crate::{json, token};
 
@@ -155,6 +156,21 @@ impl Verifier {
     /// True once usable keys are loaded (and not stale beyond the bound).
     pub fn keys_ready(&self) -> bool {
         self.inner.keys.keys_ready()
+    }
+
+    /// Counters for metrics and readiness: JWKS fetches, the memo, the
+    /// revocation store's sync.
+    pub fn stats(&self) -> VerifierStats {
+        let (jwks_fetches, jwks_fetch_failures, fetched_ms) = self.inner.keys.counts();
+        let (memo_hits, memo_misses) = self.inner.memo.as_ref().map_or((0, 0), Memo::counts);
+        VerifierStats {
+            jwks_fetches,
+            jwks_fetch_failures,
+            keys_fetched_at: fetched_ms.map(|ms| ms.div_euclid(1000)),
+            memo_hits,
+            memo_misses,
+            revocation: self.inner.store.sync(),
+        }
     }
 
     /// Loads keys now if none are usable (single-flight, cooldown permitting),

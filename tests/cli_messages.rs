@@ -245,6 +245,15 @@ fn serve_help_documents_the_gate() {
         "WWW-Authenticate",
         "Cache-Control: no-store",
         "--log-format",
+        "/livez",
+        "/readyz",
+        "--config",
+        "--check-config",
+        "--metrics-bind",
+        "SIGHUP",
+        "no_route",
+        "ambiguous_request",
+        "Retry-After",
     ] {
         assert!(
             help.contains(needle),

@@ -10,7 +10,7 @@
 //!   a failed refresh keeps the last good keys for `stale_if_error`, after
 //!   which the answer is `keys_unavailable` (never a rejection).
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -36,6 +36,8 @@ struct State {
     last_attempt: Option<i64>,
     generation: u64,
     last_error: Option<Arc<FetchError>>,
+    /// When the keys in use were fetched (ms since the epoch).
+    keys_fetched_at: Option<i64>,
 }
 
 pub(crate) struct KeyCache {
@@ -45,6 +47,9 @@ pub(crate) struct KeyCache {
     state: RwLock<State>,
     refresh_lock: tokio::sync::Mutex<()>,
     background_running: AtomicBool,
+    /// JWKS fetches attempted, and failed (metrics).
+    fetches: AtomicU64,
+    failures: AtomicU64,
 }
 
 fn ms(d: Duration) -> i64 {
@@ -82,12 +87,15 @@ impl KeyCache {
                 last_attempt: None,
                 generation: 0,
                 last_error: None,
+                keys_fetched_at: None,
             }),
             config,
             fetcher,
             discovery_url,
             refresh_lock: tokio::sync::Mutex::new(()),
             background_running: AtomicBool::new(false),
+            fetches: AtomicU64::new(0),
+            failures: AtomicU64::new(0),
         });
         cache.refresh(0).await;
         Ok(cache)
@@ -116,6 +124,16 @@ impl KeyCache {
 
     fn stale_limit(&self, st: &State) -> i64 {
         st.expires_at.saturating_add(ms(self.config.stale_if_error))
+    }
+
+    /// JWKS fetches attempted and failed, and when the keys in use were
+    /// fetched (ms since the epoch).
+    pub fn counts(&self) -> (u64, u64, Option<i64>) {
+        (
+            self.fetches.load(Ordering::Relaxed),
+            self.failures.load(Ordering::Relaxed),
+            self.snapshot().keys_fetched_at,
+        )
     }
 
     /// True when usable keys are loaded and not stale beyond the bound.
@@ -207,6 +225,7 @@ impl KeyCache {
         }
         let discovery = self.maybe_refresh_discovery(&st, now).await;
         let result = self.fetch_keys(&discovery.0.jwks_uri).await;
+        self.fetches.fetch_add(1, Ordering::Relaxed);
         let done = now_ms(&self.config);
         let mut w = self.state.write().unwrap_or_else(|p| p.into_inner());
         if let Some((doc, algs, at)) = discovery.1 {
@@ -225,8 +244,10 @@ impl KeyCache {
                 w.keys = Some(Arc::new(keys));
                 w.expires_at = done.saturating_add(ms(ttl));
                 w.last_error = None;
+                w.keys_fetched_at = Some(done);
             }
             Err(e) => {
+                self.failures.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(error = %e, have_keys = w.keys.is_some(), "reauth: JWKS refresh failed; keeping the last good keys");
                 w.last_error = Some(Arc::new(e));
             }

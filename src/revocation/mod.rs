@@ -172,4 +172,10 @@ pub trait RevocationStore: Send + Sync + fmt::Debug + 'static {
         let _ = keep;
         Box::pin(async { Ok(()) })
     }
+
+    /// How current the local copy of a shared store is (metrics,
+    /// readiness). `None` (the default) for a store that is not a copy.
+    fn sync(&self) -> Option<crate::RevocationSync> {
+        None
+    }
 }

@@ -168,9 +168,22 @@ mod serve_support {
     pub struct Gate {
         pub child: Child,
         pub base: String,
+        /// Every line the gate logged (stderr).
+        pub logs: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    }
+
+    impl Gate {
+        pub fn logged(&self, needle: &str) -> bool {
+            self.logs.lock().unwrap().iter().any(|l| l.contains(needle))
+        }
     }
 
     pub async fn serve(issuer: &TestIssuer, extra: &[&str]) -> Gate {
+        serve_env(issuer, extra, &[("RUST_LOG", "info")]).await
+    }
+
+    /// `reauth serve` with these extra arguments and environment.
+    pub async fn serve_env(issuer: &TestIssuer, extra: &[&str], env: &[(&str, &str)]) -> Gate {
         let mut args = vec![
             "serve",
             "--issuer",
@@ -185,7 +198,7 @@ mod serve_support {
         args.extend_from_slice(extra);
         let mut child = Command::new(BIN)
             .args(&args)
-            .env("RUST_LOG", "info")
+            .envs(env.iter().copied())
             .env("NO_COLOR", "1")
             .stderr(Stdio::piped())
             .stdout(Stdio::null())
@@ -199,16 +212,27 @@ mod serve_support {
                 if let Some(rest) = line.split("addr=").nth(1) {
                     return rest.split_whitespace().next().unwrap().to_owned();
                 }
+                // --log-format json
+                if let Some(rest) = line.split("\"addr\":\"").nth(1) {
+                    return rest.split('"').next().unwrap().to_owned();
+                }
                 seen.push(line);
             }
             panic!("serve exited before listening:\n{}", seen.join("\n"));
         })
         .await
         .expect("serve starts");
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        let logs = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = logs.clone();
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = lines.next_line().await {
+                sink.lock().unwrap().push(line);
+            }
+        });
         Gate {
             child,
             base: format!("http://{addr}"),
+            logs,
         }
     }
 

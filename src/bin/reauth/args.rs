@@ -1,13 +1,14 @@
 //! The command line (a fixed contract: scripts depend on it).
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use reauth::revocation::{RedisStore, RedisStoreConfig};
 use reauth::{Algorithm, ReauthPolicy, Requirement, VerifierConfig};
 
-use crate::duration;
+use reauth::gate::duration;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -28,6 +29,25 @@ pub struct Cli {
         env = "REAUTH_LOG_FORMAT"
     )]
     pub log_format: LogFormat,
+}
+
+impl Cli {
+    /// Parses the command line. `serve --check-config FILE` needs neither
+    /// `--issuer` nor `--audience`: checking a file before deploying it
+    /// must not need the issuer's address.
+    pub fn parse_args() -> Result<Self, clap::Error> {
+        use clap::{CommandFactory, FromArgMatches};
+        let cmd = Self::command().mut_subcommand("serve", |s| {
+            s.mut_arg("issuer", |a| {
+                a.required(false).required_unless_present("check_config")
+            })
+            .mut_arg("audiences", |a| {
+                a.required(false).required_unless_present("check_config")
+            })
+        });
+        let matches = cmd.try_get_matches()?;
+        Self::from_arg_matches(&matches)
+    }
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -103,25 +123,38 @@ Endpoints:
   /verify            any method; reads `Authorization: Bearer <ID token>`
   /verify/<path>     the same, for Envoy ext_authz `path_prefix: /verify`
                      (the original path and query follow; never read as overrides)
+  /livez             GET: 200 while the process answers
+  /readyz            GET: 200 when keys are loaded (and, with --redis, the
+                     revocation state is within its staleness bound), else 503
   /healthz           GET: 200 once the issuer's keys are loaded, else 503
   /backchannel-logout  POST: OpenID Connect Back-Channel Logout receiver
+  /metrics           only on --metrics-bind (Prometheus text)
 
-Query overrides on /verify (they may only tighten the command line; anything
-else, or an unknown parameter, is 400 invalid_request):
-  max_age=DURATION   shorter than --max-age (or added when there is none)
-  acr_values=A,B     a non-empty subset of --acr-values (or added when any acr is accepted)
-  amr=M,N            methods added to --require-amr
+With --config FILE, each request's requirement comes from the first route of
+the file matching the original request (X-Original-Method/-Host/-URI or
+X-Forwarded-Method/-Host/-Uri, or the path under /verify/); no match is 403
+no_route unless the file says `unmatched = \"verify\"`. Check a file with
+--check-config FILE; reload it with SIGHUP (a bad file keeps the old policy).
+
+Query overrides on /verify (they may only tighten; anything else, or an
+unknown parameter, is 400 invalid_request):
+  max_age=DURATION   shorter than the requirement's (or added when there is none)
+  acr_values=A,B     a non-empty subset of the accepted ones (or added when any acr is accepted)
+  amr=M,N            methods added to the required ones
 
 Answers:
   200  X-Reauth-Subject (sub), X-Reauth-Auth-Time (auth_time, when present),
        X-Reauth-Reauthentication (fresh | not_required | unavailable),
-       X-Reauth-Session (sid, when present); forwarded byte for byte
+       X-Reauth-Session (sid, when present), X-Reauth-Route (with --config);
+       forwarded byte for byte
   401  WWW-Authenticate: Bearer ... (invalid_token, or
        insufficient_user_authentication with max_age / acr_values)
-  403  reauthentication_unavailable (the user cannot re-authenticate)
-  400  invalid_request (a bad override)
-  500  server_error (a claim that cannot be sent as a header)
-  503  keys_unavailable / revocation_unavailable (retry)
+  403  reauthentication_unavailable (the user cannot re-authenticate),
+       no_route, ambiguous_request (the path reads as different routes)
+  400  invalid_request (a bad override, or a request body sent to the gate)
+  500  server_error (a claim that cannot be sent as a header; the proxy does
+       not send the original request the policy needs)
+  503  keys_unavailable / revocation_unavailable, with Retry-After (retry)
   /verify answers carry Cache-Control: no-store; error bodies are
   {\"error\": \"<code>\", \"message\": \"...\"}.
 
@@ -150,6 +183,20 @@ pub struct ServeArgs {
     /// Worker threads (0: one per CPU).
     #[arg(long, default_value_t = 0)]
     pub workers: usize,
+    /// Per-route policies: a TOML file of named routes matched on the
+    /// original request (see the README, "Per-route policies"). Reloaded
+    /// on SIGHUP; a bad file keeps the policy in force. Without it, every
+    /// request gets the command line's requirement and the query overrides.
+    #[arg(long, env = "REAUTH_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Check a policy file and exit: 0 when valid, else every error with
+    /// its line and column on stderr and exit 2. Needs no other option.
+    #[arg(long, value_name = "FILE")]
+    pub check_config: Option<PathBuf>,
+    /// Serve Prometheus metrics at http://ADDR/metrics, on a listener of
+    /// their own (keep it off the proxy). Default: no metrics.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_bind: Option<SocketAddr>,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -161,8 +208,10 @@ pub enum Policy {
 #[derive(Args, Debug)]
 pub struct CommonArgs {
     /// Issuer URL, exactly as in the tokens' `iss` (https, or http on loopback).
-    #[arg(long, env = "REAUTH_ISSUER", value_name = "URL")]
-    pub issuer: String,
+    // Optional for clap only so `serve --check-config` needs no issuer
+    // (see `Cli::parse_args`); required everywhere else.
+    #[arg(long, env = "REAUTH_ISSUER", value_name = "URL", required = true)]
+    pub issuer: Option<String>,
     /// Accepted audience (client id); repeat for several.
     #[arg(
         long = "audience",
@@ -224,7 +273,8 @@ fn parse_alg(s: &str) -> Result<Algorithm, String> {
 impl CommonArgs {
     /// The verifier configuration; connects to Redis when `--redis` is given.
     pub async fn config(&self) -> Result<VerifierConfig, String> {
-        let mut b = VerifierConfig::builder(self.issuer.clone())
+        let issuer = self.issuer.clone().ok_or("--issuer is required")?;
+        let mut b = VerifierConfig::builder(issuer)
             .audiences(self.audiences.iter().cloned())
             .leeway(self.leeway)
             .when_cannot_reauthenticate(self.policy())

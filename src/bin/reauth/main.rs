@@ -2,21 +2,21 @@
 //! forward-auth gate. See `reauth --help`.
 
 mod args;
-mod duration;
+mod metrics;
+mod policy_file;
 mod revoke;
 mod serve;
 mod verify;
 
 use std::io::IsTerminal;
 
-use clap::Parser;
 use clap::error::ErrorKind;
 use tracing_subscriber::EnvFilter;
 
 use args::{Cli, Command, LogFormat};
 
 fn main() {
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::parse_args() {
         Ok(cli) => cli,
         Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
             e.exit()

@@ -1,25 +1,40 @@
 //! `reauth serve`: a forward-auth gate. `/verify` answers 200 (with identity
 //! headers) or the same 401/403/503 + `WWW-Authenticate` as the library's
-//! adapters; `/healthz` says whether keys are loaded.
+//! adapters; `/livez`, `/readyz` and `/healthz` for orchestrators.
+//!
+//! What a request demands comes from the policy file (`--config`,
+//! [`reauth::gate`]) or, without one, from the command line and the query
+//! overrides. This module is the HTTP wiring; decisions live in the library.
 
-use actix_web::http::header::HeaderValue;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix_web::http::header::{self, HeaderValue};
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, ResponseError, web};
-use reauth::guard::{self, GuardError};
+use arc_swap::ArcSwap;
+use reauth::gate::{Action, Decision, Original, Policy, duration};
+use reauth::guard::{self, GuardError, RETRY_AFTER_SECS};
 use reauth::{ClaimsMap, Requirement, Verifier};
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::args::ServeArgs;
-use crate::duration;
+use crate::metrics::{self, Metrics};
+use crate::policy_file;
 
 struct Gate {
     verifier: Verifier,
+    /// The command line's requirement (no policy file).
     requirement: Requirement,
+    /// The policy file in force, swapped whole on SIGHUP.
+    policy: Option<Arc<ArcSwap<Policy>>>,
+    metrics: Option<Arc<Metrics>>,
 }
 
 /// Per-request overrides, so one gate serves several locations. They may
-/// only tighten the command line's requirement ([`Requirement::tightened`]);
-/// an unknown parameter is a 400 (a typo must not silently drop a demand).
+/// only tighten the requirement ([`Requirement::tightened`]); an unknown
+/// parameter is a 400 (a typo must not silently drop a demand).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Overrides {
@@ -35,49 +50,177 @@ fn list(s: &str) -> Vec<String> {
         .collect()
 }
 
-fn requirement(query: &str, default: &Requirement) -> Result<Requirement, String> {
+fn tightened(query: &str, base: &Requirement) -> Result<Requirement, String> {
     if query.is_empty() {
-        return Ok(default.clone());
+        return Ok(base.clone());
     }
     let o =
         web::Query::<Overrides>::from_query(query).map_err(|e| format!("invalid query: {e}"))?;
     let max_age = o.max_age.as_deref().map(duration::parse).transpose()?;
-    default.tightened(
+    base.tightened(
         max_age,
         o.acr_values.as_deref().map(list),
         o.amr.as_deref().map(list),
     )
 }
 
-fn bad_request(message: &str) -> HttpResponse {
-    HttpResponse::BadRequest()
-        .insert_header(("Cache-Control", "no-store"))
-        .json(json!({"error": "invalid_request", "message": message}))
+fn error(status: u16, code: &str, message: &str) -> HttpResponse {
+    let status = actix_web::http::StatusCode::from_u16(status)
+        .unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR);
+    HttpResponse::build(status)
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(json!({"error": code, "message": message}))
+}
+
+/// Route labels where no route of the file was chosen (route names start
+/// with a letter or digit, so these never collide).
+const NO_FILE: &str = "_default";
+const UNMATCHED: &str = "_unmatched";
+const NO_ROUTE: &str = "_none";
+
+/// What one `/verify` request was, for metrics and the decision log.
+struct Outcome {
+    route: String,
+    code: &'static str,
+    response: HttpResponse,
 }
 
 async fn verify(req: HttpRequest, gate: web::Data<Gate>) -> HttpResponse {
+    let started = Instant::now();
+    let Outcome {
+        route,
+        code,
+        mut response,
+    } = decide(&req, &gate).await;
+    if !response.status().is_success() {
+        // The code in a header too: nginx's auth_request drops the body,
+        // and the guides build the client's JSON answer from this.
+        response.headers_mut().insert(
+            header::HeaderName::from_static("x-reauth-error"),
+            HeaderValue::from_static(code),
+        );
+    }
+    let elapsed = started.elapsed();
+    if let Some(m) = &gate.metrics {
+        m.decision(&route, code, elapsed);
+    }
+    tracing::debug!(
+        target: "reauth::decision",
+        route = %route,
+        code,
+        status = response.status().as_u16(),
+        latency_us = elapsed.as_micros() as u64,
+        "reauth: decision"
+    );
+    response
+}
+
+async fn decide(req: &HttpRequest, gate: &Gate) -> Outcome {
+    let out = |route: &str, code, response| Outcome {
+        route: route.to_owned(),
+        code,
+        response,
+    };
+    // The gate never needs the client's body; a proxy that forwards it
+    // wastes both sides' bandwidth (nginx: proxy_pass_request_body off).
+    if has_body(req) {
+        tracing::warn!(
+            "reauth: the proxy forwarded a request body to /verify; configure it not to \
+             (nginx: proxy_pass_request_body off; proxy_set_header Content-Length \"\")"
+        );
+        return out(
+            NO_ROUTE,
+            "invalid_request",
+            error(
+                400,
+                "invalid_request",
+                "the gate takes no request body: configure the proxy not to forward it",
+            ),
+        );
+    }
     // `/verify?overrides`; under `/verify/...` (Envoy ext_authz with
     // `path_prefix: /verify`) the rest of the path and its query are the
     // original request's, never overrides.
-    let query = if req.path() == "/verify" {
-        req.query_string()
-    } else {
-        ""
+    let envoy = req.path() != "/verify";
+    let query = if envoy { "" } else { req.query_string() };
+    let (route, base) = match &gate.policy {
+        None => (NO_FILE.to_owned(), gate.requirement.clone()),
+        Some(policy) => {
+            let policy = policy.load();
+            let original = if envoy {
+                let uri = match req.uri().path_and_query() {
+                    Some(pq) => &pq.as_str()["/verify".len()..],
+                    None => "/",
+                };
+                let host = req
+                    .headers()
+                    .get(header::HOST)
+                    .and_then(|h| h.to_str().ok());
+                Original::envoy(req.method().as_str(), host, uri)
+            } else {
+                Original::from_headers(|name| {
+                    req.headers()
+                        .get_all(name)
+                        .map(HeaderValue::as_bytes)
+                        .collect()
+                })
+            };
+            let decision = match &original {
+                Ok(o) => policy.decide(o),
+                Err(refusal) => Decision::Refused(*refusal),
+            };
+            match decision {
+                Decision::Route(r) => match r.action() {
+                    Action::Public => {
+                        let res = HttpResponse::Ok()
+                            .insert_header(("X-Reauth-Route", r.name()))
+                            .insert_header((header::CACHE_CONTROL, "no-store"))
+                            .finish();
+                        return out(r.name(), "public", res);
+                    }
+                    Action::Verify(req) => (r.name().to_owned(), req.clone()),
+                },
+                Decision::Defaults(req) => (UNMATCHED.to_owned(), req.clone()),
+                Decision::NoRoute => {
+                    let res = error(
+                        403,
+                        "no_route",
+                        "no route of the policy matches this request",
+                    );
+                    return out(NO_ROUTE, "no_route", res);
+                }
+                Decision::Refused(why) => {
+                    let res = error(403, "ambiguous_request", &why.message());
+                    return out(NO_ROUTE, "ambiguous_request", res);
+                }
+                Decision::Misconfigured(missing) => {
+                    tracing::error!("reauth: {}", missing.fix());
+                    let res = error(500, "server_error", "the gate is misconfigured");
+                    return out(NO_ROUTE, "server_error", res);
+                }
+            }
+        }
     };
-    let requirement = match requirement(query, &gate.requirement) {
+    let requirement = match tightened(query, &base) {
         Ok(r) => r,
-        Err(msg) => return bad_request(&msg),
+        Err(msg) => {
+            return out(
+                &route,
+                "invalid_request",
+                error(400, "invalid_request", &msg),
+            );
+        }
     };
     // The gate registers no TokenSource: `Authorization: Bearer`.
-    let token = match reauth::actix::request_token(&req) {
+    let token = match reauth::actix::request_token(req) {
         Ok(t) => t,
-        Err(e) => return e.error_response(),
+        Err(e) => return out(&route, e.code(), e.error_response()),
     };
     let verified =
         match guard::check::<ClaimsMap>(Some(&gate.verifier), token.as_deref(), &requirement).await
         {
             Ok(v) => v,
-            Err(e) => return e.error_response(),
+            Err(e) => return out(&route, e.code(), e.error_response()),
         };
     let claims = &verified.claims;
     let mut res = HttpResponse::Ok();
@@ -94,6 +237,9 @@ async fn verify(req: HttpRequest, gate: web::Data<Gate>) -> HttpResponse {
     if let Some(sid) = &claims.sid {
         headers.push(("X-Reauth-Session", sid.clone()));
     }
+    if gate.policy.is_some() {
+        headers.push(("X-Reauth-Route", route.clone()));
+    }
     for (name, value) in headers {
         match HeaderValue::from_str(&value) {
             Ok(v) => {
@@ -102,22 +248,76 @@ async fn verify(req: HttpRequest, gate: web::Data<Gate>) -> HttpResponse {
             // Fail closed: an identity the upstream cannot read is no identity.
             Err(_) => {
                 tracing::warn!(header = name, "reauth: claim cannot be sent as a header");
-                return GuardError::NotConfigured.error_response();
+                let e = GuardError::NotConfigured;
+                return out(&route, e.code(), e.error_response());
             }
         }
     }
-    res.insert_header(("Cache-Control", "no-store")).finish()
+    let res = res
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .finish();
+    out(&route, "ok", res)
 }
 
+fn has_body(req: &HttpRequest) -> bool {
+    let h = req.headers();
+    h.contains_key(header::TRANSFER_ENCODING)
+        || h.get_all(header::CONTENT_LENGTH)
+            .any(|v| v.as_bytes().iter().any(|&b| b != b'0'))
+}
+
+fn unavailable(status: &str) -> HttpResponse {
+    HttpResponse::ServiceUnavailable()
+        .insert_header((header::RETRY_AFTER, RETRY_AFTER_SECS))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(json!({ "status": status }))
+}
+
+fn ok() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(json!({"status": "ok"}))
+}
+
+/// Keys loaded (as documented since 0.1).
 async fn healthz(gate: web::Data<Gate>) -> HttpResponse {
     if gate.verifier.warm_up().await {
-        HttpResponse::Ok().json(json!({"status": "ok"}))
+        ok()
     } else {
-        HttpResponse::ServiceUnavailable().json(json!({"status": "keys_unavailable"}))
+        unavailable("keys_unavailable")
     }
 }
 
+/// The process answers: restart it only when this fails.
+async fn livez() -> HttpResponse {
+    ok()
+}
+
+/// Send traffic here: keys loaded and, with a shared revocation store, its
+/// copy within the staleness bound.
+async fn readyz(gate: web::Data<Gate>) -> HttpResponse {
+    if !gate.verifier.warm_up().await {
+        return unavailable("keys_unavailable");
+    }
+    if let Some(sync) = gate.verifier.stats().revocation {
+        if !sync.within_bound() {
+            return unavailable("revocation_unavailable");
+        }
+    }
+    ok()
+}
+
 pub async fn run(args: ServeArgs) -> i32 {
+    if let Some(path) = &args.check_config {
+        return policy_file::check(path);
+    }
+    let policy = match &args.config {
+        Some(path) => match start_policy(&args, path) {
+            Ok(p) => Some(p),
+            Err(()) => return 2,
+        },
+        None => None,
+    };
     let config = match args.common.config().await {
         Ok(c) => c,
         Err(e) => {
@@ -132,9 +332,15 @@ pub async fn run(args: ServeArgs) -> i32 {
             return 2;
         }
     };
+    let metrics = args.metrics_bind.map(|_| Metrics::new(verifier.clone()));
+    if let (Some(path), Some(policy)) = (&args.config, &policy) {
+        policy_file::reload_on_sighup(path.clone(), policy.clone(), metrics.clone());
+    }
     let gate = web::Data::new(Gate {
         verifier: verifier.clone(),
         requirement: args.common.requirement(),
+        policy,
+        metrics: metrics.clone(),
     });
     let mut server = HttpServer::new(move || {
         App::new()
@@ -147,6 +353,8 @@ pub async fn run(args: ServeArgs) -> i32 {
                 web::post().to(reauth::actix::backchannel_logout),
             )
             .route("/healthz", web::get().to(healthz))
+            .route("/livez", web::get().to(livez))
+            .route("/readyz", web::get().to(readyz))
     })
     .shutdown_timeout(10);
     if args.workers > 0 {
@@ -160,7 +368,19 @@ pub async fn run(args: ServeArgs) -> i32 {
         }
     };
     for addr in server.addrs() {
-        tracing::info!(%addr, "reauth: serving /verify, /healthz and /backchannel-logout");
+        tracing::info!(%addr, "reauth: serving /verify, /livez, /readyz, /healthz and /backchannel-logout");
+    }
+    if let (Some(m), Some(bind)) = (metrics, args.metrics_bind) {
+        match metrics::server(m, bind) {
+            Ok(s) => {
+                tracing::info!(metrics_bind = %bind, "reauth: serving /metrics");
+                actix_web::rt::spawn(s);
+            }
+            Err(e) => {
+                tracing::error!(error = %e, bind = %bind, "reauth: cannot listen for metrics");
+                return 2;
+            }
+        }
     }
     // actix-web stops gracefully on SIGTERM / SIGINT.
     match server.run().await {
@@ -171,6 +391,33 @@ pub async fn run(args: ServeArgs) -> i32 {
         Err(e) => {
             tracing::error!(error = %e, "reauth: server failed");
             2
+        }
+    }
+}
+
+/// The policy file at start-up: it must parse, and the command line must
+/// not also set what the file's `[defaults]` sets (which would win would be
+/// a guess).
+fn start_policy(args: &ServeArgs, path: &Path) -> Result<Arc<ArcSwap<Policy>>, ()> {
+    let c = &args.common;
+    if c.max_age.is_some() || !c.acr_values.is_empty() || !c.require_amr.is_empty() {
+        tracing::error!(
+            "reauth: --max-age, --acr-values and --require-amr do not apply with --config: \
+             set max_age, acr_values and amr in the file's [defaults] or on each route"
+        );
+        return Err(());
+    }
+    match policy_file::load(path) {
+        Ok(p) => {
+            tracing::info!(file = %path.display(), routes = p.routes().len(), "reauth: policy loaded");
+            Ok(Arc::new(ArcSwap::from_pointee(p)))
+        }
+        Err(errors) => {
+            for e in &errors {
+                tracing::error!("reauth: {e}");
+            }
+            tracing::error!(file = %path.display(), "reauth: the policy file is invalid (check it with reauth serve --check-config)");
+            Err(())
         }
     }
 }

@@ -318,14 +318,18 @@ impl RedisStore {
         )
     }
 
-    fn stale(&self) -> Option<Duration> {
+    /// Staleness beyond which checks fail closed.
+    fn allowed_staleness(&self) -> Duration {
         let c = &self.shared.config;
-        let allowed = match c.when_unreachable {
+        match c.when_unreachable {
             WhenUnreachable::FailClosed => c.max_staleness,
             WhenUnreachable::UseLastKnown(extra) => c.max_staleness.saturating_add(extra),
-        };
+        }
+    }
+
+    fn stale(&self) -> Option<Duration> {
         let age = self.shared.age();
-        (age > allowed).then_some(age)
+        (age > self.allowed_staleness()).then_some(age)
     }
 }
 
@@ -493,6 +497,16 @@ fn backoff(failures: u32) -> Duration {
 }
 
 impl RevocationStore for RedisStore {
+    fn sync(&self) -> Option<crate::RevocationSync> {
+        let (applied, snapshots) = self.sync_counts();
+        Some(crate::RevocationSync::new(
+            self.staleness(),
+            self.allowed_staleness(),
+            applied,
+            snapshots,
+        ))
+    }
+
     fn check(
         &self,
         ns: &Namespace,

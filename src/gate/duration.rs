@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+/// Parses a `DURATION`.
 pub fn parse(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());

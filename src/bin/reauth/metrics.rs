@@ -1,0 +1,199 @@
+//! The gate's Prometheus metrics (`--metrics-bind`), on their own listener
+//! so they are never reachable through the proxy.
+//!
+//! Label values are bounded: route names come from the policy file (plus
+//! `_default`, `_unmatched`, `_none`), codes from the fixed set of answers.
+//! Never a path, a subject or a token.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::{App, HttpResponse, HttpServer, web};
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+use reauth::Verifier;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DecisionLabels {
+    route: String,
+    code: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReloadLabels {
+    result: &'static str,
+}
+
+/// What the handlers record. Cheap to share; recording is lock-free.
+#[derive(Debug)]
+pub struct Metrics {
+    decisions: Family<DecisionLabels, Counter>,
+    latency: Histogram,
+    reloads: Family<ReloadLabels, Counter>,
+    registry: Registry,
+}
+
+impl Metrics {
+    pub fn new(verifier: Verifier) -> Arc<Self> {
+        let decisions = Family::<DecisionLabels, Counter>::default();
+        // 50 µs to ~1.6 s: a memo hit is tens of µs, a JWKS fetch seconds.
+        let latency = Histogram::new(exponential_buckets(0.000_05, 2.0, 16));
+        let reloads = Family::<ReloadLabels, Counter>::default();
+        let mut registry = Registry::with_prefix("reauth");
+        registry.register(
+            "decisions",
+            "Answers of /verify by route name and result code",
+            decisions.clone(),
+        );
+        registry.register(
+            "decision_duration_seconds",
+            "Time to answer /verify",
+            latency.clone(),
+        );
+        registry.register(
+            "config_reloads",
+            "Policy file reloads (SIGHUP) by result",
+            reloads.clone(),
+        );
+        registry.register_collector(Box::new(VerifierCollector(verifier)));
+        Arc::new(Self {
+            decisions,
+            latency,
+            reloads,
+            registry,
+        })
+    }
+
+    pub fn decision(&self, route: &str, code: &'static str, elapsed: Duration) {
+        self.decisions
+            .get_or_create(&DecisionLabels {
+                route: route.to_owned(),
+                code,
+            })
+            .inc();
+        self.latency.observe(elapsed.as_secs_f64());
+    }
+
+    pub fn reload(&self, ok: bool) {
+        let result = if ok { "ok" } else { "error" };
+        self.reloads.get_or_create(&ReloadLabels { result }).inc();
+    }
+
+    fn render(&self) -> Result<String, std::fmt::Error> {
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &self.registry)?;
+        Ok(out)
+    }
+}
+
+/// The verifier's own counters, read at scrape time.
+#[derive(Debug)]
+struct VerifierCollector(Verifier);
+
+fn counter(enc: &mut DescriptorEncoder, name: &str, help: &str, v: u64) -> std::fmt::Result {
+    let c = ConstCounter::new(v);
+    c.encode(enc.encode_descriptor(name, help, None, c.metric_type())?)
+}
+
+fn gauge(enc: &mut DescriptorEncoder, name: &str, help: &str, v: f64) -> std::fmt::Result {
+    let g = ConstGauge::new(v);
+    g.encode(enc.encode_descriptor(name, help, None, g.metric_type())?)
+}
+
+impl Collector for VerifierCollector {
+    fn encode(&self, mut enc: DescriptorEncoder) -> std::fmt::Result {
+        let s = self.0.stats();
+        counter(
+            &mut enc,
+            "jwks_fetches",
+            "JWKS fetches attempted",
+            s.jwks_fetches,
+        )?;
+        counter(
+            &mut enc,
+            "jwks_fetch_failures",
+            "JWKS fetches that failed (the last good keys are kept)",
+            s.jwks_fetch_failures,
+        )?;
+        if let Some(at) = s.keys_fetched_at {
+            let now = chrono::Utc::now().timestamp();
+            gauge(
+                &mut enc,
+                "jwks_age_seconds",
+                "Seconds since the keys in use were fetched",
+                now.saturating_sub(at).max(0) as f64,
+            )?;
+        }
+        counter(
+            &mut enc,
+            "memo_hits",
+            "Verifications answered from the memo of verified tokens",
+            s.memo_hits,
+        )?;
+        counter(
+            &mut enc,
+            "memo_misses",
+            "Verifications that checked the signature in full",
+            s.memo_misses,
+        )?;
+        if let Some(r) = s.revocation {
+            gauge(
+                &mut enc,
+                "revocation_sync_lag_seconds",
+                "Seconds since the revocation state was last confirmed current",
+                r.staleness.as_secs_f64(),
+            )?;
+            gauge(
+                &mut enc,
+                "revocation_sync_max_lag_seconds",
+                "Lag beyond which verification answers 503 revocation_unavailable",
+                r.max_staleness.as_secs_f64(),
+            )?;
+            counter(
+                &mut enc,
+                "revocation_log_entries_applied",
+                "Revocation log entries applied",
+                r.applied,
+            )?;
+            counter(
+                &mut enc,
+                "revocation_snapshots_loaded",
+                "Revocation snapshots loaded",
+                r.snapshots,
+            )?;
+        }
+        Ok(())
+    }
+}
+
+async fn scrape(metrics: web::Data<Arc<Metrics>>) -> HttpResponse {
+    match metrics.render() {
+        Ok(body) => HttpResponse::Ok()
+            .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
+            .body(body),
+        Err(_) => HttpResponse::InternalServerError().finish(),
+    }
+}
+
+/// `GET /metrics` on `bind`, one worker, no signal handling of its own
+/// (the gate's server stops the process).
+pub fn server(
+    metrics: Arc<Metrics>,
+    bind: std::net::SocketAddr,
+) -> std::io::Result<actix_web::dev::Server> {
+    let data = web::Data::new(metrics);
+    Ok(HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .route("/metrics", web::get().to(scrape))
+    })
+    .workers(1)
+    .disable_signals()
+    .bind(bind)?
+    .run())
+}

@@ -1,0 +1,98 @@
+//! `--config` and `--check-config`: the policy file read, checked,
+//! reported, and reloaded on SIGHUP.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use reauth::gate::{MAX_POLICY_BYTES, Policy};
+
+use crate::metrics::Metrics;
+
+/// Reads and parses `path`; every error as `FILE:LINE:COL: message`.
+pub fn load(path: &Path) -> Result<Policy, Vec<String>> {
+    let shown = path.display();
+    let text = read(path).map_err(|e| vec![format!("{shown}: {e}")])?;
+    Policy::parse(&text).map_err(|errors| {
+        errors
+            .iter()
+            .map(|e| format!("{shown}:{e}"))
+            .collect::<Vec<_>>()
+    })
+}
+
+fn read(path: &Path) -> Result<String, String> {
+    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
+    if meta.len() > MAX_POLICY_BYTES as u64 {
+        return Err(format!("larger than {MAX_POLICY_BYTES} bytes"));
+    }
+    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+    String::from_utf8(bytes).map_err(|_| "not UTF-8".to_owned())
+}
+
+/// `reauth serve --check-config FILE`: 0 and a summary on stdout, or every
+/// error on stderr and 2.
+pub fn check(path: &Path) -> i32 {
+    match load(path) {
+        Ok(p) => {
+            println!(
+                "{}: ok, {} route(s), unmatched requests: {}",
+                path.display(),
+                p.routes().len(),
+                match p.unmatched() {
+                    reauth::gate::Unmatched::Deny => "denied (403 no_route)",
+                    reauth::gate::Unmatched::Verify => "checked against [defaults]",
+                }
+            );
+            0
+        }
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("{e}");
+            }
+            eprintln!("{}: {} error(s)", path.display(), errors.len());
+            2
+        }
+    }
+}
+
+/// Reloads `path` into `current` on every SIGHUP. A file that does not
+/// parse keeps the policy in force, and says why.
+pub fn reload_on_sighup(
+    path: PathBuf,
+    current: Arc<ArcSwap<Policy>>,
+    metrics: Option<Arc<Metrics>>,
+) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut hup = match signal(SignalKind::hangup()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "reauth: cannot listen for SIGHUP; the policy file will not be reloaded");
+            return;
+        }
+    };
+    actix_web::rt::spawn(async move {
+        while hup.recv().await.is_some() {
+            match load(&path) {
+                Ok(p) => {
+                    let routes = p.routes().len();
+                    current.store(Arc::new(p));
+                    tracing::info!(file = %path.display(), routes, "reauth: policy reloaded");
+                    if let Some(m) = &metrics {
+                        m.reload(true);
+                    }
+                }
+                Err(errors) => {
+                    tracing::error!(
+                        file = %path.display(),
+                        errors = %errors.join("; "),
+                        "reauth: policy file invalid; keeping the policy in force"
+                    );
+                    if let Some(m) = &metrics {
+                        m.reload(false);
+                    }
+                }
+            }
+        }
+    });
+}

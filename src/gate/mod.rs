@@ -1,0 +1,253 @@
+//! The forward-auth gate's decisions (feature `gate`, on with `cli`): which
+//! route of a [`Policy`] file the proxied request is, and what that route
+//! demands. `reauth serve --config` is built on it; it has no HTTP server of
+//! its own, so another gate can embed the same decisions.
+//!
+//! The original request is described by the proxy in headers
+//! ([`Original::from_headers`]); the decision ([`Policy::decide`]) is one of
+//! a route, "no route" (403 `no_route`), "refused" (403
+//! `ambiguous_request`: the request could be read several ways) or
+//! "misconfigured" (500: the proxy does not send what the policy needs).
+
+pub mod duration;
+mod host;
+pub mod path;
+mod policy;
+
+pub use host::HostPattern;
+pub use path::{PathError, PathLimits, PathPattern};
+pub use policy::{
+    Action, MAX_NAME_BYTES, MAX_POLICY_BYTES, MAX_ROUTES, Policy, PolicyError, Route, Unmatched,
+};
+
+use crate::requirement::Requirement;
+
+/// The original request as the proxy described it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Original {
+    /// Upper-case method, when the proxy sent one.
+    pub method: Option<String>,
+    /// Host (lower-case, without port), when the proxy sent one.
+    pub host: Option<String>,
+    /// Path and query, as received (origin-form).
+    pub uri: Option<String>,
+    /// The request carries a method-override header
+    /// (`X-HTTP-Method-Override` and kin) some frameworks honour.
+    pub method_override: bool,
+}
+
+/// The headers each proxy describes the original request with: nginx and
+/// the HAProxy guide send `X-Original-*`, Traefik and Caddy
+/// `X-Forwarded-*`. When both of a pair are present they must agree.
+const METHOD_HEADERS: [&str; 2] = ["x-original-method", "x-forwarded-method"];
+const HOST_HEADERS: [&str; 2] = ["x-original-host", "x-forwarded-host"];
+const URI_HEADERS: [&str; 2] = ["x-original-uri", "x-forwarded-uri"];
+const OVERRIDE_HEADERS: [&str; 3] = [
+    "x-http-method-override",
+    "x-http-method",
+    "x-method-override",
+];
+
+impl Original {
+    /// Reads the original request from the gate request's headers.
+    /// `values(name)` returns every value of the lower-case header `name`.
+    /// A header sent twice, two headers that disagree, or a value that is
+    /// not visible ASCII is a [`Refusal`].
+    pub fn from_headers<'a>(values: impl Fn(&str) -> Vec<&'a [u8]>) -> Result<Self, Refusal> {
+        let one = |names: [&'static str; 2]| -> Result<Option<String>, Refusal> {
+            let mut found: Option<String> = None;
+            for name in names {
+                let vs = values(name);
+                if vs.len() > 1 {
+                    return Err(Refusal::Repeated(name));
+                }
+                if let Some(v) = vs.first() {
+                    let v = std::str::from_utf8(v)
+                        .ok()
+                        .filter(|s| s.bytes().all(|b| (0x20..0x7f).contains(&b)))
+                        .ok_or(Refusal::BadHeader(name))?
+                        .trim()
+                        .to_owned();
+                    if found.as_ref().is_some_and(|f| f != &v) {
+                        return Err(Refusal::Disagree(names[0], names[1]));
+                    }
+                    found = Some(v);
+                }
+            }
+            Ok(found)
+        };
+        let method = one(METHOD_HEADERS)?
+            .map(|m| {
+                let ok = !m.is_empty()
+                    && m.len() <= 32
+                    && m.bytes()
+                        .all(|b| b.is_ascii_alphabetic() || b == b'-' || b == b'_');
+                ok.then(|| m.to_ascii_uppercase())
+                    .ok_or(Refusal::BadHeader(METHOD_HEADERS[0]))
+            })
+            .transpose()?;
+        let host = one(HOST_HEADERS)?
+            .map(|h| host::normalize(&h).ok_or(Refusal::BadHeader(HOST_HEADERS[0])))
+            .transpose()?;
+        Ok(Self {
+            method,
+            host,
+            uri: one(URI_HEADERS)?,
+            method_override: OVERRIDE_HEADERS.iter().any(|h| !values(h).is_empty()),
+        })
+    }
+
+    /// Envoy ext_authz (`path_prefix: /verify`): the gate request is the
+    /// original request, its path under the prefix. `host` is its `Host`.
+    pub fn envoy(method: &str, host: Option<&str>, uri: &str) -> Result<Self, Refusal> {
+        let host = host
+            .map(|h| host::normalize(h).ok_or(Refusal::BadHeader("host")))
+            .transpose()?;
+        Ok(Self {
+            method: Some(method.to_ascii_uppercase()),
+            host,
+            uri: Some(uri.to_owned()),
+            method_override: false,
+        })
+    }
+}
+
+/// Why a request is refused (403 `ambiguous_request`) before any route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The path cannot be read safely.
+    Path(PathError),
+    /// The path reads as different routes on different servers.
+    Ambiguous,
+    /// A header describing the original request was sent twice.
+    Repeated(&'static str),
+    /// Two headers describing the same thing disagree.
+    Disagree(&'static str, &'static str),
+    /// A header's value is not a plausible method or host, or not ASCII.
+    BadHeader(&'static str),
+    /// A method-override header, while routes are restricted to methods.
+    MethodOverride,
+}
+
+impl Refusal {
+    /// What is wrong, for logs and the 403's message.
+    pub fn message(&self) -> String {
+        match self {
+            Self::Path(e) => e.as_str().to_owned(),
+            Self::Ambiguous => {
+                "the original path reads as different routes depending on the server \
+                 (encoded / or \\, ;parameters, double encoding or encoded dots)"
+                    .to_owned()
+            }
+            Self::Repeated(h) => format!("{h} was sent more than once"),
+            Self::Disagree(a, b) => format!("{a} and {b} disagree"),
+            Self::BadHeader(h) => format!("{h} is not valid"),
+            Self::MethodOverride => {
+                "a method-override header is not accepted where routes are chosen by method"
+                    .to_owned()
+            }
+        }
+    }
+}
+
+/// The proxy did not send what the policy needs: an operator's mistake
+/// (500, logged with the fix), never a client's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Missing {
+    /// No original URI.
+    Uri,
+    /// No original method, and some route is restricted to methods.
+    Method,
+    /// No original host, and some route is restricted to hosts.
+    Host,
+}
+
+impl Missing {
+    /// What the operator must change.
+    pub fn fix(&self) -> &'static str {
+        match self {
+            Self::Uri => {
+                "the proxy sends no original URI: set X-Original-URI (nginx: \
+                 proxy_set_header X-Original-URI $request_uri) or X-Forwarded-Uri, or use \
+                 Envoy's path_prefix /verify"
+            }
+            Self::Method => {
+                "routes are restricted to methods but the proxy sends no original method: set \
+                 X-Original-Method (nginx: proxy_set_header X-Original-Method $request_method) \
+                 or X-Forwarded-Method"
+            }
+            Self::Host => {
+                "routes are restricted to hosts but the proxy sends no original host: set \
+                 X-Original-Host (nginx: proxy_set_header X-Original-Host $host) or \
+                 X-Forwarded-Host"
+            }
+        }
+    }
+}
+
+/// The policy's answer for one request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decision<'p> {
+    /// The first route that matches (under every reading of the path).
+    Route(&'p Route),
+    /// No route matches and the file says `unmatched = "verify"`.
+    Defaults(&'p Requirement),
+    /// No route matches: 403 `no_route`.
+    NoRoute,
+    /// 403 `ambiguous_request`.
+    Refused(Refusal),
+    /// 500: the proxy's configuration must change.
+    Misconfigured(Missing),
+}
+
+impl Policy {
+    /// Chooses the route for `req`. Every reading of the path
+    /// ([`path::readings`]) must choose the same route, or the request is
+    /// [`Refusal::Ambiguous`].
+    pub fn decide(&self, req: &Original) -> Decision<'_> {
+        let Some(uri) = &req.uri else {
+            return Decision::Misconfigured(Missing::Uri);
+        };
+        if self.uses_methods() {
+            if req.method.is_none() {
+                return Decision::Misconfigured(Missing::Method);
+            }
+            if req.method_override {
+                return Decision::Refused(Refusal::MethodOverride);
+            }
+        }
+        if self.uses_hosts() && req.host.is_none() {
+            return Decision::Misconfigured(Missing::Host);
+        }
+        let readings = match path::readings(uri, self.limits) {
+            Ok(r) => r,
+            Err(e) => return Decision::Refused(Refusal::Path(e)),
+        };
+        let method = req.method.as_deref().unwrap_or("");
+        // Normalised here too: `Original` may be built by hand.
+        let host = match req.host.as_deref().map(host::normalize) {
+            Some(None) => return Decision::Refused(Refusal::BadHeader("host")),
+            Some(h) => h,
+            None => None,
+        };
+        let host = host.as_deref();
+        let mut chosen: Option<Option<usize>> = None;
+        for segments in &readings {
+            let hit = self.routes.iter().position(|r| {
+                r.matches_method(method) && r.matches_host(host) && r.matches_path(segments)
+            });
+            match chosen {
+                None => chosen = Some(hit),
+                Some(c) if c != hit => return Decision::Refused(Refusal::Ambiguous),
+                Some(_) => {}
+            }
+        }
+        match chosen.flatten() {
+            Some(i) => Decision::Route(&self.routes[i]),
+            None => match self.unmatched {
+                Unmatched::Deny => Decision::NoRoute,
+                Unmatched::Verify => Decision::Defaults(&self.defaults),
+            },
+        }
+    }
+}

@@ -1,0 +1,492 @@
+//! The README's proxy guides, run for real: each snippet is read from
+//! README.md at test time and run with the real proxy (nginx, Caddy,
+//! HAProxy from Debian; `.ci/run` installs them) in front of `reauth serve`
+//! (with the README's policy file) and a small upstream, all on loopback.
+//!
+//! For each proxy: keys unavailable → 503; fresh → 200 with identity
+//! headers; stale → 401 with exactly one RFC 9470 challenge; cannot
+//! re-authenticate → 403; forged `X-Reauth-*` never reach the upstream; a
+//! 1 MB body reaches the upstream and never the gate (the gate refuses a
+//! request with a body); gate down → not 2xx.
+
+mod support;
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::http::HeaderMap;
+use reauth::testing::{Behavior, TestIssuer};
+use serde_json::{Value, json};
+use support::{Gate, free_port, serve};
+use tokio::process::{Child, Command};
+
+/// The fenced block of README.md whose info string is exactly `info`.
+fn readme_block(info: &str) -> String {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let mut found = Vec::new();
+    let mut lines = readme.lines();
+    while let Some(line) = lines.next() {
+        if line.trim_end() == format!("```{info}") {
+            let body: Vec<&str> = lines
+                .by_ref()
+                .take_while(|l| !l.starts_with("```"))
+                .collect();
+            found.push(body.join("\n") + "\n");
+        }
+    }
+    assert_eq!(
+        found.len(),
+        1,
+        "README.md must have exactly one ```{info} block"
+    );
+    found.pop().unwrap()
+}
+
+/// The README's addresses (gate 127.0.0.1:8080, app 127.0.0.1:3000, proxy
+/// port 8000) replaced by this test's.
+fn localize(snippet: &str, ports: &Ports) -> String {
+    let out = snippet
+        .replace("127.0.0.1:8080", &format!("127.0.0.1:{}", ports.gate))
+        .replace("127.0.0.1:3000", &format!("127.0.0.1:{}", ports.app))
+        .replace("listen 8000", &format!("listen 127.0.0.1:{}", ports.proxy))
+        .replace(":8000 {", &format!("http://127.0.0.1:{} {{", ports.proxy))
+        .replace("bind :8000", &format!("bind 127.0.0.1:{}", ports.proxy));
+    assert!(
+        !out.contains("8080") && !out.contains("3000") && !out.contains("8000"),
+        "{out}"
+    );
+    out
+}
+
+struct Ports {
+    gate: u16,
+    app: u16,
+    proxy: u16,
+}
+
+/// Needs the proxy binary; a missing one fails with the way to install it,
+/// unless REAUTH_SKIP_PROXIES=1 (refused under CI), which says so loudly.
+fn available(bin: &str) -> bool {
+    if std::env::var("REAUTH_SKIP_PROXIES").is_ok_and(|v| v == "1") {
+        use std::io::Write;
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "REAUTH_SKIP_PROXIES=1 under CI: CI must run the proxy tests"
+        );
+        let _ = writeln!(
+            std::io::stderr(),
+            "!!! SKIPPED the {bin} guide test: REAUTH_SKIP_PROXIES=1 !!!"
+        );
+        return false;
+    }
+    let found = std::process::Command::new("sh")
+        .args(["-c", &format!("command -v {bin}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        found,
+        "{bin} is not installed; the README's proxy guides are tested with it \
+         (Debian/Ubuntu: apt-get install nginx caddy haproxy), or skip with REAUTH_SKIP_PROXIES=1"
+    );
+    true
+}
+
+/// The upstream app: answers 200 with what it received (headers and body
+/// length) as JSON.
+async fn upstream(port: u16) {
+    async fn echo(headers: HeaderMap, body: Bytes) -> axum::Json<Value> {
+        let seen: serde_json::Map<String, Value> = headers
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_owned(),
+                    json!(v.to_str().unwrap_or("<bytes>")),
+                )
+            })
+            .collect();
+        axum::Json(json!({"headers": seen, "body_len": body.len()}))
+    }
+    let app = axum::Router::new()
+        .fallback(echo)
+        .layer(axum::extract::DefaultBodyLimit::max(8 << 20));
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+}
+
+struct Proxy {
+    child: Child,
+    _dir: TempDir,
+}
+
+struct TempDir(PathBuf);
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn temp_dir(name: &str) -> TempDir {
+    let dir = std::env::temp_dir().join(format!(
+        "reauth-{name}-{}-{}",
+        std::process::id(),
+        free_port()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    TempDir(dir)
+}
+
+async fn wait_port(port: u16, what: &str, child: &mut Child) {
+    for _ in 0..300 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            let mut err = String::new();
+            if let Some(mut e) = child.stderr.take() {
+                use tokio::io::AsyncReadExt;
+                let _ = e.read_to_string(&mut err).await;
+            }
+            panic!("{what} exited ({status}):\n{err}");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("{what} did not listen on {port}");
+}
+
+fn spawn(cmd: &mut Command) -> Child {
+    cmd.stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap()
+}
+
+async fn nginx(ports: &Ports) -> Proxy {
+    let dir = temp_dir("nginx");
+    let d = dir.0.display();
+    // The wrapper a packaged nginx has in /etc/nginx/nginx.conf; the
+    // README's block is what goes inside `http { }`.
+    let conf = format!(
+        "include /etc/nginx/modules-enabled/*.conf;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log warn;\n\
+         events {{ worker_connections 1024; }}\nhttp {{\n access_log off;\n\
+         client_body_temp_path {d}/body;\n proxy_temp_path {d}/proxy;\n\
+         fastcgi_temp_path {d}/fastcgi;\n uwsgi_temp_path {d}/uwsgi;\n scgi_temp_path {d}/scgi;\n\
+         {}\n}}\n",
+        localize(&readme_block("nginx"), ports)
+    );
+    std::fs::write(dir.0.join("nginx.conf"), conf).unwrap();
+    let mut child = spawn(
+        // Debian's prefix (its modules-enabled files name modules relative to it).
+        Command::new("nginx")
+            .args(["-p", "/usr/share/nginx/", "-e"])
+            .arg(dir.0.join("error.log"))
+            .arg("-c")
+            .arg(dir.0.join("nginx.conf"))
+            .args(["-g", "daemon off;"]),
+    );
+    wait_port(ports.proxy, "nginx", &mut child).await;
+    Proxy { child, _dir: dir }
+}
+
+async fn caddy(ports: &Ports) -> Proxy {
+    let dir = temp_dir("caddy");
+    // Global options for a test run (no admin API, no certificates).
+    let conf = format!(
+        "{{\n\tadmin off\n\tauto_https off\n}}\n\n{}",
+        localize(&readme_block("caddyfile"), ports)
+    );
+    let file = dir.0.join("Caddyfile");
+    std::fs::write(&file, conf).unwrap();
+    let mut child = spawn(
+        Command::new("caddy")
+            .args(["run", "--adapter", "caddyfile", "--config"])
+            .arg(&file)
+            .env("HOME", &dir.0)
+            .env("XDG_DATA_HOME", &dir.0)
+            .env("XDG_CONFIG_HOME", &dir.0),
+    );
+    wait_port(ports.proxy, "caddy", &mut child).await;
+    Proxy { child, _dir: dir }
+}
+
+async fn haproxy(ports: &Ports) -> Proxy {
+    let dir = temp_dir("haproxy");
+    let lua = dir.0.join("reauth.lua");
+    std::fs::write(&lua, localize(&readme_block("lua"), ports)).unwrap();
+    let cfg = localize(&readme_block("haproxy"), ports)
+        .replace("/etc/haproxy/reauth.lua", lua.to_str().unwrap());
+    let file = dir.0.join("haproxy.cfg");
+    std::fs::write(&file, cfg).unwrap();
+    let check = std::process::Command::new("haproxy")
+        .args(["-c", "-f"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "haproxy -c: {}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let mut child = spawn(Command::new("haproxy").args(["-db", "-f"]).arg(&file));
+    wait_port(ports.proxy, "haproxy", &mut child).await;
+    Proxy { child, _dir: dir }
+}
+
+struct Answer {
+    status: u16,
+    headers: reqwest::header::HeaderMap,
+    body: String,
+}
+
+impl Answer {
+    fn upstream(&self) -> Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|_| panic!("not the upstream's answer: {} {}", self.status, self.body))
+    }
+    fn seen(&self, header: &str) -> Option<String> {
+        self.upstream()["headers"][header]
+            .as_str()
+            .map(str::to_owned)
+    }
+}
+
+async fn call(
+    ports: &Ports,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    headers: &[(&str, &str)],
+    body: Option<Vec<u8>>,
+) -> Answer {
+    let client = reqwest::Client::new();
+    let mut req = client.request(
+        method.parse().unwrap(),
+        format!("http://127.0.0.1:{}{path}", ports.proxy),
+    );
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    if let Some(b) = body {
+        req = req.body(b);
+    }
+    let res = req.send().await.unwrap();
+    let (status, headers) = (res.status().as_u16(), res.headers().clone());
+    // A proxy may reset the connection mid-body (e.g. when the gate is down).
+    let body = res
+        .text()
+        .await
+        .unwrap_or_else(|e| format!("<body unreadable: {e}>"));
+    Answer {
+        status,
+        headers,
+        body,
+    }
+}
+
+async fn guide_holds(
+    start: fn(&Ports) -> std::pin::Pin<Box<dyn std::future::Future<Output = Proxy> + '_>>,
+) {
+    let issuer = TestIssuer::start().await;
+    issuer.set_jwks_behavior(Behavior::Status(500));
+    let policy = temp_dir("policy");
+    let policy_file = policy.0.join("reauth.toml");
+    std::fs::write(&policy_file, readme_block("toml reauth.toml")).unwrap();
+    let mut gate: Gate = serve(
+        &issuer,
+        &[
+            "--config",
+            policy_file.to_str().unwrap(),
+            "--jwks-cooldown",
+            "1s",
+        ],
+    )
+    .await;
+    let bind = gate.base.trim_start_matches("http://").to_owned();
+    let gate_port: u16 = bind.rsplit(':').next().unwrap().parse().unwrap();
+    let ports = Ports {
+        gate: gate_port,
+        app: free_port(),
+        proxy: free_port(),
+    };
+    upstream(ports.app).await;
+    let mut proxy = start(&ports).await;
+    let fresh = issuer
+        .token()
+        .auth_time_ago(30)
+        .claim("amr", json!(["pwd", "mfa"]))
+        .sign();
+
+    // Keys unavailable: 503, not 500 or the proxy's error page.
+    let r = call(&ports, "GET", "/home", Some(&fresh), &[], None).await;
+    assert_eq!(
+        r.status,
+        503,
+        "keys unavailable: {}\ngate: {:?}",
+        r.body,
+        gate.logs.lock().unwrap()
+    );
+    assert!(r.body.contains("keys_unavailable"), "{}", r.body);
+    assert_eq!(
+        r.headers.get("retry-after").map(|v| v.to_str().unwrap()),
+        Some("5")
+    );
+    issuer.set_jwks_behavior(Behavior::Normal);
+    let ready = format!("http://{bind}/readyz");
+    for _ in 0..100 {
+        if reqwest::get(&ready).await.unwrap().status() == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // Fresh: 200 from the upstream, with the gate's identity.
+    let r = call(&ports, "GET", "/home", Some(&fresh), &[], None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.seen("x-reauth-subject").as_deref(), Some("user-1"));
+    assert_eq!(
+        r.seen("x-reauth-reauthentication").as_deref(),
+        Some("fresh")
+    );
+    assert_eq!(r.seen("x-reauth-route").as_deref(), Some("app"));
+    assert!(
+        r.seen("authorization").is_some(),
+        "the app still gets the token"
+    );
+
+    // Public route: no token needed.
+    let r = call(&ports, "GET", "/static/app.js", None, &[], None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+
+    // Stale: 401 with exactly one RFC 9470 challenge.
+    let stale = issuer.token().auth_time_ago(3600).sign();
+    let r = call(&ports, "GET", "/home", Some(&stale), &[], None).await;
+    assert_eq!(r.status, 401, "{}", r.body);
+    let challenges: Vec<&str> = r
+        .headers
+        .get_all("www-authenticate")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    assert_eq!(challenges.len(), 1, "{challenges:?}");
+    assert!(
+        challenges[0].starts_with("Bearer error=\"insufficient_user_authentication\"")
+            && challenges[0].matches("max_age=").count() == 1
+            && challenges[0].contains("max_age=\"900\""),
+        "{challenges:?}"
+    );
+    assert!(r.body.contains("authentication_too_old"), "{}", r.body);
+
+    // Cannot re-authenticate, on a route that denies them: 403.
+    let cannot = issuer
+        .token()
+        .auth_time_ago(3600)
+        .can_reauthenticate(false)
+        .sign();
+    let r = call(&ports, "GET", "/home", Some(&cannot), &[], None).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(
+        r.body.contains("reauthentication_unavailable"),
+        "{}",
+        r.body
+    );
+
+    // Forged identity headers never reach the upstream (the token has no
+    // sid, so the gate sends no X-Reauth-Session to overwrite it with).
+    let forged = [
+        ("X-Reauth-Subject", "mallory"),
+        ("X-Reauth-Session", "forged-session"),
+        ("X-Reauth-Auth-Time", "1"),
+        ("X-Reauth-Route", "static"),
+        ("X-Reauth-Anything", "y"),
+    ];
+    let r = call(&ports, "GET", "/home", Some(&fresh), &forged, None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.seen("x-reauth-subject").as_deref(), Some("user-1"));
+    assert_eq!(r.seen("x-reauth-route").as_deref(), Some("app"));
+    assert_eq!(r.seen("x-reauth-session"), None);
+    assert_eq!(r.seen("x-reauth-anything"), None);
+    assert_ne!(r.seen("x-reauth-auth-time").as_deref(), Some("1"));
+    // Forged original-request headers cannot pick a laxer route.
+    let r = call(
+        &ports,
+        "GET",
+        "/home",
+        Some(&stale),
+        &[
+            ("X-Original-URI", "/static/x"),
+            ("X-Forwarded-Uri", "/static/x"),
+        ],
+        None,
+    )
+    .await;
+    assert!(
+        r.status == 401 || r.status == 403,
+        "{} {}",
+        r.status,
+        r.body
+    );
+
+    // A 1 MB body reaches the upstream, not the gate (which would refuse it).
+    let r = call(
+        &ports,
+        "POST",
+        "/account/delete",
+        Some(&fresh),
+        &[("Content-Type", "application/octet-stream")],
+        Some(vec![b'x'; 1_000_000]),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.upstream()["body_len"], 1_000_000);
+    assert_eq!(r.seen("x-reauth-route").as_deref(), Some("delete-account"));
+
+    // Gate down: never the upstream's 2xx.
+    gate.child.kill().await.unwrap();
+    let _ = gate.child.wait().await;
+    let r = call(&ports, "GET", "/home", Some(&fresh), &[], None).await;
+    assert!(
+        !(200..300).contains(&r.status),
+        "gate down answered {}: {}",
+        r.status,
+        r.body
+    );
+    let _ = proxy.child.kill().await;
+}
+
+#[tokio::test]
+async fn the_nginx_guide_holds() {
+    if available("nginx") {
+        guide_holds(|p| Box::pin(nginx(p))).await;
+    }
+}
+
+#[tokio::test]
+async fn the_caddy_guide_holds() {
+    if available("caddy") {
+        guide_holds(|p| Box::pin(caddy(p))).await;
+    }
+}
+
+#[tokio::test]
+async fn the_haproxy_guide_holds() {
+    if available("haproxy") {
+        guide_holds(|p| Box::pin(haproxy(p))).await;
+    }
+}
+
+#[test]
+fn the_readme_policy_file_is_valid() {
+    let policy = reauth::gate::Policy::parse(&readme_block("toml reauth.toml")).unwrap();
+    assert!(policy.routes().len() >= 4);
+}
