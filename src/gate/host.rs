@@ -33,7 +33,7 @@ impl HostPattern {
         })
     }
 
-    /// Whether a [`normalize`]d host matches.
+    /// Whether a normalised host (lower-case, no port) matches.
     pub fn matches(&self, host: &str) -> bool {
         match self {
             Self::Exact(h) => h == host,

@@ -7,7 +7,7 @@
 //! servers disagree on a reading (an encoded `/` that splits a segment or
 //! not, `\` as a separator, `;path-parameters` stripped, a second decoding,
 //! `%2e%2e` as `..`) the gate computes every reading and, when they pick
-//! different routes, denies the request ([`super::Decision::Ambiguous`]).
+//! different routes, denies the request ([`super::Refusal::Ambiguous`]).
 //! What no reading can make safe is refused outright ([`PathError`]).
 
 use std::fmt;
