@@ -39,9 +39,11 @@ token=$(head -n1 "$work/tokens.txt")
 } > "$work/policy.toml"
 target/release/reauth serve --check-config "$work/policy.toml" >/dev/null
 
+# The two gates compared with each other share core 1, wrk gets core 0 for
+# them (less placement noise between two processes measured in turn).
 gate() { # port [args...]
     local port=$1; shift
-    RUST_LOG=warn target/release/reauth serve --issuer "$issuer" --audience test-client \
+    RUST_LOG=warn taskset -c 1 target/release/reauth serve --issuer "$issuer" --audience test-client \
         --bind "127.0.0.1:$port" --workers 1 "$@" >/dev/null 2>&1 &
     pids+=($!)
     for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
@@ -53,10 +55,11 @@ file_gate_pid=${pids[-1]}
 # nginx: the README's block, localised, plus an ungated server for the baseline.
 mkdir -p "$work/nginx"
 snippet=$(awk '/^```nginx$/ {on=1; next} /^```/ {on=0} on' README.md |
-    sed -e "s/127.0.0.1:8080/127.0.0.1:18092/; s/127.0.0.1:3000/$app/; s/listen 8000/listen 127.0.0.1:18000/")
+    sed -e "s/127.0.0.1:3000/$app/")
+over_tcp=$(echo "$snippet" | sed -e "s/127.0.0.1:8080/127.0.0.1:18092/; s/listen 8000/listen 127.0.0.1:18000/")
 cat > "$work/nginx/nginx.conf" <<CONF
 include /etc/nginx/modules-enabled/*.conf;
-worker_processes 1;
+worker_processes ${NGINX_WORKERS:-auto};
 pid $work/nginx/nginx.pid;
 error_log $work/nginx/error.log warn;
 events { worker_connections 4096; }
@@ -69,7 +72,7 @@ http {
         listen 127.0.0.1:18001;
         location / { proxy_pass http://app_direct; proxy_http_version 1.1; proxy_set_header Connection ""; }
     }
-$snippet
+$over_tcp
 }
 CONF
 nginx -p /usr/share/nginx/ -e "$work/nginx/error.log" -c "$work/nginx/nginx.conf" -g 'daemon off;' &
@@ -80,16 +83,17 @@ curl -fs -H "Authorization: Bearer $token" http://127.0.0.1:18000/open >/dev/nul
 
 rps() { # url [wrk args...] -> requests/s
     local url=$1; shift
-    wrk -t1 -c"$conns" -d"${secs}s" "$@" "$url" | awk '/Requests\/sec/ {print $2}'
+    ${WRK:-wrk} -t1 -c"$conns" -d"${secs}s" "$@" "$url" | awk '/Requests\/sec/ {print $2}'
 }
+pinned() { local f=$1; shift; WRK="taskset -c 0 wrk" "$f" "$@"; }
 median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 declare -A all
 orig=(-H "X-Original-Method: GET" -H "X-Original-URI: /open" -H "Authorization: Bearer $token")
 for _ in $(seq "$runs"); do
     all[ungated]+=" $(rps http://127.0.0.1:18001/open)"
     all[gated]+=" $(rps http://127.0.0.1:18000/open -H "Authorization: Bearer $token")"
-    all[nofile]+=" $(rps http://127.0.0.1:18091/verify -H "Authorization: Bearer $token")"
-    all[file]+=" $(rps http://127.0.0.1:18092/verify "${orig[@]}")"
+    all[nofile]+=" $(pinned rps http://127.0.0.1:18091/verify "${orig[@]}")"
+    all[file]+=" $(pinned rps http://127.0.0.1:18092/verify "${orig[@]}")"
 done
 for k in ungated gated nofile file; do declare "$k=$(echo ${all[$k]} | median)"; done
 peak_kb=$(awk '/VmHWM/ {print $2}' "/proc/$file_gate_pid/status")

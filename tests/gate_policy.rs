@@ -154,13 +154,7 @@ fn what_the_proxy_must_send() {
     assert_eq!(p.decide(&r), Decision::Refused(Refusal::MethodOverride));
 
     let headers = |pairs: &'static [(&'static str, &'static str)]| {
-        Original::from_headers(move |name| {
-            pairs
-                .iter()
-                .filter(|(k, _)| *k == name)
-                .map(|(_, v)| v.as_bytes())
-                .collect()
-        })
+        Original::from_headers(pairs.iter().map(|(k, v)| (*k, v.as_bytes())))
     };
     let o = headers(&[
         ("x-original-method", "post"),
@@ -245,6 +239,14 @@ methods = ["GE T"]
     has(19, 1, "public route");
     has(22, 8, "route name");
     has(24, 12, "not an HTTP method");
+    // A duplicate name is reported even on a route with another mistake.
+    let e = Policy::parse("[[route]]\nname='a'\npath='/a'\n[[route]]\nname='a'\npath='bad'")
+        .unwrap_err();
+    assert!(
+        e.iter()
+            .any(|e| e.line == 4 && e.message.contains("used twice")),
+        "{e:?}"
+    );
     // A syntax error, located.
     let e = Policy::parse("a = [\n").unwrap_err();
     assert_eq!((e.len(), e[0].line), (1, 1), "{e:?}");

@@ -138,6 +138,7 @@ async fn routes_from_the_file_decide() {
     // No route: 403 with its own code, even with a good token.
     let r = through(&gate, "GET", "/account/delete", Some(&fresh)).await;
     assert_eq!((r.status, r.code().as_str()), (403, "no_route"));
+    assert_eq!(r.header("x-reauth-error"), Some("no_route"));
     // Ambiguous: refused.
     let r = through(&gate, "POST", "/static/%2e%2e/account/delete", Some(&fresh)).await;
     assert_eq!((r.status, r.code().as_str()), (403, "ambiguous_request"));
@@ -362,18 +363,12 @@ async fn sighup_reloads_atomically_and_a_bad_file_keeps_the_old_policy() {
     );
 }
 
-async fn wait_for<F, Fut>(mut cond: F)
+async fn wait_for<F, Fut>(cond: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    for _ in 0..200 {
-        if cond().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("condition not met within 5 s");
+    wait_for_secs(5, cond).await;
 }
 
 async fn scrape(port: u16) -> String {

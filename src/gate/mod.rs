@@ -49,34 +49,54 @@ const OVERRIDE_HEADERS: [&str; 3] = [
 ];
 
 impl Original {
-    /// Reads the original request from the gate request's headers.
-    /// `values(name)` returns every value of the lower-case header `name`.
-    /// A header sent twice, two headers that disagree, or a value that is
-    /// not visible ASCII is a [`Refusal`].
-    pub fn from_headers<'a>(values: impl Fn(&str) -> Vec<&'a [u8]>) -> Result<Self, Refusal> {
-        let one = |names: [&'static str; 2]| -> Result<Option<String>, Refusal> {
-            let mut found: Option<String> = None;
-            for name in names {
-                let vs = values(name);
-                if vs.len() > 1 {
-                    return Err(Refusal::Repeated(name));
+    /// Reads the original request from the gate request's headers, given
+    /// as (name, value) pairs in one pass (names compared without regard
+    /// to case). A header sent twice, two headers that disagree, or a value
+    /// that is not visible ASCII is a [`Refusal`].
+    pub fn from_headers<'a>(
+        headers: impl IntoIterator<Item = (&'a str, &'a [u8])>,
+    ) -> Result<Self, Refusal> {
+        // Slots in the order of [METHOD_HEADERS, HOST_HEADERS, URI_HEADERS].
+        let names = [METHOD_HEADERS, HOST_HEADERS, URI_HEADERS];
+        let mut seen: [[Option<&[u8]>; 2]; 3] = [[None; 2]; 3];
+        let mut method_override = false;
+        for (name, value) in headers {
+            if OVERRIDE_HEADERS
+                .iter()
+                .any(|h| h.eq_ignore_ascii_case(name))
+            {
+                method_override = true;
+                continue;
+            }
+            for (pair, slots) in names.iter().zip(seen.iter_mut()) {
+                for (known, slot) in pair.iter().zip(slots.iter_mut()) {
+                    if known.eq_ignore_ascii_case(name) {
+                        if slot.is_some() {
+                            return Err(Refusal::Repeated(known));
+                        }
+                        *slot = Some(value);
+                    }
                 }
-                if let Some(v) = vs.first() {
+            }
+        }
+        let one = |i: usize| -> Result<Option<String>, Refusal> {
+            let mut found: Option<&str> = None;
+            for (name, value) in names[i].iter().zip(seen[i]) {
+                if let Some(v) = value {
                     let v = std::str::from_utf8(v)
                         .ok()
                         .filter(|s| s.bytes().all(|b| (0x20..0x7f).contains(&b)))
                         .ok_or(Refusal::BadHeader(name))?
-                        .trim()
-                        .to_owned();
-                    if found.as_ref().is_some_and(|f| f != &v) {
-                        return Err(Refusal::Disagree(names[0], names[1]));
+                        .trim();
+                    if found.is_some_and(|f| f != v) {
+                        return Err(Refusal::Disagree(names[i][0], names[i][1]));
                     }
                     found = Some(v);
                 }
             }
-            Ok(found)
+            Ok(found.map(str::to_owned))
         };
-        let method = one(METHOD_HEADERS)?
+        let method = one(0)?
             .map(|m| {
                 let ok = !m.is_empty()
                     && m.len() <= 32
@@ -86,14 +106,14 @@ impl Original {
                     .ok_or(Refusal::BadHeader(METHOD_HEADERS[0]))
             })
             .transpose()?;
-        let host = one(HOST_HEADERS)?
+        let host = one(1)?
             .map(|h| host::normalize(&h).ok_or(Refusal::BadHeader(HOST_HEADERS[0])))
             .transpose()?;
         Ok(Self {
             method,
             host,
-            uri: one(URI_HEADERS)?,
-            method_override: OVERRIDE_HEADERS.iter().any(|h| !values(h).is_empty()),
+            uri: one(2)?,
+            method_override,
         })
     }
 
@@ -219,10 +239,6 @@ impl Policy {
         if self.uses_hosts() && req.host.is_none() {
             return Decision::Misconfigured(Missing::Host);
         }
-        let readings = match path::readings(uri, self.limits) {
-            Ok(r) => r,
-            Err(e) => return Decision::Refused(Refusal::Path(e)),
-        };
         let method = req.method.as_deref().unwrap_or("");
         // Normalised here too: `Original` may be built by hand.
         let host = match req.host.as_deref().map(host::normalize) {
@@ -231,18 +247,33 @@ impl Policy {
             None => None,
         };
         let host = host.as_deref();
-        let mut chosen: Option<Option<usize>> = None;
-        for segments in &readings {
-            let hit = self.routes.iter().position(|r| {
+        let first = |segments: &[&str]| {
+            self.routes.iter().position(|r| {
                 r.matches_method(method) && r.matches_host(host) && r.matches_path(segments)
-            });
-            match chosen {
-                None => chosen = Some(hit),
-                Some(c) if c != hit => return Decision::Refused(Refusal::Ambiguous),
-                Some(_) => {}
+            })
+        };
+        let chosen = match path::plain(uri, self.limits) {
+            Err(e) => return Decision::Refused(Refusal::Path(e)),
+            Ok(Some(segments)) => first(&segments),
+            Ok(None) => {
+                let readings = match path::readings(uri, self.limits) {
+                    Ok(r) => r,
+                    Err(e) => return Decision::Refused(Refusal::Path(e)),
+                };
+                let mut chosen: Option<Option<usize>> = None;
+                for reading in &readings {
+                    let segments: Vec<&str> = reading.iter().map(String::as_str).collect();
+                    let hit = first(&segments);
+                    match chosen {
+                        None => chosen = Some(hit),
+                        Some(c) if c != hit => return Decision::Refused(Refusal::Ambiguous),
+                        Some(_) => {}
+                    }
+                }
+                chosen.flatten()
             }
-        }
-        match chosen.flatten() {
+        };
+        match chosen {
             Some(i) => Decision::Route(&self.routes[i]),
             None => match self.unmatched {
                 Unmatched::Deny => Decision::NoRoute,

@@ -93,9 +93,9 @@ enum Variant {
     EncodedDotsLiteral = 16,
 }
 
-/// Every reading of an original URI (path plus optional query), each as
-/// normalised segments. Usually one; at most 32.
-pub fn readings(uri: &str, limits: PathLimits) -> Result<Vec<Vec<String>>, PathError> {
+/// The path part of an origin-form URI, checked for what every reading
+/// refuses.
+fn path_part(uri: &str, limits: PathLimits) -> Result<&str, PathError> {
     if uri.len() > limits.max_uri_bytes {
         return Err(PathError::TooLong);
     }
@@ -106,13 +106,48 @@ pub fn readings(uri: &str, limits: PathLimits) -> Result<Vec<Vec<String>>, PathE
     if path.bytes().any(|b| !(0x21..0x7f).contains(&b)) {
         return Err(PathError::InvalidByte);
     }
+    Ok(path)
+}
+
+/// The one reading of a path that servers cannot read differently (no
+/// `%`, `\` or `;`), as borrowed segments, not lower-cased (compare them
+/// with [`PathPattern::matches`], which ignores ASCII case). `None` when
+/// the path needs [`readings`]. The common case, without copying.
+pub fn plain(uri: &str, limits: PathLimits) -> Result<Option<Vec<&str>>, PathError> {
+    let path = path_part(uri, limits)?;
+    if path.contains(['%', '\\', ';']) {
+        return Ok(None);
+    }
+    let mut out = Vec::with_capacity(8);
+    for (i, seg) in path.split('/').enumerate() {
+        if i > limits.max_segments {
+            return Err(PathError::TooManySegments);
+        }
+        match seg {
+            "" | "." => {}
+            ".." => {
+                if out.pop().is_none() {
+                    return Err(PathError::AboveRoot);
+                }
+            }
+            s => out.push(s),
+        }
+    }
+    Ok(Some(out))
+}
+
+/// Every reading of an original URI (path plus optional query), each as
+/// normalised segments. Usually one; at most 32.
+pub fn readings(uri: &str, limits: PathLimits) -> Result<Vec<Vec<String>>, PathError> {
+    if let Some(segments) = plain(uri, limits)? {
+        return Ok(vec![
+            segments.iter().map(|s| s.to_ascii_lowercase()).collect(),
+        ]);
+    }
+    let path = path_part(uri, limits)?;
     let raw: Vec<&str> = path.split('/').collect();
     if raw.len() > limits.max_segments + 1 {
         return Err(PathError::TooManySegments);
-    }
-    // Nothing servers read differently: one reading (the common case).
-    if !path.contains(['%', '\\', ';']) {
-        return Ok(vec![read(&raw, 0, limits)?]);
     }
     // Decoding once is every server's reading; check it before anything.
     let decoded: Vec<String> = raw.iter().map(|s| decode(s)).collect::<Result<_, _>>()?;
@@ -324,8 +359,9 @@ impl PathPattern {
         Ok(Self { segs, rest })
     }
 
-    /// Whether normalised request segments match.
-    pub fn matches(&self, path: &[String]) -> bool {
+    /// Whether request segments ([`plain`] or one of the [`readings`])
+    /// match; letters are compared without regard to ASCII case.
+    pub fn matches<S: AsRef<str>>(&self, path: &[S]) -> bool {
         if self.rest {
             if path.len() < self.segs.len() {
                 return false;
@@ -335,7 +371,7 @@ impl PathPattern {
         }
         self.segs.iter().zip(path).all(|(s, p)| match s {
             Seg::Any => true,
-            Seg::Literal(l) => l == p,
+            Seg::Literal(l) => l.eq_ignore_ascii_case(p.as_ref()),
         })
     }
 

@@ -99,7 +99,7 @@ impl Route {
         }
     }
 
-    pub(super) fn matches_path(&self, path: &[String]) -> bool {
+    pub(super) fn matches_path<S: AsRef<str>>(&self, path: &[S]) -> bool {
         self.path.matches(path)
     }
 
@@ -265,7 +265,18 @@ impl Parser<'_> {
                     if items.len() > MAX_ROUTES {
                         self.error(key.span(), format!("more than {MAX_ROUTES} routes"));
                     }
+                    let mut names: Vec<&str> = Vec::new();
                     for item in items.iter().take(MAX_ROUTES) {
+                        // Duplicate names, even of routes with other mistakes.
+                        if let DeValue::Table(t) = item.get_ref()
+                            && let Some((_, v)) = find(t, "name")
+                            && let DeValue::String(n) = v.get_ref()
+                        {
+                            if names.contains(&n.as_ref()) {
+                                self.error(item.span(), format!("route name {n:?} is used twice"));
+                            }
+                            names.push(n.as_ref());
+                        }
                         if let Some(route) = self.route(item, &defaults) {
                             routes.push((route, item.span()));
                         }
@@ -288,12 +299,6 @@ impl Parser<'_> {
 
     fn shadowed(&mut self, routes: &[(Route, Range<usize>)]) {
         for (j, (later, span)) in routes.iter().enumerate() {
-            if let Some((earlier, _)) = routes[..j].iter().find(|(r, _)| r.name == later.name) {
-                self.error(
-                    span.clone(),
-                    format!("route name {:?} is used twice", earlier.name),
-                );
-            }
             if let Some((earlier, _)) = routes[..j].iter().find(|(r, _)| r.covers(later)) {
                 self.error(
                     span.clone(),

@@ -155,7 +155,8 @@ Answers:
   500  server_error (a claim that cannot be sent as a header; the proxy does
        not send the original request the policy needs)
   503  keys_unavailable / revocation_unavailable, with Retry-After (retry)
-  /verify answers carry Cache-Control: no-store; error bodies are
+  /verify answers carry Cache-Control: no-store; non-200 answers name their
+  code in X-Reauth-Error (for proxies that drop bodies); error bodies are
   {\"error\": \"<code>\", \"message\": \"...\"}.
 
 Stops on SIGTERM or Ctrl-C, finishing requests in flight.";

@@ -6,6 +6,7 @@
 //! [`reauth::gate`]) or, without one, from the command line and the query
 //! overrides. This module is the HTTP wiring; decisions live in the library.
 
+use std::borrow::Cow;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
@@ -50,9 +51,9 @@ fn list(s: &str) -> Vec<String> {
         .collect()
 }
 
-fn tightened(query: &str, base: &Requirement) -> Result<Requirement, String> {
+fn tightened<'a>(query: &str, base: &'a Requirement) -> Result<Cow<'a, Requirement>, String> {
     if query.is_empty() {
-        return Ok(base.clone());
+        return Ok(Cow::Borrowed(base));
     }
     let o =
         web::Query::<Overrides>::from_query(query).map_err(|e| format!("invalid query: {e}"))?;
@@ -62,6 +63,7 @@ fn tightened(query: &str, base: &Requirement) -> Result<Requirement, String> {
         o.acr_values.as_deref().map(list),
         o.amr.as_deref().map(list),
     )
+    .map(Cow::Owned)
 }
 
 fn error(status: u16, code: &str, message: &str) -> HttpResponse {
@@ -79,19 +81,21 @@ const UNMATCHED: &str = "_unmatched";
 const NO_ROUTE: &str = "_none";
 
 /// What one `/verify` request was, for metrics and the decision log.
-struct Outcome {
-    route: String,
+struct Outcome<'p> {
+    route: &'p str,
     code: &'static str,
     response: HttpResponse,
 }
 
 async fn verify(req: HttpRequest, gate: web::Data<Gate>) -> HttpResponse {
     let started = Instant::now();
+    // The policy in force for this whole request (a reload swaps the next).
+    let policy = gate.policy.as_ref().map(|p| p.load_full());
     let Outcome {
         route,
         code,
         mut response,
-    } = decide(&req, &gate).await;
+    } = decide(&req, &gate, policy.as_deref()).await;
     if !response.status().is_success() {
         // The code in a header too: nginx's auth_request drops the body,
         // and the guides build the client's JSON answer from this.
@@ -102,7 +106,7 @@ async fn verify(req: HttpRequest, gate: web::Data<Gate>) -> HttpResponse {
     }
     let elapsed = started.elapsed();
     if let Some(m) = &gate.metrics {
-        m.decision(&route, code, elapsed);
+        m.decision(route, code, elapsed);
     }
     tracing::debug!(
         target: "reauth::decision",
@@ -115,9 +119,9 @@ async fn verify(req: HttpRequest, gate: web::Data<Gate>) -> HttpResponse {
     response
 }
 
-async fn decide(req: &HttpRequest, gate: &Gate) -> Outcome {
-    let out = |route: &str, code, response| Outcome {
-        route: route.to_owned(),
+async fn decide<'p>(req: &HttpRequest, gate: &'p Gate, policy: Option<&'p Policy>) -> Outcome<'p> {
+    let out = |route: &'p str, code, response| Outcome {
+        route,
         code,
         response,
     };
@@ -143,10 +147,9 @@ async fn decide(req: &HttpRequest, gate: &Gate) -> Outcome {
     // original request's, never overrides.
     let envoy = req.path() != "/verify";
     let query = if envoy { "" } else { req.query_string() };
-    let (route, base) = match &gate.policy {
-        None => (NO_FILE.to_owned(), gate.requirement.clone()),
+    let (route, base): (&str, &Requirement) = match policy {
+        None => (NO_FILE, &gate.requirement),
         Some(policy) => {
-            let policy = policy.load();
             let original = if envoy {
                 let uri = match req.uri().path_and_query() {
                     Some(pq) => &pq.as_str()["/verify".len()..],
@@ -158,12 +161,11 @@ async fn decide(req: &HttpRequest, gate: &Gate) -> Outcome {
                     .and_then(|h| h.to_str().ok());
                 Original::envoy(req.method().as_str(), host, uri)
             } else {
-                Original::from_headers(|name| {
+                Original::from_headers(
                     req.headers()
-                        .get_all(name)
-                        .map(HeaderValue::as_bytes)
-                        .collect()
-                })
+                        .iter()
+                        .map(|(name, value)| (name.as_str(), value.as_bytes())),
+                )
             };
             let decision = match &original {
                 Ok(o) => policy.decide(o),
@@ -178,9 +180,9 @@ async fn decide(req: &HttpRequest, gate: &Gate) -> Outcome {
                             .finish();
                         return out(r.name(), "public", res);
                     }
-                    Action::Verify(req) => (r.name().to_owned(), req.clone()),
+                    Action::Verify(req) => (r.name(), req),
                 },
-                Decision::Defaults(req) => (UNMATCHED.to_owned(), req.clone()),
+                Decision::Defaults(req) => (UNMATCHED, req),
                 Decision::NoRoute => {
                     let res = error(
                         403,
@@ -201,11 +203,11 @@ async fn decide(req: &HttpRequest, gate: &Gate) -> Outcome {
             }
         }
     };
-    let requirement = match tightened(query, &base) {
+    let requirement = match tightened(query, base) {
         Ok(r) => r,
         Err(msg) => {
             return out(
-                &route,
+                route,
                 "invalid_request",
                 error(400, "invalid_request", &msg),
             );
@@ -214,49 +216,45 @@ async fn decide(req: &HttpRequest, gate: &Gate) -> Outcome {
     // The gate registers no TokenSource: `Authorization: Bearer`.
     let token = match reauth::actix::request_token(req) {
         Ok(t) => t,
-        Err(e) => return out(&route, e.code(), e.error_response()),
+        Err(e) => return out(route, e.code(), e.error_response()),
     };
     let verified =
         match guard::check::<ClaimsMap>(Some(&gate.verifier), token.as_deref(), &requirement).await
         {
             Ok(v) => v,
-            Err(e) => return out(&route, e.code(), e.error_response()),
+            Err(e) => return out(route, e.code(), e.error_response()),
         };
     let claims = &verified.claims;
     let mut res = HttpResponse::Ok();
-    let mut headers: Vec<(&str, String)> = vec![
-        ("X-Reauth-Subject", claims.sub.clone()),
+    let auth_time = claims.auth_time.map(|t| t.to_string());
+    let identity: [(&'static str, Option<&str>); 5] = [
+        ("x-reauth-subject", Some(&claims.sub)),
         (
-            "X-Reauth-Reauthentication",
-            verified.freshness.as_str().to_owned(),
+            "x-reauth-reauthentication",
+            Some(verified.freshness.as_str()),
         ),
+        ("x-reauth-auth-time", auth_time.as_deref()),
+        ("x-reauth-session", claims.sid.as_deref()),
+        ("x-reauth-route", gate.policy.is_some().then_some(route)),
     ];
-    if let Some(t) = claims.auth_time {
-        headers.push(("X-Reauth-Auth-Time", t.to_string()));
-    }
-    if let Some(sid) = &claims.sid {
-        headers.push(("X-Reauth-Session", sid.clone()));
-    }
-    if gate.policy.is_some() {
-        headers.push(("X-Reauth-Route", route.clone()));
-    }
-    for (name, value) in headers {
-        match HeaderValue::from_str(&value) {
+    for (name, value) in identity {
+        let Some(value) = value else { continue };
+        match HeaderValue::from_str(value) {
             Ok(v) => {
-                res.insert_header((name, v));
+                res.insert_header((header::HeaderName::from_static(name), v));
             }
             // Fail closed: an identity the upstream cannot read is no identity.
             Err(_) => {
                 tracing::warn!(header = name, "reauth: claim cannot be sent as a header");
                 let e = GuardError::NotConfigured;
-                return out(&route, e.code(), e.error_response());
+                return out(route, e.code(), e.error_response());
             }
         }
     }
     let res = res
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .finish();
-    out(&route, "ok", res)
+    out(route, "ok", res)
 }
 
 fn has_body(req: &HttpRequest) -> bool {
