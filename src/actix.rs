@@ -45,9 +45,21 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseErr
 use serde::de::DeserializeOwned;
 
 use crate::guard::{self, GuardError, TokenSource};
-use crate::{ClaimsMap, Requirement, Verified, Verifier};
+use crate::{ClaimsMap, ErrorRenderer, Refused, Requirement, Verified, Verifier};
 
 impl ResponseError for GuardError {
+    fn status_code(&self) -> StatusCode {
+        StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    fn error_response(&self) -> HttpResponse<BoxBody> {
+        Refused::from(self.clone()).error_response()
+    }
+}
+
+/// The status, challenge, `Retry-After` and `Cache-Control` always; the
+/// body from the route's [`ErrorRenderer`] when one is registered.
+impl ResponseError for Refused {
     fn status_code(&self) -> StatusCode {
         StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
@@ -63,9 +75,32 @@ impl ResponseError for GuardError {
         if let Some(secs) = self.retry_after() {
             res.insert_header((header::RETRY_AFTER, secs));
         }
+        let body = self.body();
         res.insert_header((header::CACHE_CONTROL, "no-store"))
-            .json(self.to_json())
+            .content_type(body.content_type)
+            .body(body.body)
     }
+}
+
+type RefusedFuture<T> = Pin<Box<dyn Future<Output = Result<T, Refused>>>>;
+
+/// `checked`, refused through the closest [`ErrorRenderer`] in app data.
+fn rendered<T: 'static>(req: &HttpRequest, checked: GuardFuture<T>) -> RefusedFuture<T> {
+    let renderer = renderer(req);
+    Box::pin(async move {
+        let renderer = renderer.map_err(Refused::from)?;
+        checked.await.map_err(|e| Refused::new(e, renderer))
+    })
+}
+
+/// The closest [`ErrorRenderer`], bare or `web::Data<ErrorRenderer>`.
+fn renderer(req: &HttpRequest) -> Result<Option<ErrorRenderer>, GuardError> {
+    closest(
+        req,
+        "an ErrorRenderer and a web::Data<ErrorRenderer> that differ reach this route; \
+         register it one way",
+    )
+    .inspect_err(GuardError::log)
 }
 
 /// The closest [`Verifier`], bare or `web::Data<Verifier>`.
@@ -95,6 +130,17 @@ pub fn request_token(req: &HttpRequest) -> Result<Option<String>, GuardError> {
                 .and_then(|v| std::str::from_utf8(v.as_bytes()).ok())
         })
         .map(str::to_owned))
+}
+
+/// Whether the closest [`TokenSource`] was sent at all (see [`guard::optional`]).
+fn token_sent(req: &HttpRequest) -> Result<bool, GuardError> {
+    let source = closest::<TokenSource>(
+        req,
+        "a TokenSource and a web::Data<TokenSource> with different values reach this route; \
+         register it one way",
+    )?
+    .unwrap_or_default();
+    Ok(source.is_sent(|name| req.headers().get(name).map(|v| v.as_bytes())))
 }
 
 /// The closest `T` in app data, registered bare or as `web::Data<T>`.
@@ -151,6 +197,48 @@ fn extract<E: DeserializeOwned + 'static>(
     })
 }
 
+/// For routes that serve anonymous and signed-in users alike: `None` when
+/// the request carries no token, else a token checked exactly as
+/// [`Reauthenticated`] checks it. A token that was sent and is bad (or a
+/// credential that holds none, like `Authorization: Basic`) is an error,
+/// **never** anonymous. Do not use `Option<Reauthenticated>` for this:
+/// actix-web turns *any* extractor error into `None` there, so an expired
+/// or forged token would pass as anonymous.
+///
+/// ```
+/// use actix_web::{web, HttpResponse};
+/// use reauth::actix::MaybeReauthenticated;
+///
+/// async fn product_page(user: MaybeReauthenticated) -> HttpResponse {
+///     match &user.0 {
+///         Some(u) => HttpResponse::Ok().body(format!("hello {}", u.subject())),
+///         None => HttpResponse::Ok().body("hello, guest"),
+///     }
+/// }
+/// # let _ = web::resource("/product").route(web::get().to(product_page));
+/// ```
+///
+#[doc = include_str!("../docs/extractor_failures.md")]
+#[derive(Debug, Clone)]
+pub struct MaybeReauthenticated<E = ClaimsMap>(pub Option<Verified<E>>);
+
+impl<E: DeserializeOwned + 'static> FromRequest for MaybeReauthenticated<E> {
+    type Error = Refused;
+    type Future = RefusedFuture<Self>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let sent = token_sent(req);
+        let checked = extract::<E>(req, guard::required);
+        rendered(
+            req,
+            Box::pin(async move {
+                let sent = sent.inspect_err(GuardError::log)?;
+                guard::optional(checked.await, sent).map(MaybeReauthenticated)
+            }),
+        )
+    }
+}
+
 /// An accepted ID token, checked against the closest [`Requirement`] in app
 /// data (`Requirement` or `web::Data<Requirement>`). Derefs to [`Verified`].
 ///
@@ -191,12 +279,12 @@ impl<E> Deref for Reauthenticated<E> {
 }
 
 impl<E: DeserializeOwned + 'static> FromRequest for Reauthenticated<E> {
-    type Error = GuardError;
-    type Future = GuardFuture<Self>;
+    type Error = Refused;
+    type Future = RefusedFuture<Self>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let fut = extract::<E>(req, guard::required);
-        Box::pin(async move { fut.await.map(Reauthenticated) })
+        rendered(req, Box::pin(async move { fut.await.map(Reauthenticated) }))
     }
 }
 
@@ -228,12 +316,12 @@ impl<const S: u64, E> Deref for FreshWithin<S, E> {
 }
 
 impl<const S: u64, E: DeserializeOwned + 'static> FromRequest for FreshWithin<S, E> {
-    type Error = GuardError;
-    type Future = GuardFuture<Self>;
+    type Error = Refused;
+    type Future = RefusedFuture<Self>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let fut = extract::<E>(req, |found| Ok(guard::fresh_within(found, S)));
-        Box::pin(async move { fut.await.map(FreshWithin) })
+        rendered(req, Box::pin(async move { fut.await.map(FreshWithin) }))
     }
 }
 
@@ -297,7 +385,11 @@ pub async fn require<B: MessageBody + 'static>(
     req: ServiceRequest,
     next: Next<B>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let verified = extract::<ClaimsMap>(req.request(), guard::required).await?;
+    let verified = rendered(
+        req.request(),
+        extract::<ClaimsMap>(req.request(), guard::required),
+    )
+    .await?;
     req.extensions_mut().insert(verified);
     let res = next.call(req).await?;
     // Whatever a handler's extractor or this middleware checked, the closest
@@ -316,11 +408,9 @@ pub async fn require<B: MessageBody + 'static>(
              `Reauthenticated` in the handler"
         );
         let (req, _) = res.into_parts();
-        return Ok(ServiceResponse::new(
-            req,
-            GuardError::Misconfigured("a Requirement below `require` was not enforced")
-                .error_response(),
-        ));
+        let error = GuardError::Misconfigured("a Requirement below `require` was not enforced");
+        let response = Refused::new(error, renderer(&req).ok().flatten()).error_response();
+        return Ok(ServiceResponse::new(req, response));
     }
     Ok(res.map_into_boxed_body())
 }

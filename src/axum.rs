@@ -31,20 +31,32 @@
 use std::ops::Deref;
 
 use axum::extract::{FromRef, FromRequestParts};
-use axum::http::header::{CACHE_CONTROL, RETRY_AFTER, WWW_AUTHENTICATE};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Json, Response};
+use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 
 use crate::guard::{self, GuardError, TokenSource};
-use crate::{ClaimsMap, Requirement, Verified, Verifier};
+use crate::{ClaimsMap, ErrorRenderer, Refused, Requirement, Verified, Verifier};
 
 impl IntoResponse for GuardError {
     fn into_response(self) -> Response {
+        Refused::from(self).into_response()
+    }
+}
+
+/// The status, challenge, `Retry-After` and `Cache-Control` always; the
+/// body from the route's `Extension(ErrorRenderer)` when one is registered.
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
         let status =
             StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let mut res = (status, Json(self.to_json())).into_response();
+        let body = self.body();
+        let mut res = (status, body.body).into_response();
+        if let Ok(ct) = HeaderValue::from_str(&body.content_type) {
+            res.headers_mut().insert(CONTENT_TYPE, ct);
+        }
         if let Some(challenge) = self
             .www_authenticate()
             .and_then(|c| HeaderValue::from_str(&c).ok())
@@ -84,6 +96,20 @@ where
             .and_then(|v| std::str::from_utf8(v.as_bytes()).ok())
     });
     guard::check(Some(&verifier), token, &requirement).await
+}
+
+/// `error`, rendered through the route's `Extension(ErrorRenderer)`, if any.
+fn refused(parts: &Parts, error: GuardError) -> Refused {
+    Refused::new(error, parts.extensions.get::<ErrorRenderer>().cloned())
+}
+
+fn token_sent(parts: &Parts) -> bool {
+    parts
+        .extensions
+        .get::<TokenSource>()
+        .cloned()
+        .unwrap_or_default()
+        .is_sent(|name| parts.headers.get(name).map(|v| v.as_bytes()))
 }
 
 fn requirement(parts: &Parts) -> Option<Requirement> {
@@ -131,12 +157,59 @@ where
     S: Send + Sync,
     E: DeserializeOwned + Send + 'static,
 {
-    type Rejection = GuardError;
+    type Rejection = Refused;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, GuardError> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Refused> {
         extract(parts, state, guard::required(requirement(parts)))
             .await
             .map(Reauthenticated)
+            .map_err(|e| refused(parts, e))
+    }
+}
+
+/// For routes that serve anonymous and signed-in users alike: `None` when
+/// the request carries no token, else a token checked exactly as
+/// [`Reauthenticated`] checks it. A token that was sent and is bad (or a
+/// credential that holds none, like `Authorization: Basic`) is an error,
+/// **never** anonymous.
+///
+/// ```
+/// use axum::{routing::get, Extension, Router};
+/// use reauth::axum::MaybeReauthenticated;
+/// use reauth::{Requirement, Verifier};
+///
+/// async fn product_page(user: MaybeReauthenticated) -> String {
+///     match &user.0 {
+///         Some(u) => format!("hello {}", u.subject()),
+///         None => "hello, guest".to_owned(),
+///     }
+/// }
+///
+/// fn router(verifier: Verifier) -> Router {
+///     Router::new()
+///         .route("/product", get(product_page))
+///         .layer(Extension(Requirement::none()))
+///         .with_state(verifier)
+/// }
+/// ```
+///
+#[doc = include_str!("../docs/extractor_failures.md")]
+#[derive(Debug, Clone)]
+pub struct MaybeReauthenticated<E = ClaimsMap>(pub Option<Verified<E>>);
+
+impl<S, E> FromRequestParts<S> for MaybeReauthenticated<E>
+where
+    Verifier: FromRef<S>,
+    S: Send + Sync,
+    E: DeserializeOwned + Send + 'static,
+{
+    type Rejection = Refused;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Refused> {
+        let checked = extract(parts, state, guard::required(requirement(parts))).await;
+        guard::optional(checked, token_sent(parts))
+            .map(MaybeReauthenticated)
+            .map_err(|e| refused(parts, e))
     }
 }
 
@@ -175,10 +248,13 @@ where
     S: Send + Sync,
     E: DeserializeOwned + Send + 'static,
 {
-    type Rejection = GuardError;
+    type Rejection = Refused;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, GuardError> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Refused> {
         let req = guard::fresh_within(requirement(parts), M);
-        extract(parts, state, Ok(req)).await.map(FreshWithin)
+        extract(parts, state, Ok(req))
+            .await
+            .map(FreshWithin)
+            .map_err(|e| refused(parts, e))
     }
 }

@@ -29,6 +29,19 @@ pub const SUPPORTED_ALGORITHMS: [Algorithm; 9] = [
     Algorithm::EdDSA,
 ];
 
+/// The algorithm a JOSE `alg` name denotes, as `reauth` verifies it.
+/// RFC 9864's fully-specified `Ed25519` is [`Algorithm::EdDSA`]: the only
+/// EdDSA curve `reauth` accepts is Ed25519 (Ed448 keys are refused), so the
+/// two names mean the same signature and are accepted wherever either is
+/// (token headers, JWKs, the discovery document, `--algorithms`). Every
+/// other name is `jsonwebtoken`'s.
+pub fn algorithm_named(name: &str) -> Option<Algorithm> {
+    match name {
+        "Ed25519" => Some(Algorithm::EdDSA),
+        other => other.parse().ok(),
+    }
+}
+
 /// How a [`Verifier`](crate::Verifier) decides. Build with [`VerifierConfig::builder`].
 #[derive(Debug, Clone)]
 pub struct VerifierConfig {

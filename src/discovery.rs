@@ -58,7 +58,7 @@ pub(crate) fn parse(body: &[u8], expected_issuer: &str) -> Result<Discovery, Dis
         Some(Value::Array(items)) => Some(
             items
                 .iter()
-                .filter_map(|v| v.as_str()?.parse::<Algorithm>().ok())
+                .filter_map(|v| crate::config::algorithm_named(v.as_str()?))
                 .collect(),
         ),
         Some(_) => {

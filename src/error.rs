@@ -256,7 +256,7 @@ pub enum ConfigError {
     NoAudience,
     /// An algorithm that ID tokens must never use, or that we do not support.
     #[error(
-        "algorithm {0} is not allowed for ID tokens (allowed: RS256/384/512, PS256/384/512, ES256/384, EdDSA)"
+        "algorithm {0} is not allowed for ID tokens (allowed: RS256/384/512, PS256/384/512, ES256/384, EdDSA or Ed25519)"
     )]
     UnsupportedAlgorithm(String),
     /// The allow-list ended up empty.

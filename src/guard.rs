@@ -98,6 +98,48 @@ impl TokenSource {
     }
 }
 
+impl TokenSource {
+    /// Whether the request carries this source at all, usable or not: the
+    /// header (for `Authorization: Bearer`, any `Authorization`), or the
+    /// cookie by name. `header` returns the raw bytes of the request's first
+    /// header of that name. For routes that serve anonymous users too
+    /// ([`optional`]): what was sent must be a good token.
+    pub fn is_sent<'a>(&self, header: impl Fn(&str) -> Option<&'a [u8]>) -> bool {
+        match self {
+            Self::AuthorizationBearer => header("authorization").is_some(),
+            Self::Header(name) => header(name).is_some(),
+            Self::Cookie(name) => header("cookie").is_some_and(|v| {
+                // Unreadable cookies might hold ours: count them as sent.
+                std::str::from_utf8(v).map_or(true, |s| cookie(s, name).is_some())
+            }),
+        }
+    }
+}
+
+/// The decision for a route that serves anonymous and signed-in users
+/// alike, from [`check`]'s result and [`TokenSource::is_sent`]: nothing
+/// sent is `Ok(None)` (anonymous); a token that was sent must pass, and a
+/// sent but unreadable one (`Authorization: Basic ...`, an empty cookie) is
+/// `malformed_token`. Never silently anonymous. Wiring mistakes (no
+/// verifier, no requirement) stay errors for anonymous requests too.
+pub fn optional<E>(
+    checked: Result<Verified<E>, GuardError>,
+    sent: bool,
+) -> Result<Option<Verified<E>>, GuardError> {
+    match checked {
+        Ok(v) => Ok(Some(v)),
+        Err(GuardError::MissingToken) if !sent => Ok(None),
+        Err(GuardError::MissingToken) => Err(GuardError::Verify(
+            crate::error::Rejection::new(
+                crate::error::RejectionKind::MalformedToken,
+                "a credential was sent but holds no token (e.g. Authorization without Bearer)",
+            )
+            .into(),
+        )),
+        Err(e) => Err(e),
+    }
+}
+
 /// RFC 6750 §2.1: `Bearer` (case-insensitive scheme, RFC 9110 §11.1), then the token.
 fn bearer(value: &str) -> Option<&str> {
     let (scheme, rest) = value.trim().split_once(' ')?;

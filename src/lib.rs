@@ -16,6 +16,7 @@ mod json;
 mod keys;
 mod logout;
 mod memo;
+mod render;
 mod requirement;
 pub mod revocation;
 mod stats;
@@ -44,7 +45,7 @@ pub use claims::IdTokenClaims;
 pub use clock::{Clock, FakeClock, SharedClock, SystemClock};
 pub use config::{
     AUTHGEAR_CAN_REAUTHENTICATE, MAX_DURATION, MAX_HTTP_TIMEOUT, MAX_LEEWAY, SUPPORTED_ALGORITHMS,
-    VerifierConfig, VerifierConfigBuilder,
+    VerifierConfig, VerifierConfigBuilder, algorithm_named,
 };
 pub use error::{
     ConfigError, FetchError, InitError, LogoutError, Rejection, RejectionKind, RevokeError,
@@ -53,6 +54,7 @@ pub use error::{
 pub use guard::{GuardError, TokenSource};
 pub use jsonwebtoken::Algorithm;
 pub use logout::{BACKCHANNEL_LOGOUT_EVENT, LogoutEvent};
+pub use render::{ErrorBody, ErrorRenderer, Refused};
 pub use requirement::{Freshness, ReauthPolicy, Requirement};
 pub use stats::{RevocationSync, VerifierStats};
 pub use verifier::{ClaimsMap, Verified, Verifier};

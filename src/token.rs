@@ -91,9 +91,7 @@ fn check_header(
         Some(Member::Other) => return Err(malformed("alg is not a string")),
         None => return Err(malformed("header has no alg")),
     };
-    let alg = alg_name
-        .parse::<Algorithm>()
-        .ok()
+    let alg = crate::config::algorithm_named(alg_name)
         .filter(|a| allowed.contains(a))
         .ok_or_else(|| {
             Rejection::new(

@@ -138,7 +138,12 @@ const RSA_ALGS: [(Algorithm, &RsaParameters); 6] = [
 ];
 
 /// Filters one JWK down to a usable signing key, or says why not.
-fn usable_key(entry: Value) -> Result<UsableKey, String> {
+fn usable_key(mut entry: Value) -> Result<UsableKey, String> {
+    // RFC 9864: a key bound to the fully-specified `Ed25519` is an EdDSA
+    // key (the curve check below still requires Ed25519).
+    if entry.get("alg").and_then(Value::as_str) == Some("Ed25519") {
+        entry["alg"] = Value::from("EdDSA");
+    }
     let jwk: Jwk = serde_json::from_value(entry).map_err(|e| format!("unparseable JWK: {e}"))?;
     let kid = jwk.common.key_id.clone();
     // RFC 7517 §4.2: a key for encryption (or an unknown use) is not for us.

@@ -235,7 +235,7 @@ pub struct CommonArgs {
     #[arg(long, default_value = reauth::AUTHGEAR_CAN_REAUTHENTICATE, value_name = "NAME")]
     pub can_reauth_claim: String,
     /// Allowed algorithms, comma-separated. Default: the issuer's advertised ones ∩
-    /// RS256/384/512, PS256/384/512, ES256/384, EdDSA.
+    /// RS256/384/512, PS256/384/512, ES256/384, EdDSA (also named Ed25519).
     #[arg(long, value_delimiter = ',', value_parser = parse_alg, value_name = "ALGS")]
     pub algorithms: Vec<Algorithm>,
     /// Accepted acr values, comma-separated (step-up). Default: any.
@@ -266,9 +266,7 @@ pub struct CommonArgs {
 }
 
 fn parse_alg(s: &str) -> Result<Algorithm, String> {
-    s.trim()
-        .parse::<Algorithm>()
-        .map_err(|_| format!("unknown algorithm {s:?}"))
+    reauth::algorithm_named(s.trim()).ok_or_else(|| format!("unknown algorithm {s:?}"))
 }
 
 impl CommonArgs {

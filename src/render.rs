@@ -1,0 +1,148 @@
+//! Custom error responses: an app chooses how a refused request's *body*
+//! looks (an HTML page, RFC 9457 `application/problem+json`, its own JSON),
+//! while the adapters keep what clients act on: the status, the
+//! `WWW-Authenticate` challenge, `Retry-After` and `Cache-Control: no-store`.
+//!
+//! Register an [`ErrorRenderer`] where the route sees it (actix: app data;
+//! axum: an `Extension`); the extractors then refuse with a [`Refused`]
+//! that renders through it.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::guard::GuardError;
+
+/// A rendered body: its `Content-Type` and bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorBody {
+    /// The `Content-Type` header value.
+    pub content_type: String,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+type RenderFn = dyn Fn(&GuardError) -> ErrorBody + Send + Sync;
+
+/// How refused requests' bodies are written. Two renderers are equal only
+/// when they are the same registration (clones of one `ErrorRenderer`).
+#[derive(Clone)]
+pub struct ErrorRenderer(Arc<RenderFn>);
+
+impl ErrorRenderer {
+    /// A renderer from a function of the error. The function must not
+    /// echo anything the client sent (the token never reaches it).
+    pub fn new(f: impl Fn(&GuardError) -> ErrorBody + Send + Sync + 'static) -> Self {
+        Self(Arc::new(f))
+    }
+
+    /// RFC 9457 problem details: `application/problem+json` with `type`
+    /// `about:blank`, `title` (the status's reason phrase), `status`,
+    /// `detail` (the message) and the extension member `code` (the stable
+    /// error code of the errors table).
+    pub fn problem_json() -> Self {
+        Self::new(|e| {
+            let status = e.status();
+            let body = serde_json::json!({
+                "type": "about:blank",
+                "title": reason(status),
+                "status": status,
+                "detail": e.message(),
+                "code": e.code(),
+            });
+            ErrorBody {
+                content_type: "application/problem+json".to_owned(),
+                body: body.to_string().into_bytes(),
+            }
+        })
+    }
+
+    /// Renders `error`.
+    pub fn render(&self, error: &GuardError) -> ErrorBody {
+        (self.0)(error)
+    }
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        500 => "Internal Server Error",
+        503 => "Service Unavailable",
+        _ => "Error",
+    }
+}
+
+impl PartialEq for ErrorRenderer {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl fmt::Debug for ErrorRenderer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ErrorRenderer(..)")
+    }
+}
+
+/// What the adapters' extractors refuse with: the [`GuardError`] and the
+/// renderer registered for the route, if any. Derefs to the `GuardError`
+/// (its `code()`, `status()`...).
+#[derive(Debug, Clone)]
+pub struct Refused {
+    error: GuardError,
+    renderer: Option<ErrorRenderer>,
+}
+
+impl Refused {
+    /// `error`, to be rendered by `renderer` (or the default JSON body).
+    pub fn new(error: GuardError, renderer: Option<ErrorRenderer>) -> Self {
+        Self { error, renderer }
+    }
+
+    /// The error.
+    pub fn error(&self) -> &GuardError {
+        &self.error
+    }
+
+    /// The error, without the renderer.
+    pub fn into_error(self) -> GuardError {
+        self.error
+    }
+
+    /// The body: the renderer's, or `{"error": "<code>", "message": "..."}`.
+    pub fn body(&self) -> ErrorBody {
+        match &self.renderer {
+            Some(r) => r.render(&self.error),
+            None => ErrorBody {
+                content_type: "application/json".to_owned(),
+                body: self.error.to_json().to_string().into_bytes(),
+            },
+        }
+    }
+}
+
+impl std::ops::Deref for Refused {
+    type Target = GuardError;
+    fn deref(&self) -> &GuardError {
+        &self.error
+    }
+}
+
+impl fmt::Display for Refused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.error, f)
+    }
+}
+
+impl std::error::Error for Refused {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.error)
+    }
+}
+
+impl From<GuardError> for Refused {
+    fn from(error: GuardError) -> Self {
+        Self::new(error, None)
+    }
+}
