@@ -17,6 +17,8 @@ pub struct BearerChallenge {
     pub max_age: Option<u64>,
     /// RFC 9470 §3 `acr_values`, space-separated on the wire.
     pub acr_values: Vec<String>,
+    /// RFC 6750 §3: the scope needed (with `insufficient_scope`).
+    pub scope: Vec<String>,
 }
 
 impl BearerChallenge {
@@ -40,6 +42,9 @@ impl BearerChallenge {
         }
         if !self.acr_values.is_empty() {
             params.push(("acr_values", quoted_safe(&self.acr_values.join(" "))));
+        }
+        if !self.scope.is_empty() {
+            params.push(("scope", quoted_safe(&self.scope.join(" "))));
         }
         if let Some(max_age) = self.max_age {
             params.push(("max_age", max_age.to_string()));

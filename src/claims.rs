@@ -41,6 +41,10 @@ pub struct IdTokenClaims {
     pub jti: Option<String>,
     /// The configured can-reauthenticate claim, if present.
     pub can_reauthenticate: Option<bool>,
+    /// `client_id` (RFC 9068 §2.2: required in access tokens), if present.
+    pub client_id: Option<String>,
+    /// `scope` (RFC 9068 §2.2.3), split on spaces; empty when absent.
+    pub scope: Vec<String>,
 }
 
 impl IdTokenClaims {
@@ -63,6 +67,7 @@ pub(crate) struct ClaimContext<'a> {
     pub now: i64,
     pub leeway: i64,
     pub can_reauthenticate_claim: &'a str,
+    pub kind: crate::TokenKind,
 }
 
 fn reject(kind: RejectionKind, msg: impl Into<std::borrow::Cow<'static, str>>) -> Rejection {
@@ -197,9 +202,11 @@ pub(crate) fn validate(
     // OIDC Core 3.1.3.7 steps 2-3: iss exact, aud contains our client id.
     let iss = check_issuer(map, ctx.issuer)?;
     let aud = check_audience(map, ctx.audiences)?;
-    // Steps 4-5: when azp is present, it must be one of our client ids.
+    // Steps 4-5: when azp is present, it must be one of our client ids
+    // (ID tokens; an access token's audience is a resource, not a client).
     let azp = opt_string(map, "azp")?;
-    if let Some(azp) = &azp {
+    let is_access = ctx.kind == crate::TokenKind::AccessToken;
+    if let Some(azp) = azp.as_ref().filter(|_| !is_access) {
         if !ctx.audiences.contains(azp) {
             return Err(reject(
                 RejectionKind::InvalidAudience,
@@ -254,6 +261,30 @@ pub(crate) fn validate(
             .ok_or_else(|| invalid("amr", "must be an array of strings"))?,
         Some(_) => return Err(invalid("amr", "must be an array of strings")),
     };
+    // RFC 9068 §2.2: client_id and jti are REQUIRED in access tokens.
+    let client_id = opt_string(map, "client_id")?;
+    let jti = opt_string(map, "jti")?;
+    if is_access {
+        match &client_id {
+            None => return Err(missing("client_id")),
+            Some(c) if c.is_empty() => return Err(invalid("client_id", "must not be empty")),
+            Some(c) => no_control_chars("client_id", c)?,
+        }
+        if jti.as_deref().is_none_or(str::is_empty) {
+            return Err(missing("jti"));
+        }
+    }
+    // RFC 9068 §2.2.3 / RFC 8693 §4.2: scope is a space-separated string.
+    let scope = match opt_string(map, "scope")? {
+        None => Vec::new(),
+        Some(s) => {
+            no_control_chars("scope", &s)?;
+            s.split(' ')
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+                .collect()
+        }
+    };
     let can_reauthenticate = match map.get(ctx.can_reauthenticate_claim) {
         None => None,
         Some(Value::Bool(b)) => Some(*b),
@@ -272,8 +303,10 @@ pub(crate) fn validate(
         amr,
         azp,
         sid,
-        jti: opt_string(map, "jti")?,
+        jti,
         can_reauthenticate,
+        client_id,
+        scope,
     })
 }
 
@@ -292,6 +325,7 @@ mod tests {
             now: NOW,
             leeway: 30,
             can_reauthenticate_claim: "can",
+            kind: crate::TokenKind::IdToken,
         };
         validate(claims.as_object().unwrap(), &ctx).map_err(|r| r.code())
     }

@@ -70,6 +70,7 @@ pub struct VerifierConfig {
     pub(crate) memo_max_entries: usize,
     pub(crate) memo_max_bytes: u64,
     pub(crate) insecure_trust_iat_as_login_time: bool,
+    pub(crate) token_kind: crate::TokenKind,
 }
 
 impl VerifierConfig {
@@ -103,6 +104,7 @@ impl VerifierConfig {
                 memo_max_entries: 100_000,
                 memo_max_bytes: 32 * 1024 * 1024,
                 insecure_trust_iat_as_login_time: false,
+                token_kind: crate::TokenKind::IdToken,
             },
         }
     }
@@ -130,6 +132,11 @@ impl VerifierConfig {
     /// The verifier-wide policy for users who cannot re-authenticate.
     pub fn when_cannot_reauthenticate_policy(&self) -> ReauthPolicy {
         self.when_cannot_reauthenticate
+    }
+
+    /// The kind of token accepted.
+    pub fn kind(&self) -> crate::TokenKind {
+        self.token_kind
     }
 
     /// The absolute session lifetime, if configured.
@@ -273,6 +280,14 @@ impl VerifierConfigBuilder {
     /// re-authenticate. Defaults to [`AUTHGEAR_CAN_REAUTHENTICATE`].
     pub fn can_reauthenticate_claim(mut self, name: impl Into<String>) -> Self {
         self.config.can_reauthenticate_claim = name.into();
+        self
+    }
+
+    /// The kind of token accepted: ID tokens (the default) or RFC 9068
+    /// access tokens, whose `aud` must contain one of the
+    /// [`audience`](Self::audience)s, here resource identifiers.
+    pub fn token_kind(mut self, kind: crate::TokenKind) -> Self {
+        self.config.token_kind = kind;
         self
     }
 

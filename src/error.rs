@@ -50,11 +50,13 @@ pub enum RejectionKind {
     ReauthenticationUnavailable,
     /// The session or the user's tokens were revoked.
     Revoked,
+    /// The access token's `scope` lacks one the route requires (403, RFC 6750 §3.1).
+    InsufficientScope,
 }
 
 impl RejectionKind {
     /// Every kind, for exhaustive tests and documentation.
-    pub const ALL: [RejectionKind; 15] = [
+    pub const ALL: [RejectionKind; 16] = [
         Self::MalformedToken,
         Self::UnsupportedAlgorithm,
         Self::UnknownKey,
@@ -70,6 +72,7 @@ impl RejectionKind {
         Self::InsufficientAuthentication,
         Self::ReauthenticationUnavailable,
         Self::Revoked,
+        Self::InsufficientScope,
     ];
 
     /// The stable machine code, e.g. `authentication_too_old`.
@@ -90,14 +93,15 @@ impl RejectionKind {
             Self::InsufficientAuthentication => "insufficient_authentication",
             Self::ReauthenticationUnavailable => "reauthentication_unavailable",
             Self::Revoked => "revoked",
+            Self::InsufficientScope => "insufficient_scope",
         }
     }
 
-    /// 403 for `reauthentication_unavailable` (re-authenticating cannot help),
-    /// 401 for everything else.
+    /// 403 for `reauthentication_unavailable` and `insufficient_scope`
+    /// (re-authenticating cannot help), 401 for everything else.
     pub const fn status(self) -> u16 {
         match self {
-            Self::ReauthenticationUnavailable => 403,
+            Self::ReauthenticationUnavailable | Self::InsufficientScope => 403,
             _ => 401,
         }
     }
@@ -116,6 +120,7 @@ pub struct Rejection {
     message: Cow<'static, str>,
     max_age: Option<u64>,
     acr_values: Vec<String>,
+    scope: Vec<String>,
 }
 
 impl Rejection {
@@ -125,7 +130,19 @@ impl Rejection {
             message: message.into(),
             max_age: None,
             acr_values: Vec::new(),
+            scope: Vec::new(),
         }
+    }
+
+    /// Attaches the RFC 6750 `scope` the request needs.
+    pub(crate) fn with_scope(mut self, scope: Vec<String>) -> Self {
+        self.scope = scope;
+        self
+    }
+
+    /// The scopes the route needs, for `insufficient_scope`.
+    pub fn scope(&self) -> &[String] {
+        &self.scope
     }
 
     /// Attaches the RFC 9470 `max_age` the client must satisfy.
@@ -186,6 +203,15 @@ impl Rejection {
     pub fn challenge(&self) -> Option<BearerChallenge> {
         if self.kind == RejectionKind::ReauthenticationUnavailable {
             return None;
+        }
+        // RFC 6750 §3.1: 403 with the scope the request needs.
+        if self.kind == RejectionKind::InsufficientScope {
+            return Some(BearerChallenge {
+                error: Some("insufficient_scope"),
+                error_description: Some(self.message.to_string()),
+                scope: self.scope.clone(),
+                ..Default::default()
+            });
         }
         let error = if self.needs_reauthentication() {
             "insufficient_user_authentication"
@@ -521,6 +547,7 @@ mod tests {
                 "insufficient_authentication",
                 "reauthentication_unavailable",
                 "revoked",
+                "insufficient_scope",
             ]
         );
     }
@@ -528,7 +555,10 @@ mod tests {
     #[test]
     fn statuses() {
         for k in RejectionKind::ALL {
-            let expected = if k == RejectionKind::ReauthenticationUnavailable {
+            let expected = if matches!(
+                k,
+                RejectionKind::ReauthenticationUnavailable | RejectionKind::InsufficientScope
+            ) {
                 403
             } else {
                 401

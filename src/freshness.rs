@@ -136,6 +136,8 @@ mod tests {
             sid: None,
             jti: None,
             can_reauthenticate: can,
+            client_id: None,
+            scope: Vec::new(),
         }
     }
 

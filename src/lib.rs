@@ -21,6 +21,7 @@ mod requirement;
 pub mod revocation;
 mod stats;
 mod token;
+mod token_kind;
 mod verifier;
 
 #[cfg(feature = "actix")]
@@ -57,4 +58,5 @@ pub use logout::{BACKCHANNEL_LOGOUT_EVENT, LogoutEvent};
 pub use render::{ErrorBody, ErrorRenderer, Refused};
 pub use requirement::{Freshness, ReauthPolicy, Requirement};
 pub use stats::{RevocationSync, VerifierStats};
+pub use token_kind::TokenKind;
 pub use verifier::{ClaimsMap, Verified, Verifier};

@@ -139,6 +139,8 @@ mod tests {
             sid: None,
             jti: None,
             can_reauthenticate: None,
+            client_id: None,
+            scope: Vec::new(),
         };
         MemoEntry::new(
             Arc::new(claims),

@@ -75,6 +75,7 @@ pub struct Requirement {
     pub(crate) policy: Option<ReauthPolicy>,
     pub(crate) acr_values: Vec<String>,
     pub(crate) amr: Vec<String>,
+    pub(crate) scopes: Vec<String>,
 }
 
 impl Requirement {
@@ -148,6 +149,25 @@ impl Requirement {
     /// The required `amr` methods.
     pub fn amr(&self) -> &[String] {
         &self.amr
+    }
+
+    /// The access token's `scope` must contain every one of these;
+    /// otherwise **403 `insufficient_scope`** with the RFC 6750 §3.1
+    /// challenge `Bearer error="insufficient_scope", scope="..."`. Checked
+    /// before freshness (a new login would not add a scope). An ID token
+    /// carries no `scope`: use this with [`TokenKind::AccessToken`](crate::TokenKind).
+    pub fn require_scopes<I, S>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.scopes = scopes.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The required scopes.
+    pub fn scopes(&self) -> &[String] {
+        &self.scopes
     }
 
     /// This requirement made stricter by per-request overrides (the

@@ -15,6 +15,8 @@ pub(crate) enum Expected {
     IdToken,
     /// A back-channel logout token: `typ` absent or `logout+jwt`.
     LogoutToken,
+    /// An RFC 9068 access token: `typ` must be `at+jwt` (§4).
+    AccessToken,
 }
 
 /// A token whose shape and header passed; its signature is not checked yet.
@@ -111,9 +113,17 @@ fn check_header(
         match expected {
             Expected::IdToken => t.eq_ignore_ascii_case("JWT"),
             Expected::LogoutToken => t.eq_ignore_ascii_case("logout+jwt"),
+            Expected::AccessToken => t.eq_ignore_ascii_case("at+jwt"),
         }
     };
     match &header.typ {
+        // RFC 9068 §4: an access token without `typ: at+jwt` is refused.
+        None if expected == Expected::AccessToken => {
+            return Err(Rejection::new(
+                RejectionKind::InvalidTokenType,
+                "an access token must have typ at+jwt (RFC 9068)",
+            ));
+        }
         None => {}
         Some(Member::Str(t)) if typ_ok(t) => {}
         Some(Member::Str(t)) => {

@@ -282,7 +282,11 @@ impl Verifier {
             }
         }
         let config = &*self.inner.config;
-        let signed = self.signed_payload(token, Expected::IdToken).await?;
+        let expected = match config.token_kind {
+            crate::TokenKind::IdToken => Expected::IdToken,
+            crate::TokenKind::AccessToken => Expected::AccessToken,
+        };
+        let signed = self.signed_payload(token, expected).await?;
         let (now, leeway) = self.now_and_leeway();
         // OIDC Core 3.1.3.7 steps 2-10 (iss, aud, azp, exp, iat) and RFC 7519 nbf.
         let claims = claims::validate(
@@ -293,6 +297,7 @@ impl Verifier {
                 now,
                 leeway,
                 can_reauthenticate_claim: &config.can_reauthenticate_claim,
+                kind: config.token_kind,
             },
         )?;
         let claims = Arc::new(claims);
@@ -408,6 +413,28 @@ impl Verifier {
                 )
                 .into());
             }
+        }
+        // RFC 6750 §3.1: the route's scopes, before freshness (a new login
+        // would not add a scope).
+        let lacking: Vec<&String> = req
+            .scopes()
+            .iter()
+            .filter(|s| !claims.scope.contains(s))
+            .collect();
+        if !lacking.is_empty() {
+            return Err(Rejection::new(
+                RejectionKind::InsufficientScope,
+                format!(
+                    "the token lacks scope {}",
+                    lacking
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                ),
+            )
+            .with_scope(req.scopes().to_vec())
+            .into());
         }
         // Freshness (OIDC Core 3.1.3.7 step 13, RFC 9470): the session lifetime,
         // auth_time vs max_age, the can-reauthenticate policy, acr/amr step-up.

@@ -50,6 +50,9 @@ use crate::{Verifier, VerifierConfig, VerifierConfigBuilder};
 /// The audience (client id) the test issuer's tokens carry by default.
 pub const TEST_CLIENT_ID: &str = "test-client";
 
+/// The resource identifier ([`TestIssuer::access_token`]'s `aud`).
+pub const TEST_RESOURCE: &str = "https://api.test.example";
+
 /// A running test issuer. Stops when dropped.
 pub struct TestIssuer {
     issuer: String,
@@ -248,6 +251,28 @@ impl TestIssuer {
 }
 
 impl TestIssuer {
+    /// An RFC 9068 access token builder: `typ: at+jwt`, `aud`
+    /// [`TEST_RESOURCE`], `client_id` [`TEST_CLIENT_ID`], a random `jti`,
+    /// and the ID-token builder's `iss`, `sub`, `iat`, `exp`, `auth_time`.
+    /// Add `scope`, `acr`, `amr` with [`TokenBuilder::claim`].
+    pub fn access_token(&self) -> TokenBuilder {
+        let mut b = self.token().header("typ", "at+jwt");
+        b.claims.insert("aud".into(), json!(TEST_RESOURCE));
+        b.claims.insert("client_id".into(), json!(TEST_CLIENT_ID));
+        b.claims
+            .insert("jti".into(), json!(format!("at-{}", rand_suffix())));
+        b
+    }
+
+    /// A configuration for access tokens of this issuer: audience
+    /// [`TEST_RESOURCE`], [`TokenKind::AccessToken`](crate::TokenKind).
+    pub fn access_config(&self) -> VerifierConfigBuilder {
+        VerifierConfig::builder(self.issuer.clone())
+            .audience(TEST_RESOURCE)
+            .token_kind(crate::TokenKind::AccessToken)
+            .clock(self.clock.clone())
+    }
+
     /// A back-channel logout token builder (Back-Channel Logout 1.0 §2.4):
     /// `typ: logout+jwt`, `iss`, `aud`, `iat` now, `exp` in 2 min, a random
     /// `jti`, the logout `events` member, and `sid` (`session-1`). Add `sub`
