@@ -12,11 +12,11 @@ use crate::json::{self, Header, Member};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Expected {
     /// An ID token: `typ` absent, `JWT` or `application/jwt`.
-    IdToken,
+    Id,
     /// A back-channel logout token: `typ` absent or `logout+jwt`.
-    LogoutToken,
+    Logout,
     /// An RFC 9068 access token: `typ` must be `at+jwt` (§4).
-    AccessToken,
+    Access,
 }
 
 /// A token whose shape and header passed; its signature is not checked yet.
@@ -111,14 +111,14 @@ fn check_header(
     let typ_ok = |t: &str| {
         let t = t.strip_prefix("application/").unwrap_or(t);
         match expected {
-            Expected::IdToken => t.eq_ignore_ascii_case("JWT"),
-            Expected::LogoutToken => t.eq_ignore_ascii_case("logout+jwt"),
-            Expected::AccessToken => t.eq_ignore_ascii_case("at+jwt"),
+            Expected::Id => t.eq_ignore_ascii_case("JWT"),
+            Expected::Logout => t.eq_ignore_ascii_case("logout+jwt"),
+            Expected::Access => t.eq_ignore_ascii_case("at+jwt"),
         }
     };
     match &header.typ {
         // RFC 9068 §4: an access token without `typ: at+jwt` is refused.
-        None if expected == Expected::AccessToken => {
+        None if expected == Expected::Access => {
             return Err(Rejection::new(
                 RejectionKind::InvalidTokenType,
                 "an access token must have typ at+jwt (RFC 9068)",
@@ -163,7 +163,7 @@ mod tests {
     }
 
     fn code(token: &str) -> &'static str {
-        parse(token, 16 * 1024, ALL, Expected::IdToken)
+        parse(token, 16 * 1024, ALL, Expected::Id)
             .unwrap_err()
             .code()
     }
@@ -198,7 +198,7 @@ mod tests {
             &tok(r#"{"alg":"ES256"}"#),
             1000,
             &[Algorithm::RS256],
-            Expected::IdToken,
+            Expected::Id,
         )
         .unwrap_err();
         assert_eq!(only_rs.code(), "unsupported_algorithm");
@@ -224,16 +224,16 @@ mod tests {
             "malformed_token"
         );
         let ok = tok(r#"{"alg":"RS256","typ":"jwt","kid":"k1","jku":"https://evil"}"#);
-        let p = parse(&ok, 1000, ALL, Expected::IdToken).unwrap();
+        let p = parse(&ok, 1000, ALL, Expected::Id).unwrap();
         assert_eq!((p.alg, p.kid.as_deref()), (Algorithm::RS256, Some("k1")));
         assert_eq!(p.payload_b64, "e30");
         assert_eq!(p.signature, b"sig");
         let logout = tok(r#"{"alg":"RS256","typ":"logout+jwt"}"#);
-        assert!(parse(&logout, 1000, ALL, Expected::LogoutToken).is_ok());
-        let as_id = parse(&logout, 1000, ALL, Expected::IdToken).unwrap_err();
+        assert!(parse(&logout, 1000, ALL, Expected::Logout).is_ok());
+        let as_id = parse(&logout, 1000, ALL, Expected::Id).unwrap_err();
         assert_eq!(as_id.code(), "invalid_token_type");
         let jwt = tok(r#"{"alg":"RS256","typ":"JWT"}"#);
-        let jwt = parse(&jwt, 1000, ALL, Expected::LogoutToken).unwrap_err();
+        let jwt = parse(&jwt, 1000, ALL, Expected::Logout).unwrap_err();
         assert_eq!(jwt.code(), "invalid_token_type");
     }
 }

@@ -283,8 +283,8 @@ impl Verifier {
         }
         let config = &*self.inner.config;
         let expected = match config.token_kind {
-            crate::TokenKind::IdToken => Expected::IdToken,
-            crate::TokenKind::AccessToken => Expected::AccessToken,
+            crate::TokenKind::IdToken => Expected::Id,
+            crate::TokenKind::AccessToken => Expected::Access,
         };
         let signed = self.signed_payload(token, expected).await?;
         let (now, leeway) = self.now_and_leeway();
@@ -504,7 +504,7 @@ impl Verifier {
         let config = &*self.inner.config;
         // §2.6 steps 1-2: a signed JWT, the issuer's key, an allowed alg.
         let map = self
-            .signed_payload(logout_token, Expected::LogoutToken)
+            .signed_payload(logout_token, Expected::Logout)
             .await?
             .map;
         let (now, leeway) = self.now_and_leeway();
