@@ -187,7 +187,13 @@ struct Parser<'t> {
 type Item<'i> = Spanned<DeValue<'i>>;
 
 const TOP_KEYS: &[&str] = &["unmatched", "defaults", "limits", "route"];
-const REQUIREMENT_KEYS: &[&str] = &["max_age", "acr_values", "amr", "when_cannot_reauthenticate"];
+const REQUIREMENT_KEYS: &[&str] = &[
+    "max_age",
+    "acr_values",
+    "amr",
+    "scopes",
+    "when_cannot_reauthenticate",
+];
 const ROUTE_KEYS: &[&str] = &["name", "methods", "hosts", "path", "public"];
 const LIMIT_KEYS: &[&str] = &["max_uri_bytes", "max_segments"];
 
@@ -467,6 +473,11 @@ impl Parser<'_> {
         if let Some((_, v)) = find(t, "amr") {
             if let Some(list) = self.strings(v, "amr") {
                 r = r.require_amr(list.into_iter().map(|(s, _)| s.to_owned()));
+            }
+        }
+        if let Some((_, v)) = find(t, "scopes") {
+            if let Some(list) = self.strings(v, "scopes") {
+                r = r.require_scopes(list.into_iter().map(|(s, _)| s.to_owned()));
             }
         }
         if let Some((_, v)) = find(t, "when_cannot_reauthenticate") {

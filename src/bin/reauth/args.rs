@@ -206,6 +206,12 @@ pub enum Policy {
     Allow,
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Kind {
+    Id,
+    Access,
+}
+
 #[derive(Args, Debug)]
 pub struct CommonArgs {
     /// Issuer URL, exactly as in the tokens' `iss` (https, or http on loopback).
@@ -256,6 +262,15 @@ pub struct CommonArgs {
     /// Absolute session lifetime (auth_time older than this is rejected on every request). Default: none.
     #[arg(long, value_parser = duration::parse, value_name = "DURATION")]
     pub max_session_age: Option<Duration>,
+    /// The kind of token: `id` (OpenID Connect ID tokens) or `access`
+    /// (RFC 9068 JWT access tokens; --audience is then the resource
+    /// identifier).
+    #[arg(long, value_enum, default_value = "id", value_name = "KIND")]
+    pub token_kind: Kind,
+    /// A scope the access token must have (repeatable, or comma-separated);
+    /// otherwise 403 insufficient_scope. Only with --token-kind access.
+    #[arg(long = "required-scope", value_delimiter = ',', value_name = "SCOPE")]
+    pub required_scopes: Vec<String>,
     /// Share revocations through this Redis (redis://host:port/db), or a
     /// Redis Cluster (redis+cluster://host:port,host:port). Default: in-process only.
     #[arg(long, env = "REAUTH_REDIS", value_name = "URL")]
@@ -273,6 +288,11 @@ impl CommonArgs {
     /// The verifier configuration; connects to Redis when `--redis` is given.
     pub async fn config(&self) -> Result<VerifierConfig, String> {
         let issuer = self.issuer.clone().ok_or("--issuer is required")?;
+        if self.token_kind == Kind::Id && !self.required_scopes.is_empty() {
+            return Err(
+                "--required-scope needs --token-kind access (ID tokens carry no scope)".to_owned(),
+            );
+        }
         let mut b = VerifierConfig::builder(issuer)
             .audiences(self.audiences.iter().cloned())
             .leeway(self.leeway)
@@ -281,7 +301,11 @@ impl CommonArgs {
             .jwks_refresh_cooldown(self.jwks_cooldown)
             .http_timeout(self.fetch_timeout)
             .max_token_bytes(self.max_token_bytes)
-            .max_session_age(self.max_session_age);
+            .max_session_age(self.max_session_age)
+            .token_kind(match self.token_kind {
+                Kind::Id => reauth::TokenKind::IdToken,
+                Kind::Access => reauth::TokenKind::AccessToken,
+            });
         if !self.algorithms.is_empty() {
             b = b.algorithms(self.algorithms.iter().copied());
         }
@@ -307,5 +331,6 @@ impl CommonArgs {
             .with_max_age(self.max_age)
             .acr_values(self.acr_values.iter().cloned())
             .require_amr(self.require_amr.iter().cloned())
+            .require_scopes(self.required_scopes.iter().cloned())
     }
 }

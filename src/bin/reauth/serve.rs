@@ -227,7 +227,9 @@ async fn decide<'p>(req: &HttpRequest, gate: &'p Gate, policy: Option<&'p Policy
     let claims = &verified.claims;
     let mut res = HttpResponse::Ok();
     let auth_time = claims.auth_time.map(|t| t.to_string());
-    let identity: [(&'static str, Option<&str>); 5] = [
+    let scope = (!claims.scope.is_empty()).then(|| claims.scope.join(" "));
+    let identity: [(&'static str, Option<&str>); 8] = [
+        ("x-reauth-issuer", Some(&claims.iss)),
         ("x-reauth-subject", Some(&claims.sub)),
         (
             "x-reauth-reauthentication",
@@ -236,6 +238,8 @@ async fn decide<'p>(req: &HttpRequest, gate: &'p Gate, policy: Option<&'p Policy
         ("x-reauth-auth-time", auth_time.as_deref()),
         ("x-reauth-session", claims.sid.as_deref()),
         ("x-reauth-route", gate.policy.is_some().then_some(route)),
+        ("x-reauth-client-id", claims.client_id.as_deref()),
+        ("x-reauth-scope", scope.as_deref()),
     ];
     for (name, value) in identity {
         let Some(value) = value else { continue };
@@ -398,10 +402,15 @@ pub async fn run(args: ServeArgs) -> i32 {
 /// a guess).
 fn start_policy(args: &ServeArgs, path: &Path) -> Result<Arc<ArcSwap<Policy>>, ()> {
     let c = &args.common;
-    if c.max_age.is_some() || !c.acr_values.is_empty() || !c.require_amr.is_empty() {
+    if c.max_age.is_some()
+        || !c.acr_values.is_empty()
+        || !c.require_amr.is_empty()
+        || !c.required_scopes.is_empty()
+    {
         tracing::error!(
-            "reauth: --max-age, --acr-values and --require-amr do not apply with --config: \
-             set max_age, acr_values and amr in the file's [defaults] or on each route"
+            "reauth: --max-age, --acr-values, --require-amr and --required-scope do not apply \
+             with --config: set max_age, acr_values, amr and scopes in the file's [defaults] \
+             or on each route"
         );
         return Err(());
     }

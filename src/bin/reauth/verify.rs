@@ -30,16 +30,21 @@ pub async fn run(args: VerifyArgs) -> (Value, i32) {
         Err(e) => return (failure(e.code(), &e.to_string()), UNDECIDED),
     };
     match verifier.verify(&token, &args.common.requirement()).await {
-        Ok(ok) => (
-            json!({
+        Ok(ok) => {
+            let mut out = json!({
                 "ok": true,
+                "issuer": ok.claims.iss,
                 "sub": ok.claims.sub,
                 "auth_time": ok.claims.auth_time,
                 "reauthentication": ok.freshness.as_str(),
                 "claims": ok.extra,
-            }),
-            ACCEPTED,
-        ),
+            });
+            if verifier.config().kind() == reauth::TokenKind::AccessToken {
+                out["client_id"] = json!(ok.claims.client_id);
+                out["scope"] = json!(ok.claims.scope);
+            }
+            (out, ACCEPTED)
+        }
         Err(e @ VerifyError::Rejected(_)) => (failure(e.code(), &e.message()), REJECTED),
         Err(e) => (failure(e.code(), &e.to_string()), UNDECIDED),
     }
