@@ -813,23 +813,48 @@ async fn access_tokens_through_verify_and_serve() {
     let access = ["--token-kind", "access", "--audience", TEST_RESOURCE];
     let t = issuer.access_token().claim("scope", "pay read").sign();
 
-    let out = verify(&issuer, &[&access[..], &["--required-scope", "pay"]].concat(), &t).await;
+    let out = verify(
+        &issuer,
+        &[&access[..], &["--required-scope", "pay"]].concat(),
+        &t,
+    )
+    .await;
     assert_eq!(out.code, 0, "{}", out.stdout);
     assert_eq!(out.json["client_id"], TEST_CLIENT_ID);
     assert_eq!(out.json["scope"], serde_json::json!(["pay", "read"]));
     assert_eq!(out.json["issuer"], issuer.issuer());
-    let out = verify(&issuer, &[&access[..], &["--required-scope", "admin"]].concat(), &t).await;
-    assert_eq!((out.code, out.json["error"].as_str()), (1, Some("insufficient_scope")));
+    let out = verify(
+        &issuer,
+        &[&access[..], &["--required-scope", "admin"]].concat(),
+        &t,
+    )
+    .await;
+    assert_eq!(
+        (out.code, out.json["error"].as_str()),
+        (1, Some("insufficient_scope"))
+    );
     // An ID token where access tokens are expected, and the reverse.
     let out = verify(&issuer, &access, &issuer.token().sign()).await;
     assert_eq!(out.json["error"], "invalid_token_type");
     let out = verify(&issuer, &[], &t).await;
     assert_eq!(out.json["error"], "invalid_token_type");
     // Scopes only mean something for access tokens.
-    let out = verify(&issuer, &["--required-scope", "pay"], &issuer.token().sign()).await;
-    assert_eq!((out.code, out.json["error"].as_str()), (2, Some("config_error")));
+    let out = verify(
+        &issuer,
+        &["--required-scope", "pay"],
+        &issuer.token().sign(),
+    )
+    .await;
+    assert_eq!(
+        (out.code, out.json["error"].as_str()),
+        (2, Some("config_error"))
+    );
 
-    let gate = serve(&issuer, &[&access[..], &["--required-scope", "pay"]].concat()).await;
+    let gate = serve(
+        &issuer,
+        &[&access[..], &["--required-scope", "pay"]].concat(),
+    )
+    .await;
     let r = get(&gate, "/verify", Some(&t)).await;
     assert_eq!(r.status, 200);
     assert_eq!(r.header("x-reauth-client-id"), Some(TEST_CLIENT_ID));
@@ -837,5 +862,9 @@ async fn access_tokens_through_verify_and_serve() {
     assert_eq!(r.header("x-reauth-issuer"), Some(issuer.issuer()));
     let r = get(&gate, "/verify", Some(&issuer.access_token().sign())).await;
     assert_eq!((r.status, r.error().as_str()), (403, "insufficient_scope"));
-    assert!(r.header("www-authenticate").unwrap().contains("scope=\"pay\""));
+    assert!(
+        r.header("www-authenticate")
+            .unwrap()
+            .contains("scope=\"pay\"")
+    );
 }

@@ -80,7 +80,7 @@ fn matching_is_on_method_host_and_normalised_path() {
     let h = "app.example.com";
     assert_eq!(route(&p, "POST", h, "/account/delete"), "delete-account");
     assert_eq!(
-        route(&p, "post", h, "/Account/Delete/?x=1"),
+        route(&p, "POST", h, "/Account/Delete/?x=1"),
         "delete-account"
     );
     assert_eq!(route(&p, "GET", h, "/account/delete"), "NO_ROUTE");
@@ -122,6 +122,25 @@ fn the_usual_tricks_never_reach_a_laxer_route() {
     ] {
         assert_eq!(route(&p, "POST", h, uri), "REFUSED", "{uri}");
     }
+    // A second decoding that yields a separator (`..%252F`, IIS `..%255c`).
+    for uri in [
+        "/static/..%252Faccount/delete",
+        "/static/..%255caccount/delete",
+        "/static/%2e%2e%252Faccount/delete",
+    ] {
+        assert_eq!(route(&p, "POST", h, uri), "REFUSED", "{uri}");
+    }
+    // A format suffix that some frameworks drop.
+    assert_eq!(route(&p, "POST", h, "/account/delete.json"), "REFUSED");
+    assert_eq!(route(&p, "GET", h, "/static/app.js"), "static");
+    // `#` is never part of a request-target; methods are case-sensitive.
+    assert_eq!(route(&p, "GET", h, "/static#/../account/delete"), "REFUSED");
+    assert_eq!(route(&p, "get", h, "/static/x"), "REFUSED");
+    // Non-ASCII text that Unicode folding could turn into a route's name.
+    assert_eq!(route(&p, "POST", h, "/%C5%BFtatic/x"), "REFUSED");
+    let lax =
+        Policy::parse("[limits]\nallow_non_ascii = true\n[[route]]\nname='a'\npath='/**'").unwrap();
+    assert_eq!(route(&lax, "GET", h, "/caf%C3%A9"), "a");
     // %2F inside a segment never splits it: one segment, and both readings
     // (kept, split) agree here.
     assert_eq!(route(&p, "GET", h, "/api/a%2Fb"), "api");
@@ -157,7 +176,7 @@ fn what_the_proxy_must_send() {
         Original::from_headers(pairs.iter().map(|(k, v)| (*k, v.as_bytes())))
     };
     let o = headers(&[
-        ("x-original-method", "post"),
+        ("x-original-method", "POST"),
         ("x-original-uri", "/a?b"),
         ("x-forwarded-uri", "/a?b"),
         ("x-forwarded-host", "App.Example.com:8443"),
@@ -165,7 +184,7 @@ fn what_the_proxy_must_send() {
     .unwrap();
     assert_eq!(
         (o.method.as_deref(), o.host.as_deref(), o.uri.as_deref()),
-        (Some("POST"), Some("app.example.com"), Some("/a?b"))
+        (Some("POST"), Some("App.Example.com:8443"), Some("/a?b"))
     );
     // A client-sent X-Forwarded-Uri that disagrees with the proxy's own.
     assert!(matches!(
@@ -179,7 +198,21 @@ fn what_the_proxy_must_send() {
         headers(&[("x-original-uri", "/a"), ("x-original-uri", "/b")]),
         Err(Refusal::Repeated(_))
     ));
-    assert!(headers(&[("x-original-host", "a b")]).is_err());
+    // Hosts are read as sent and judged only where routes use them.
+    let o = headers(&[("x-original-host", "a b"), ("x-original-uri", "/api")]).unwrap();
+    let no_hosts = Policy::parse("[[route]]\nname='api'\npath='/api'").unwrap();
+    assert!(matches!(no_hosts.decide(&o), Decision::Route(_)));
+    let mut with_method = o.clone();
+    with_method.method = Some("GET".into());
+    assert!(matches!(
+        p.decide(&with_method),
+        Decision::Refused(Refusal::BadHeader(_))
+    ));
+    assert!(headers(&[("x-original-method", "get")]).is_err());
+    // Envoy: the request's own method-override headers count.
+    let e = Original::envoy("POST", Some("a"), "/api", true).unwrap();
+    assert_eq!(p.decide(&e), Decision::Refused(Refusal::MethodOverride));
+    assert!(Original::envoy("post", None, "/api", false).is_err());
 }
 
 #[test]

@@ -126,6 +126,7 @@ proptest! {
         tail in prop::collection::vec(prop_oneof![
             Just("..".to_owned()), Just("%2e%2e".to_owned()), Just("..%2f".to_owned()),
             Just("..;".to_owned()), Just("%252e%252e".to_owned()), Just("..\\".to_owned()),
+            Just("..%252f".to_owned()), Just("..%255c".to_owned()), Just("a.json".to_owned()),
             Just("a".to_owned()), Just("b".to_owned()),
         ], 1..5),
     ) {

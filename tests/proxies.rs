@@ -175,7 +175,7 @@ async fn nginx(ports: &Ports) -> Proxy {
     // The wrapper a packaged nginx has in /etc/nginx/nginx.conf; the
     // README's block is what goes inside `http { }`.
     let conf = format!(
-        "include /etc/nginx/modules-enabled/*.conf;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log warn;\n\
+        "include /etc/nginx/modules-enabled/*.conf;\nmaster_process off;\npid {d}/nginx.pid;\nerror_log {d}/error.log warn;\n\
          events {{ worker_connections 1024; }}\nhttp {{\n access_log off;\n\
          client_body_temp_path {d}/body;\n proxy_temp_path {d}/proxy;\n\
          fastcgi_temp_path {d}/fastcgi;\n uwsgi_temp_path {d}/uwsgi;\n scgi_temp_path {d}/scgi;\n\
@@ -364,9 +364,28 @@ async fn guide_holds(
         "the app still gets the token"
     );
 
-    // Public route: no token needed.
+    // Public route: no token needed, and no identity reaches the app
+    // (not even a proxy's placeholder text), only the route.
     let r = call(&ports, "GET", "/static/app.js", None, &[], None).await;
     assert_eq!(r.status, 200, "{}", r.body);
+    let seen = r.upstream()["headers"].as_object().unwrap().clone();
+    let identity: Vec<_> = seen
+        .keys()
+        .filter(|k| k.starts_with("x-reauth-") && *k != "x-reauth-route")
+        .collect();
+    assert!(identity.is_empty(), "{seen:?}");
+
+    // A method override where routes are chosen by method: refused.
+    let r = call(
+        &ports,
+        "POST",
+        "/home",
+        Some(&fresh),
+        &[("X-HTTP-Method-Override", "DELETE")],
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 403, "{}", r.body);
 
     // Stale: 401 with exactly one RFC 9470 challenge.
     let stale = issuer.token().auth_time_ago(3600).sign();

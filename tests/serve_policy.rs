@@ -212,6 +212,21 @@ async fn routes_from_the_file_decide() {
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["x-reauth-route"], "delete-account");
 
+    // A proxy pointed at /verify/ by mistake that also sends the original
+    // URI: 500, never every request read as "/".
+    let r = send(
+        &gate,
+        "/verify/",
+        Some(&fresh),
+        &[
+            ("X-Original-Method", "POST"),
+            ("X-Original-URI", "/account/delete"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, 500);
+    assert!(gate.logged("point it at /verify exactly"));
+
     // A forwarded body is refused (the proxy must not send it).
     let res = reqwest::Client::new()
         .post(format!("{}/verify", gate.base))

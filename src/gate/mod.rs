@@ -17,7 +17,8 @@ mod policy;
 pub use host::HostPattern;
 pub use path::{PathError, PathLimits, PathPattern};
 pub use policy::{
-    Action, MAX_NAME_BYTES, MAX_POLICY_BYTES, MAX_ROUTES, Policy, PolicyError, Route, Unmatched,
+    Action, MAX_LIST_ITEMS, MAX_NAME_BYTES, MAX_POLICY_BYTES, MAX_ROUTES, Policy, PolicyError,
+    Route, Unmatched,
 };
 
 use crate::requirement::Requirement;
@@ -25,9 +26,11 @@ use crate::requirement::Requirement;
 /// The original request as the proxy described it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Original {
-    /// Upper-case method, when the proxy sent one.
+    /// The method, when the proxy sent one. Methods are case-sensitive
+    /// (RFC 9110 §9.1): one that is not upper-case is refused.
     pub method: Option<String>,
-    /// Host (lower-case, without port), when the proxy sent one.
+    /// The host as sent (compared lower-case, without port, and checked
+    /// only when some route is restricted to hosts).
     pub host: Option<String>,
     /// Path and query, as received (origin-form).
     pub uri: Option<String>,
@@ -42,7 +45,9 @@ pub struct Original {
 const METHOD_HEADERS: [&str; 2] = ["x-original-method", "x-forwarded-method"];
 const HOST_HEADERS: [&str; 2] = ["x-original-host", "x-forwarded-host"];
 const URI_HEADERS: [&str; 2] = ["x-original-uri", "x-forwarded-uri"];
-const OVERRIDE_HEADERS: [&str; 3] = [
+/// Method-override headers some frameworks honour: forwarded to the gate
+/// by the proxy guides, and refused where routes are chosen by method.
+pub const METHOD_OVERRIDE_HEADERS: [&str; 3] = [
     "x-http-method-override",
     "x-http-method",
     "x-method-override",
@@ -61,7 +66,7 @@ impl Original {
         let mut seen: [[Option<&[u8]>; 2]; 3] = [[None; 2]; 3];
         let mut method_override = false;
         for (name, value) in headers {
-            if OVERRIDE_HEADERS
+            if METHOD_OVERRIDE_HEADERS
                 .iter()
                 .any(|h| h.eq_ignore_ascii_case(name))
             {
@@ -98,38 +103,46 @@ impl Original {
         };
         let method = one(0)?
             .map(|m| {
-                let ok = !m.is_empty()
-                    && m.len() <= 32
-                    && m.bytes()
-                        .all(|b| b.is_ascii_alphabetic() || b == b'-' || b == b'_');
-                ok.then(|| m.to_ascii_uppercase())
+                valid_method(&m)
+                    .then_some(m)
                     .ok_or(Refusal::BadHeader(METHOD_HEADERS[0]))
             })
             .transpose()?;
-        let host = one(1)?
-            .map(|h| host::normalize(&h).ok_or(Refusal::BadHeader(HOST_HEADERS[0])))
-            .transpose()?;
         Ok(Self {
             method,
-            host,
+            host: one(1)?,
             uri: one(2)?,
             method_override,
         })
     }
 
     /// Envoy ext_authz (`path_prefix: /verify`): the gate request is the
-    /// original request, its path under the prefix. `host` is its `Host`.
-    pub fn envoy(method: &str, host: Option<&str>, uri: &str) -> Result<Self, Refusal> {
-        let host = host
-            .map(|h| host::normalize(h).ok_or(Refusal::BadHeader("host")))
-            .transpose()?;
+    /// original request, its path under the prefix. `host` is its `Host`;
+    /// `method_override`: it carries one of [`METHOD_OVERRIDE_HEADERS`].
+    pub fn envoy(
+        method: &str,
+        host: Option<&str>,
+        uri: &str,
+        method_override: bool,
+    ) -> Result<Self, Refusal> {
+        if !valid_method(method) {
+            return Err(Refusal::BadHeader("method"));
+        }
         Ok(Self {
-            method: Some(method.to_ascii_uppercase()),
-            host,
+            method: Some(method.to_owned()),
+            host: host.map(str::to_owned),
             uri: Some(uri.to_owned()),
-            method_override: false,
+            method_override,
         })
     }
+}
+
+/// An upper-case token of at most 32 letters, `-` or `_`.
+fn valid_method(m: &str) -> bool {
+    !m.is_empty()
+        && m.len() <= 32
+        && m.bytes()
+            .all(|b| b.is_ascii_uppercase() || b == b'-' || b == b'_')
 }
 
 /// Why a request is refused (403 `ambiguous_request`) before any route.
@@ -173,16 +186,20 @@ impl Refusal {
 /// The proxy did not send what the policy needs: an operator's mistake
 /// (500, logged with the fix), never a client's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Missing {
+pub enum ProxyMistake {
     /// No original URI.
     Uri,
     /// No original method, and some route is restricted to methods.
     Method,
     /// No original host, and some route is restricted to hosts.
     Host,
+    /// The proxy calls `/verify/...` (Envoy's `path_prefix`) and also
+    /// describes the original request in headers: a `proxy_pass .../verify/`
+    /// typo would otherwise make every request `/`.
+    EnvoyAndHeaders,
 }
 
-impl Missing {
+impl ProxyMistake {
     /// What the operator must change.
     pub fn fix(&self) -> &'static str {
         match self {
@@ -201,6 +218,11 @@ impl Missing {
                  X-Original-Host (nginx: proxy_set_header X-Original-Host $host) or \
                  X-Forwarded-Host"
             }
+            Self::EnvoyAndHeaders => {
+                "the proxy calls /verify/<path> (Envoy path_prefix) but also sends \
+                 X-Original-URI or X-Forwarded-Uri: point it at /verify exactly (no trailing \
+                 slash or path), or, for Envoy, do not send those headers"
+            }
         }
     }
 }
@@ -217,7 +239,16 @@ pub enum Decision<'p> {
     /// 403 `ambiguous_request`.
     Refused(Refusal),
     /// 500: the proxy's configuration must change.
-    Misconfigured(Missing),
+    Misconfigured(ProxyMistake),
+}
+
+/// The segments with the last one's `.ext` removed, when it has one.
+fn without_suffix<'a>(segments: &[&'a str]) -> Option<Vec<&'a str>> {
+    let (last, rest) = segments.split_last()?;
+    let dot = last.rfind('.').filter(|&i| i > 0)?;
+    let mut out = rest.to_vec();
+    out.push(&last[..dot]);
+    Some(out)
 }
 
 impl Policy {
@@ -226,25 +257,29 @@ impl Policy {
     /// [`Refusal::Ambiguous`].
     pub fn decide(&self, req: &Original) -> Decision<'_> {
         let Some(uri) = &req.uri else {
-            return Decision::Misconfigured(Missing::Uri);
+            return Decision::Misconfigured(ProxyMistake::Uri);
         };
-        if self.uses_methods() {
+        if self.uses_methods {
             if req.method.is_none() {
-                return Decision::Misconfigured(Missing::Method);
+                return Decision::Misconfigured(ProxyMistake::Method);
             }
             if req.method_override {
                 return Decision::Refused(Refusal::MethodOverride);
             }
         }
-        if self.uses_hosts() && req.host.is_none() {
-            return Decision::Misconfigured(Missing::Host);
-        }
-        let method = req.method.as_deref().unwrap_or("");
-        // Normalised here too: `Original` may be built by hand.
-        let host = match req.host.as_deref().map(host::normalize) {
-            Some(None) => return Decision::Refused(Refusal::BadHeader("host")),
-            Some(h) => h,
-            None => None,
+        let method = match req.method.as_deref() {
+            Some(m) if !valid_method(m) => return Decision::Refused(Refusal::BadHeader("method")),
+            m => m.unwrap_or(""),
+        };
+        // Only where a route is restricted to hosts does the host matter.
+        let host = if self.uses_hosts {
+            match req.host.as_deref().map(host::normalize) {
+                None => return Decision::Misconfigured(ProxyMistake::Host),
+                Some(None) => return Decision::Refused(Refusal::BadHeader("host")),
+                Some(h) => h,
+            }
+        } else {
+            None
         };
         let host = host.as_deref();
         let first = |segments: &[&str]| {
@@ -252,27 +287,48 @@ impl Policy {
                 r.matches_method(method) && r.matches_host(host) && r.matches_path(segments)
             })
         };
-        let chosen = match path::plain(uri, self.limits) {
+        // Every reading must choose the same route; so must the reading
+        // without a format suffix (`/account/delete.json` is the delete
+        // action to Rails' `(.:format)` and Spring's suffix matching).
+        let mut chosen: Option<Option<usize>> = None;
+        let mut agree = |segments: &[&str]| -> bool {
+            let mut hits = [first(segments), None];
+            let n = match without_suffix(segments) {
+                Some(bare) => {
+                    hits[1] = first(&bare);
+                    2
+                }
+                None => 1,
+            };
+            hits[..n].iter().all(|&hit| match chosen {
+                None => {
+                    chosen = Some(hit);
+                    true
+                }
+                Some(c) => c == hit,
+            })
+        };
+        match path::plain(uri, self.limits) {
             Err(e) => return Decision::Refused(Refusal::Path(e)),
-            Ok(Some(segments)) => first(&segments),
+            Ok(Some(segments)) => {
+                if !agree(&segments) {
+                    return Decision::Refused(Refusal::Ambiguous);
+                }
+            }
             Ok(None) => {
                 let readings = match path::readings(uri, self.limits) {
                     Ok(r) => r,
                     Err(e) => return Decision::Refused(Refusal::Path(e)),
                 };
-                let mut chosen: Option<Option<usize>> = None;
                 for reading in &readings {
                     let segments: Vec<&str> = reading.iter().map(String::as_str).collect();
-                    let hit = first(&segments);
-                    match chosen {
-                        None => chosen = Some(hit),
-                        Some(c) if c != hit => return Decision::Refused(Refusal::Ambiguous),
-                        Some(_) => {}
+                    if !agree(&segments) {
+                        return Decision::Refused(Refusal::Ambiguous);
                     }
                 }
-                chosen.flatten()
             }
-        };
+        }
+        let chosen = chosen.flatten();
         match chosen {
             Some(i) => Decision::Route(&self.routes[i]),
             None => match self.unmatched {

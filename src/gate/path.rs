@@ -31,6 +31,9 @@ pub enum PathError {
     BadDecodedByte,
     /// `..` above the root: servers disagree on what it means.
     AboveRoot,
+    /// Decodes to non-ASCII text, which servers may fold (Unicode case,
+    /// NFKC) onto an ASCII route; allowed with `[limits] allow_non_ascii`.
+    NonAscii,
 }
 
 impl PathError {
@@ -46,6 +49,9 @@ impl PathError {
                 "the original path decodes to a control character or invalid UTF-8"
             }
             Self::AboveRoot => "the original path goes above the root with ..",
+            Self::NonAscii => {
+                "the original path decodes to non-ASCII text (allow it with [limits] allow_non_ascii)"
+            }
         }
     }
 }
@@ -63,6 +69,9 @@ pub struct PathLimits {
     pub max_uri_bytes: usize,
     /// Most segments in a path (default 128).
     pub max_segments: usize,
+    /// Accept paths that decode to non-ASCII text (default false: servers
+    /// that fold Unicode could read `/%C5%BFecret` as `/secret`).
+    pub allow_non_ascii: bool,
 }
 
 impl Default for PathLimits {
@@ -70,6 +79,7 @@ impl Default for PathLimits {
         Self {
             max_uri_bytes: 8 * 1024,
             max_segments: 128,
+            allow_non_ascii: false,
         }
     }
 }
@@ -99,11 +109,16 @@ fn path_part(uri: &str, limits: PathLimits) -> Result<&str, PathError> {
     if uri.len() > limits.max_uri_bytes {
         return Err(PathError::TooLong);
     }
-    let path = uri.split(['?', '#']).next().unwrap_or("");
+    let path = uri.split('?').next().unwrap_or("");
     if !path.starts_with('/') {
         return Err(PathError::NotOriginForm);
     }
-    if path.bytes().any(|b| !(0x21..0x7f).contains(&b)) {
+    // `#` is never part of a request-target (RFC 9112 §3.2); a proxy that
+    // forwards it raw leaves servers to disagree on what follows it.
+    if path
+        .bytes()
+        .any(|b| !(0x21..0x7f).contains(&b) || b == b'#')
+    {
         return Err(PathError::InvalidByte);
     }
     Ok(path)
@@ -151,9 +166,24 @@ pub fn readings(uri: &str, limits: PathLimits) -> Result<Vec<Vec<String>>, PathE
     }
     // Decoding once is every server's reading; check it before anything.
     let decoded: Vec<String> = raw.iter().map(|s| decode(s)).collect::<Result<_, _>>()?;
-    let joined = decoded.concat();
+    if !limits.allow_non_ascii && !decoded.iter().all(|s| s.is_ascii()) {
+        return Err(PathError::NonAscii);
+    }
+    let mut joined = decoded.concat();
+    // What a second decoding yields counts too (`..%252F` is `../` to a
+    // server that decodes twice).
+    if has_escape(&joined) {
+        for s in &decoded {
+            joined.push('/');
+            joined.push_str(&decode_lenient(s)?);
+        }
+    }
     let mut present = 0u8;
-    if decoded.iter().any(|s| s.contains(['/', '\\'])) {
+    let twice_splits = has_escape(&decoded.concat())
+        && decoded
+            .iter()
+            .any(|s| decode_lenient(s).is_ok_and(|t| t.contains(['/', '\\'])));
+    if decoded.iter().any(|s| s.contains(['/', '\\'])) || twice_splits {
         present |= Variant::EncodedSlashSplits as u8;
     }
     if joined.contains('\\') {

@@ -21,6 +21,9 @@ pub const MAX_POLICY_BYTES: usize = 1024 * 1024;
 pub const MAX_ROUTES: usize = 10_000;
 /// Longest route name (it is a metrics label and a response header).
 pub const MAX_NAME_BYTES: usize = 64;
+/// Most entries in one list (`methods`, `hosts`, `acr_values`, `amr`,
+/// `scopes`): it bounds the shadowing check and each request's matching.
+pub const MAX_LIST_ITEMS: usize = 256;
 
 /// One mistake in a policy file, where it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,10 +87,8 @@ impl Route {
     pub(super) fn matches_method(&self, method: &str) -> bool {
         self.methods.as_ref().is_none_or(|ms| {
             // HEAD is served by GET handlers in most frameworks.
-            ms.iter().any(|m| {
-                m.eq_ignore_ascii_case(method)
-                    || (method.eq_ignore_ascii_case("HEAD") && m == "GET")
-            })
+            ms.iter()
+                .any(|m| m == method || (method == "HEAD" && m == "GET"))
         })
     }
 
@@ -127,6 +128,10 @@ pub struct Policy {
     pub(super) unmatched: Unmatched,
     pub(super) defaults: Requirement,
     pub(super) limits: PathLimits,
+    /// Some route is restricted to methods / to hosts (then every request
+    /// must say its method / host).
+    pub(super) uses_methods: bool,
+    pub(super) uses_hosts: bool,
 }
 
 impl Policy {
@@ -165,12 +170,12 @@ impl Policy {
     /// Whether some route is restricted to hosts (then every request must
     /// say its host).
     pub fn uses_hosts(&self) -> bool {
-        self.routes.iter().any(|r| r.hosts.is_some())
+        self.uses_hosts
     }
 
     /// Whether some route is restricted to methods.
     pub fn uses_methods(&self) -> bool {
-        self.routes.iter().any(|r| r.methods.is_some())
+        self.uses_methods
     }
 
     /// The path limits (`[limits]`).
@@ -195,7 +200,7 @@ const REQUIREMENT_KEYS: &[&str] = &[
     "when_cannot_reauthenticate",
 ];
 const ROUTE_KEYS: &[&str] = &["name", "methods", "hosts", "path", "public"];
-const LIMIT_KEYS: &[&str] = &["max_uri_bytes", "max_segments"];
+const LIMIT_KEYS: &[&str] = &["max_uri_bytes", "max_segments", "allow_non_ascii"];
 
 impl Parser<'_> {
     fn error(&mut self, span: Range<usize>, message: impl Into<String>) {
@@ -257,6 +262,12 @@ impl Parser<'_> {
                         limits.max_uri_bytes = n;
                     }
                 }
+                if let Some((_, v)) = find(t, "allow_non_ascii") {
+                    match v.get_ref() {
+                        DeValue::Boolean(b) => limits.allow_non_ascii = *b,
+                        _ => self.error(v.span(), "allow_non_ascii is true or false"),
+                    }
+                }
                 if let Some((_, v)) = find(t, "max_segments") {
                     if let Some(n) = self.integer(v, "max_segments", 1, 1024) {
                         limits.max_segments = n;
@@ -295,8 +306,11 @@ impl Parser<'_> {
             }
         }
         self.shadowed(&routes);
+        let routes: Vec<Route> = routes.into_iter().map(|(r, _)| r).collect();
         Some(Policy {
-            routes: routes.into_iter().map(|(r, _)| r).collect(),
+            uses_methods: routes.iter().any(|r| r.methods.is_some()),
+            uses_hosts: routes.iter().any(|r| r.hosts.is_some()),
+            routes,
             unmatched,
             defaults,
             limits,
@@ -446,6 +460,7 @@ impl Parser<'_> {
                 DeValue::String(s) => duration::parse(s).map_err(|e| e.to_string()),
                 DeValue::Integer(i) => i
                     .as_str()
+                    .replace('_', "")
                     .parse::<u64>()
                     .ok()
                     .filter(|_| i.radix() == 10)
@@ -531,6 +546,13 @@ impl Parser<'_> {
 
     fn strings<'a>(&mut self, v: &'a Item<'_>, what: &str) -> Option<Vec<(&'a str, Range<usize>)>> {
         match v.get_ref() {
+            DeValue::Array(items) if items.len() > MAX_LIST_ITEMS => {
+                self.error(
+                    v.span(),
+                    format!("{what} has more than {MAX_LIST_ITEMS} entries"),
+                );
+                None
+            }
             DeValue::Array(items) => {
                 let mut out = Vec::new();
                 for i in items.iter() {

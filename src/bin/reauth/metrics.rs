@@ -79,7 +79,12 @@ impl Metrics {
         self.latency.observe(elapsed.as_secs_f64());
     }
 
+    /// A reload: on success the decision series start over, so the routes
+    /// of older files do not stay as series for the process's life.
     pub fn reload(&self, ok: bool) {
+        if ok {
+            self.decisions.clear();
+        }
         let result = if ok { "ok" } else { "error" };
         self.reloads.get_or_create(&ReloadLabels { result }).inc();
     }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 use reauth::gate::{MAX_POLICY_BYTES, Policy};
+use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use crate::metrics::Metrics;
 
@@ -56,24 +57,28 @@ pub fn check(path: &Path) -> i32 {
     }
 }
 
-/// Reloads `path` into `current` on every SIGHUP. A file that does not
-/// parse keeps the policy in force, and says why.
-pub fn reload_on_sighup(
+/// Takes SIGHUP over at once (its default action would end the process
+/// while the gate is still starting); see [`reload_on`].
+pub fn catch_sighup() -> Result<Signal, String> {
+    signal(SignalKind::hangup()).map_err(|e| format!("cannot listen for SIGHUP: {e}"))
+}
+
+/// Reloads `path` into `current` on every `hup`. A file that does not
+/// parse keeps the policy in force, and says why. Parsing runs off the
+/// request threads.
+pub fn reload_on(
+    mut hup: Signal,
     path: PathBuf,
     current: Arc<ArcSwap<Policy>>,
     metrics: Option<Arc<Metrics>>,
 ) {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut hup = match signal(SignalKind::hangup()) {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::error!(error = %e, "reauth: cannot listen for SIGHUP; the policy file will not be reloaded");
-            return;
-        }
-    };
     actix_web::rt::spawn(async move {
         while hup.recv().await.is_some() {
-            match load(&path) {
+            let file = path.clone();
+            let loaded = tokio::task::spawn_blocking(move || load(&file))
+                .await
+                .unwrap_or_else(|e| Err(vec![format!("{}: {e}", path.display())]));
+            match loaded {
                 Ok(p) => {
                     let routes = p.routes().len();
                     current.store(Arc::new(p));

@@ -14,7 +14,9 @@ use std::time::Instant;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, ResponseError, web};
 use arc_swap::ArcSwap;
-use reauth::gate::{Action, Decision, Original, Policy, duration};
+use reauth::gate::{
+    Action, Decision, METHOD_OVERRIDE_HEADERS, Original, Policy, ProxyMistake, duration,
+};
 use reauth::guard::{self, GuardError, RETRY_AFTER_SECS};
 use reauth::{ClaimsMap, Requirement, Verifier};
 use serde::Deserialize;
@@ -150,16 +152,28 @@ async fn decide<'p>(req: &HttpRequest, gate: &'p Gate, policy: Option<&'p Policy
     let (route, base): (&str, &Requirement) = match policy {
         None => (NO_FILE, &gate.requirement),
         Some(policy) => {
+            let headers = req.headers();
             let original = if envoy {
+                // A `.../verify/` typo in a proxy that also describes the
+                // original request would otherwise make every request `/`.
+                if ["x-original-uri", "x-forwarded-uri"]
+                    .iter()
+                    .any(|h| headers.contains_key(*h))
+                {
+                    let mistake = ProxyMistake::EnvoyAndHeaders;
+                    tracing::error!("reauth: {}", mistake.fix());
+                    let res = error(500, "server_error", "the gate is misconfigured");
+                    return out(NO_ROUTE, "server_error", res);
+                }
                 let uri = match req.uri().path_and_query() {
                     Some(pq) => &pq.as_str()["/verify".len()..],
                     None => "/",
                 };
-                let host = req
-                    .headers()
-                    .get(header::HOST)
-                    .and_then(|h| h.to_str().ok());
-                Original::envoy(req.method().as_str(), host, uri)
+                let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+                let method_override = METHOD_OVERRIDE_HEADERS
+                    .iter()
+                    .any(|h| headers.contains_key(*h));
+                Original::envoy(req.method().as_str(), host, uri, method_override)
             } else {
                 Original::from_headers(
                     req.headers()
@@ -320,6 +334,16 @@ pub async fn run(args: ServeArgs) -> i32 {
         },
         None => None,
     };
+    let hup = match policy {
+        Some(_) => match policy_file::catch_sighup() {
+            Ok(s) => Some(s),
+            Err(e) => {
+                tracing::error!("reauth: {e}");
+                return 2;
+            }
+        },
+        None => None,
+    };
     let config = match args.common.config().await {
         Ok(c) => c,
         Err(e) => {
@@ -335,8 +359,8 @@ pub async fn run(args: ServeArgs) -> i32 {
         }
     };
     let metrics = args.metrics_bind.map(|_| Metrics::new(verifier.clone()));
-    if let (Some(path), Some(policy)) = (&args.config, &policy) {
-        policy_file::reload_on_sighup(path.clone(), policy.clone(), metrics.clone());
+    if let (Some(path), Some(policy), Some(hup)) = (&args.config, &policy, hup) {
+        policy_file::reload_on(hup, path.clone(), policy.clone(), metrics.clone());
     }
     let gate = web::Data::new(Gate {
         verifier: verifier.clone(),
