@@ -12,6 +12,7 @@ mod error;
 mod freshness;
 pub mod guard;
 mod http;
+mod issuers;
 mod json;
 mod keys;
 mod logout;
@@ -53,6 +54,7 @@ pub use error::{
     VerifyError,
 };
 pub use guard::{GuardError, TokenSource};
+pub use issuers::{IssuerSet, TenantTemplate, valid_tenant};
 pub use jsonwebtoken::Algorithm;
 pub use logout::{BACKCHANNEL_LOGOUT_EVENT, LogoutEvent};
 pub use render::{ErrorBody, ErrorRenderer, Refused};

@@ -89,7 +89,29 @@ impl TestIssuer {
         let (addr, task) = server::serve(shared.clone())
             .await
             .expect("bind 127.0.0.1:0");
-        let issuer = format!("http://{addr}");
+        Self::serving(format!("http://{addr}"), shared, task, clock)
+    }
+
+    /// Another issuer served by this one's server, at
+    /// `<this issuer>/realms/<name>` (its own keys and documents), for
+    /// tenant templates such as `http://127.0.0.1:PORT/realms/{tenant}`.
+    pub fn tenant(&self, name: &str) -> TestIssuer {
+        let shared = Arc::new(server::Shared::default());
+        self.shared
+            .tenants
+            .lock()
+            .expect("lock")
+            .insert(name.to_owned(), shared.clone());
+        let issuer = format!("{}/realms/{name}", self.issuer);
+        Self::serving(issuer, shared, tokio::spawn(async {}), self.clock.clone())
+    }
+
+    fn serving(
+        issuer: String,
+        shared: Arc<server::Shared>,
+        task: tokio::task::JoinHandle<()>,
+        clock: SharedClock,
+    ) -> Self {
         let keys = vec![
             TestKey::rsa("rsa-1"),
             TestKey::ec("ec-1"),

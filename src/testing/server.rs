@@ -52,6 +52,8 @@ pub(crate) struct Shared {
     pub discovery_hits: AtomicUsize,
     pub jwks_hits: AtomicUsize,
     pub other_paths: Mutex<Vec<String>>,
+    /// Issuers served under `/realms/<name>` of this server.
+    pub tenants: Mutex<std::collections::HashMap<String, Arc<Shared>>>,
 }
 
 type ResBody = Either<Full<Bytes>, Stream>;
@@ -140,7 +142,16 @@ async fn handle(
     shared: Arc<Shared>,
     req: Request<Incoming>,
 ) -> Result<Response<ResBody>, Infallible> {
-    let path = req.uri().path().to_owned();
+    let requested = req.uri().path().to_owned();
+    // `/realms/<name>/...` is the tenant issuer `<name>`, when there is one.
+    let tenant = requested
+        .strip_prefix("/realms/")
+        .and_then(|r| r.split_once('/'))
+        .and_then(|(name, rest)| {
+            let t = shared.tenants.lock().expect("lock").get(name).cloned()?;
+            Some((t, format!("/{rest}")))
+        });
+    let (shared, path) = tenant.unwrap_or((shared, requested));
     Ok(match path.as_str() {
         "/.well-known/openid-configuration" => {
             shared.discovery_hits.fetch_add(1, Ordering::SeqCst);

@@ -1,0 +1,305 @@
+//! Issuer sets: several issuers behind one `verify`, fixed or one per
+//! tenant from a template (multi-tenant SaaS, a realm per customer, a
+//! migration between two providers).
+//!
+//! The token's `iss` is read from the unverified payload **only to choose**
+//! a [`Verifier`]; the chosen verifier then checks everything, `iss`
+//! included, with its own audiences, algorithms, policy defaults, memo and
+//! revocation namespace (a `sub` of one issuer never matches another's).
+//! An `iss` the set does not know is `invalid_issuer` without any network
+//! call.
+//!
+//! A [`TenantTemplate`] such as `https://{tenant}.authgear.cloud` discovers
+//! a tenant's issuer on first sight and keeps it in a bounded cache (default
+//! 1,000 issuers; quick_cache's CLOCK-Pro eviction, an approximation of
+//! least-recently-used). A failed discovery is remembered (default 5 min),
+//! at most a few discoveries run at once (default 4; beyond that a new
+//! tenant's token gets `keys_unavailable`, 503, at once), and one tenant is
+//! discovered by one request while its others wait: a flood of tokens
+//! naming random tenants costs at most one discovery per tenant per
+//! negative-cache period, and tokens of known tenants never wait on it.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use quick_cache::sync::Cache;
+use serde::de::DeserializeOwned;
+use tokio::sync::Semaphore;
+
+use crate::config::VerifierConfig;
+use crate::error::{ConfigError, FetchError, Rejection, RejectionKind, VerifyError};
+use crate::requirement::Requirement;
+use crate::verifier::{ClaimsMap, Verified, Verifier};
+
+type MakeConfig = dyn Fn(&str, &str) -> Result<VerifierConfig, ConfigError> + Send + Sync;
+
+/// Issuers discovered on first sight from a template with one `{tenant}`.
+///
+/// `{tenant}` is 1 to 63 of `a-z`, `0-9` and `-` (a DNS label, lower case):
+/// anything else in its place is `invalid_issuer`, never a discovery.
+#[derive(Clone)]
+pub struct TenantTemplate {
+    prefix: String,
+    suffix: String,
+    config: Arc<MakeConfig>,
+    allowed: Option<Vec<String>>,
+    max_issuers: usize,
+    negative_ttl: Duration,
+    max_concurrent_discoveries: usize,
+}
+
+impl std::fmt::Debug for TenantTemplate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "TenantTemplate({}{{tenant}}{})",
+            self.prefix, self.suffix
+        )
+    }
+}
+
+/// `[a-z0-9-]{1,63}`.
+pub fn valid_tenant(t: &str) -> bool {
+    (1..=63).contains(&t.len())
+        && t.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+impl TenantTemplate {
+    /// `template` holds exactly one `{tenant}` (e.g.
+    /// `https://{tenant}.authgear.cloud`,
+    /// `https://sso.example.com/realms/{tenant}`); `config(issuer, tenant)`
+    /// builds each tenant's verifier configuration (its audiences,
+    /// algorithms, policy...).
+    pub fn new(
+        template: &str,
+        config: impl Fn(&str, &str) -> Result<VerifierConfig, ConfigError> + Send + Sync + 'static,
+    ) -> Result<Self, ConfigError> {
+        let bad = || ConfigError::IssuerShape(template.to_owned());
+        let (prefix, suffix) = template.split_once("{tenant}").ok_or_else(bad)?;
+        if suffix.contains("{tenant}") || prefix.is_empty() {
+            return Err(bad());
+        }
+        // The template must give a valid issuer URL for a tenant.
+        crate::config::check_url("issuer template", &format!("{prefix}tenant{suffix}"))?;
+        Ok(Self {
+            prefix: prefix.to_owned(),
+            suffix: suffix.to_owned(),
+            config: Arc::new(config),
+            allowed: None,
+            max_issuers: 1000,
+            negative_ttl: Duration::from_secs(300),
+            max_concurrent_discoveries: 4,
+        })
+    }
+
+    /// Only these tenants (an allow-list; default: any valid tenant).
+    pub fn tenants<I: IntoIterator<Item = S>, S: Into<String>>(mut self, tenants: I) -> Self {
+        self.allowed = Some(tenants.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Most tenants' verifiers kept (default 1,000).
+    pub fn max_issuers(mut self, n: usize) -> Self {
+        self.max_issuers = n.max(1);
+        self
+    }
+
+    /// How long a failed discovery is remembered (default 5 min).
+    pub fn negative_ttl(mut self, ttl: Duration) -> Self {
+        self.negative_ttl = ttl;
+        self
+    }
+
+    /// Most discoveries at once (default 4).
+    pub fn max_concurrent_discoveries(mut self, n: usize) -> Self {
+        self.max_concurrent_discoveries = n.max(1);
+        self
+    }
+
+    /// The tenant an `iss` names, if it fits the template.
+    fn tenant<'a>(&self, iss: &'a str) -> Option<&'a str> {
+        let t = iss.strip_prefix(&self.prefix)?.strip_suffix(&self.suffix)?;
+        let allowed = self
+            .allowed
+            .as_ref()
+            .is_none_or(|a| a.iter().any(|x| x == t));
+        (valid_tenant(t) && allowed).then_some(t)
+    }
+}
+
+struct Tenants {
+    template: TenantTemplate,
+    known: Cache<String, Verifier>,
+    failed: Cache<String, Instant>,
+    discoveries: Semaphore,
+}
+
+/// Several issuers behind one `verify`. Cheap to clone.
+#[derive(Clone)]
+pub struct IssuerSet {
+    fixed: Arc<HashMap<String, Verifier>>,
+    tenants: Option<Arc<Tenants>>,
+    max_token_bytes: usize,
+    discovered: Arc<AtomicU64>,
+}
+
+impl std::fmt::Debug for IssuerSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuerSet")
+            .field("issuers", &self.fixed.keys().collect::<Vec<_>>())
+            .field("template", &self.tenants.as_ref().map(|t| &t.template))
+            .finish()
+    }
+}
+
+impl PartialEq for IssuerSet {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.fixed, &other.fixed)
+    }
+}
+
+impl IssuerSet {
+    /// A set of already discovered verifiers (one per issuer), and
+    /// optionally a tenant template. Two verifiers of one issuer are a
+    /// configuration error.
+    pub fn new(
+        verifiers: impl IntoIterator<Item = Verifier>,
+        template: Option<TenantTemplate>,
+    ) -> Result<Self, ConfigError> {
+        let mut fixed = HashMap::new();
+        let mut max_token_bytes = 16 * 1024;
+        for v in verifiers {
+            let iss = v.config().issuer().to_owned();
+            max_token_bytes = max_token_bytes.max(v.config().max_token_bytes);
+            if fixed.insert(iss.clone(), v).is_some() {
+                return Err(ConfigError::IssuerShape(format!("{iss} (listed twice)")));
+            }
+        }
+        if fixed.is_empty() && template.is_none() {
+            return Err(ConfigError::IssuerShape(
+                "an issuer set with no issuer".into(),
+            ));
+        }
+        let tenants = template.map(|template| {
+            Arc::new(Tenants {
+                known: Cache::new(template.max_issuers),
+                failed: Cache::new(template.max_issuers),
+                discoveries: Semaphore::new(template.max_concurrent_discoveries),
+                template,
+            })
+        });
+        Ok(Self {
+            fixed: Arc::new(fixed),
+            tenants,
+            max_token_bytes,
+            discovered: Arc::new(AtomicU64::new(0)),
+        })
+    }
+
+    /// Tenant discoveries attempted since the set was built.
+    pub fn discoveries(&self) -> u64 {
+        self.discovered.load(Ordering::Relaxed)
+    }
+
+    /// [`Verifier::verify`] by the issuer the token names.
+    pub async fn verify(&self, token: &str, req: &Requirement) -> Result<Verified, VerifyError> {
+        self.verify_as::<ClaimsMap>(token, req).await
+    }
+
+    /// [`Verifier::verify_as`] by the issuer the token names.
+    pub async fn verify_as<E: DeserializeOwned + 'static>(
+        &self,
+        token: &str,
+        req: &Requirement,
+    ) -> Result<Verified<E>, VerifyError> {
+        let verifier = self.choose(token).await?;
+        verifier.verify_as(token, req).await
+    }
+
+    /// The verifier for the token's `iss` (read unverified, only to choose).
+    pub async fn choose(&self, token: &str) -> Result<Verifier, VerifyError> {
+        let iss = unverified_issuer(token, self.max_token_bytes)?;
+        if let Some(v) = self.fixed.get(&iss) {
+            return Ok(v.clone());
+        }
+        let unknown = || {
+            VerifyError::from(Rejection::new(
+                RejectionKind::InvalidIssuer,
+                "iss is not an issuer this service accepts",
+            ))
+        };
+        let Some(tenants) = &self.tenants else {
+            return Err(unknown());
+        };
+        let Some(tenant) = tenants.template.tenant(&iss) else {
+            return Err(unknown());
+        };
+        let unavailable = |reason: String| {
+            VerifyError::KeysUnavailable(FetchError {
+                what: "tenant discovery",
+                url: iss.clone(),
+                reason,
+            })
+        };
+        let failed_recently = |t: &str| {
+            tenants
+                .failed
+                .get(t)
+                .is_some_and(|at| at.elapsed() < tenants.template.negative_ttl)
+        };
+        if failed_recently(tenant) {
+            return Err(unavailable("its discovery failed recently".into()));
+        }
+        // One request discovers a tenant; its other requests wait for it.
+        let guard = match tenants.known.get_value_or_guard_async(tenant).await {
+            Ok(v) => return Ok(v),
+            Err(guard) => guard,
+        };
+        if failed_recently(tenant) {
+            return Err(unavailable("its discovery failed recently".into()));
+        }
+        let Ok(_permit) = tenants.discoveries.try_acquire() else {
+            return Err(unavailable("too many discoveries at once; retry".into()));
+        };
+        self.discovered.fetch_add(1, Ordering::Relaxed);
+        let config = (tenants.template.config)(&iss, tenant)
+            .map_err(|e| unavailable(format!("configuration: {e}")))?;
+        match Verifier::discover(config).await {
+            Ok(v) => {
+                let _ = guard.insert(v.clone());
+                Ok(v)
+            }
+            Err(e) => {
+                tracing::warn!(issuer = %iss, error = %e, "reauth: tenant discovery failed");
+                tenants.failed.insert(tenant.to_owned(), Instant::now());
+                Err(unavailable(e.to_string()))
+            }
+        }
+    }
+}
+
+/// The `iss` of a compact JWS, unverified: only for choosing a verifier.
+fn unverified_issuer(token: &str, max_bytes: usize) -> Result<String, Rejection> {
+    let malformed = |m: &'static str| Rejection::new(RejectionKind::MalformedToken, m);
+    if token.len() > max_bytes {
+        return Err(malformed("token is larger than the configured maximum"));
+    }
+    let mut parts = token.split('.');
+    let (Some(_), Some(payload), Some(_), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(malformed("not a compact JWS"));
+    };
+    let bytes = crate::token::b64(payload, "payload")?;
+    #[derive(serde::Deserialize)]
+    struct Iss {
+        iss: Option<String>,
+    }
+    let iss: Iss =
+        serde_json::from_slice(&bytes).map_err(|_| malformed("payload is not a JSON object"))?;
+    iss.iss
+        .ok_or_else(|| Rejection::new(RejectionKind::MissingClaim, "iss claim is required"))
+}
