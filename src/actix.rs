@@ -45,7 +45,9 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseErr
 use serde::de::DeserializeOwned;
 
 use crate::guard::{self, GuardError, TokenSource};
-use crate::{ClaimsMap, ErrorRenderer, Refused, Requirement, Verified, Verifier};
+use crate::{
+    ClaimsMap, ErrorRenderer, IssuerSet, Refused, Requirement, Verified, Verifier, Verifiers,
+};
 
 impl ResponseError for GuardError {
     fn status_code(&self) -> StatusCode {
@@ -103,13 +105,26 @@ fn renderer(req: &HttpRequest) -> Result<Option<ErrorRenderer>, GuardError> {
     .inspect_err(GuardError::log)
 }
 
-/// The closest [`Verifier`], bare or `web::Data<Verifier>`.
-fn verifier(req: &HttpRequest) -> Result<Option<Verifier>, GuardError> {
-    closest(
+/// The closest [`Verifier`] or [`IssuerSet`](crate::IssuerSet), bare or in
+/// `web::Data`. Both at once is refused (which one is meant cannot be told).
+fn verifier(req: &HttpRequest) -> Result<Option<Verifiers>, GuardError> {
+    let one = closest::<Verifier>(
         req,
         "two different Verifiers reach this route, one as app data and one as \
          web::Data<Verifier> (which one is closer cannot be told); register them one way",
-    )
+    )?;
+    let set = closest::<IssuerSet>(
+        req,
+        "two different IssuerSets reach this route (app data and web::Data); register one",
+    )?;
+    match (one, set) {
+        (Some(_), Some(_)) => Err(GuardError::Misconfigured(
+            "both a Verifier and an IssuerSet reach this route: register one of them",
+        )),
+        (Some(v), None) => Ok(Some(Verifiers::One(v))),
+        (None, Some(s)) => Ok(Some(Verifiers::Set(s))),
+        (None, None) => Ok(None),
+    }
 }
 
 /// The request's ID token, read from the closest [`TokenSource`] in app data
@@ -188,7 +203,7 @@ fn extract<E: DeserializeOwned + 'static>(
     let req = req.clone();
     Box::pin(async move {
         let (registered, requirement, token, verifier) = wiring.inspect_err(GuardError::log)?;
-        let verdict = guard::check(verifier.as_ref(), token.as_deref(), &requirement).await;
+        let verdict = guard::check_with(verifier.as_ref(), token.as_deref(), &requirement).await;
         let mut ext = req.extensions_mut();
         let checked = &mut ext.get_or_insert_with(Checked::default).0;
         checked.extend(registered);

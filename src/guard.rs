@@ -5,6 +5,7 @@ use serde::de::DeserializeOwned;
 
 use crate::challenge::BearerChallenge;
 use crate::error::VerifyError;
+use crate::issuers::Verifiers;
 use crate::requirement::Requirement;
 use crate::verifier::{Verified, Verifier};
 
@@ -18,6 +19,16 @@ pub const RETRY_AFTER_SECS: u64 = 5;
 /// `requirement`.
 pub async fn check<E: DeserializeOwned + 'static>(
     verifier: Option<&Verifier>,
+    token: Option<&str>,
+    requirement: &Requirement,
+) -> Result<Verified<E>, GuardError> {
+    let one = verifier.cloned().map(Verifiers::One);
+    check_with(one.as_ref(), token, requirement).await
+}
+
+/// [`check`] with one issuer's verifier or an [`IssuerSet`](crate::IssuerSet).
+pub async fn check_with<E: DeserializeOwned + 'static>(
+    verifier: Option<&Verifiers>,
     token: Option<&str>,
     requirement: &Requirement,
 ) -> Result<Verified<E>, GuardError> {

@@ -54,7 +54,7 @@ pub use error::{
     VerifyError,
 };
 pub use guard::{GuardError, TokenSource};
-pub use issuers::{IssuerSet, TenantTemplate, valid_tenant};
+pub use issuers::{IssuerSet, TenantTemplate, Verifiers, valid_tenant};
 pub use jsonwebtoken::Algorithm;
 pub use logout::{BACKCHANNEL_LOGOUT_EVENT, LogoutEvent};
 pub use render::{ErrorBody, ErrorRenderer, Refused};

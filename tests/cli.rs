@@ -78,7 +78,14 @@ async fn accepted_json_shape() {
     let keys: Vec<_> = out.json.as_object().unwrap().keys().cloned().collect();
     assert_eq!(
         keys,
-        ["auth_time", "claims", "ok", "reauthentication", "sub"]
+        [
+            "auth_time",
+            "claims",
+            "issuer",
+            "ok",
+            "reauthentication",
+            "sub"
+        ]
     );
     assert_eq!(
         (out.json["ok"].as_bool(), out.json["sub"].as_str()),
@@ -867,4 +874,105 @@ async fn access_tokens_through_verify_and_serve() {
             .unwrap()
             .contains("scope=\"pay\"")
     );
+}
+
+// ---- several issuers ---------------------------------------------------
+
+#[tokio::test]
+async fn several_issuers_and_a_tenant_template() {
+    let (a, b) = (TestIssuer::start().await, TestIssuer::start().await);
+    let both = ["--issuer", b.issuer()];
+    let out = verify(&a, &both, &a.token().sign()).await;
+    assert_eq!(
+        (out.code, out.json["issuer"].as_str()),
+        (0, Some(a.issuer()))
+    );
+    let out = verify(&a, &both, &b.token().sign()).await;
+    assert_eq!(
+        (out.code, out.json["issuer"].as_str()),
+        (0, Some(b.issuer()))
+    );
+    let stranger = TestIssuer::start().await;
+    let out = verify(&a, &both, &stranger.token().sign()).await;
+    assert_eq!(
+        (out.code, out.json["error"].as_str()),
+        (1, Some("invalid_issuer"))
+    );
+
+    // Tenants under one server's /realms/{tenant}, an allow-list of one.
+    let server = TestIssuer::start().await;
+    let (acme, globex) = (server.tenant("acme"), server.tenant("globex"));
+    let template = format!("{}/realms/{{tenant}}", server.issuer());
+    let args = [
+        "verify",
+        "--issuer-template",
+        &template,
+        "--tenants",
+        "acme",
+        "--audience",
+        "test-client",
+    ];
+    let out = run(&[&args[..], &[acme.token().sign().as_str()]].concat(), None).await;
+    assert_eq!(
+        (out.code, out.json["issuer"].as_str()),
+        (0, Some(acme.issuer())),
+        "{}",
+        out.stdout
+    );
+    let out = run(
+        &[&args[..], &[globex.token().sign().as_str()]].concat(),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (out.code, out.json["error"].as_str()),
+        (1, Some("invalid_issuer"))
+    );
+    assert_eq!(globex.discovery_requests(), 0);
+    // Bad tenants and templates are usage errors.
+    let out = run(
+        &[
+            "verify",
+            "--issuer-template",
+            &template,
+            "--tenants",
+            "Acme",
+            "--audience",
+            "a",
+            "x",
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(
+        (out.code, out.json["error"].as_str()),
+        (2, Some("config_error"))
+    );
+    let out = run(
+        &[
+            "verify",
+            "--issuer-template",
+            "https://x.example",
+            "--audience",
+            "a",
+            "x",
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(
+        (out.code, out.json["error"].as_str()),
+        (2, Some("config_error"))
+    );
+
+    // The gate: the issuer in X-Reauth-Issuer.
+    let gate = serve(&a, &both).await;
+    let r = get(&gate, "/verify", Some(&b.token().sign())).await;
+    assert_eq!(
+        (r.status, r.header("x-reauth-issuer")),
+        (200, Some(b.issuer()))
+    );
+    let r = get(&gate, "/verify", Some(&stranger.token().sign())).await;
+    assert_eq!((r.status, r.error().as_str()), (401, "invalid_issuer"));
+    assert_eq!(get(&gate, "/readyz", None).await.status, 200);
 }

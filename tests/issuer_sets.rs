@@ -216,3 +216,47 @@ async fn a_flood_of_random_tenants_costs_one_discovery_each_and_known_tenants_ke
     // discovered; a second round may discover those, once.)
     assert!(set.discoveries() <= 51, "{}", set.discoveries());
 }
+
+#[tokio::test]
+async fn the_actix_extractors_take_an_issuer_set() {
+    use actix_web::{App, HttpResponse, HttpServer, web};
+    use reauth::actix::Reauthenticated;
+    async fn who(user: Reauthenticated) -> HttpResponse {
+        HttpResponse::Ok().body(user.claims.iss.clone())
+    }
+    let (a, b) = (TestIssuer::start().await, TestIssuer::start().await);
+    let set = IssuerSet::new([a.verifier().await, b.verifier().await], None).unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let s = set.clone();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(web::Data::new(s.clone()))
+            .app_data(Requirement::none())
+            .route("/who", web::get().to(who))
+    })
+    .workers(1)
+    .listen(listener)
+    .unwrap()
+    .run();
+    tokio::spawn(server);
+    let client = reqwest::Client::new();
+    for issuer in [&a, &b] {
+        let res = client
+            .get(format!("http://{addr}/who"))
+            .bearer_auth(issuer.token().sign())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        assert_eq!(res.text().await.unwrap(), issuer.issuer());
+    }
+    let stranger = TestIssuer::start().await;
+    let res = client
+        .get(format!("http://{addr}/who"))
+        .bearer_auth(stranger.token().sign())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+}

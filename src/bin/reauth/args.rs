@@ -6,7 +6,13 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use reauth::revocation::{RedisStore, RedisStoreConfig};
-use reauth::{Algorithm, ReauthPolicy, Requirement, VerifierConfig};
+use std::sync::Arc;
+
+use reauth::revocation::RevocationStore;
+use reauth::{
+    Algorithm, IssuerSet, ReauthPolicy, Requirement, TenantTemplate, Verifier, VerifierConfig,
+    Verifiers,
+};
 
 use reauth::gate::duration;
 
@@ -39,7 +45,8 @@ impl Cli {
         use clap::{CommandFactory, FromArgMatches};
         let cmd = Self::command().mut_subcommand("serve", |s| {
             s.mut_arg("issuer", |a| {
-                a.required(false).required_unless_present("check_config")
+                a.required(false)
+                    .required_unless_present_any(["check_config", "issuer_template"])
             })
             .mut_arg("audiences", |a| {
                 a.required(false).required_unless_present("check_config")
@@ -212,13 +219,34 @@ pub enum Kind {
     Access,
 }
 
-#[derive(Args, Debug)]
+#[derive(Args, Debug, Clone)]
 pub struct CommonArgs {
-    /// Issuer URL, exactly as in the tokens' `iss` (https, or http on loopback).
-    // Optional for clap only so `serve --check-config` needs no issuer
-    // (see `Cli::parse_args`); required everywhere else.
-    #[arg(long, env = "REAUTH_ISSUER", value_name = "URL", required = true)]
-    pub issuer: Option<String>,
+    /// Issuer URL, exactly as in the tokens' `iss` (https, or http on
+    /// loopback). Repeat (or comma-separate) for several: each token goes to
+    /// the issuer its `iss` names; the other options apply to all.
+    // Not required by clap when --issuer-template (or serve's
+    // --check-config) is given; see `Cli::parse_args`.
+    #[arg(
+        long,
+        env = "REAUTH_ISSUER",
+        value_delimiter = ',',
+        value_name = "URL",
+        required_unless_present = "issuer_template"
+    )]
+    pub issuer: Vec<String>,
+    /// An issuer per tenant: a URL with one {tenant} (1 to 63 of a-z, 0-9,
+    /// -), e.g. https://{tenant}.authgear.cloud, discovered on first sight
+    /// (at most 1,000 kept; a failed discovery is retried after 5 min).
+    #[arg(long, value_name = "TEMPLATE")]
+    pub issuer_template: Option<String>,
+    /// Only these tenants of --issuer-template (comma-separated).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "TENANT,...",
+        requires = "issuer_template"
+    )]
+    pub tenants: Vec<String>,
     /// Accepted audience (client id); repeat for several.
     #[arg(
         long = "audience",
@@ -285,14 +313,76 @@ fn parse_alg(s: &str) -> Result<Algorithm, String> {
 }
 
 impl CommonArgs {
-    /// The verifier configuration; connects to Redis when `--redis` is given.
-    pub async fn config(&self) -> Result<VerifierConfig, String> {
-        let issuer = self.issuer.clone().ok_or("--issuer is required")?;
+    /// The verifiers: one per `--issuer` (discovered now) and the tenant
+    /// template, sharing one revocation store (Redis when `--redis`).
+    /// `Err((code, message))`.
+    pub async fn verifiers(&self) -> Result<Verifiers, (&'static str, String)> {
+        let config_error = |m: String| ("config_error", m);
         if self.token_kind == Kind::Id && !self.required_scopes.is_empty() {
-            return Err(
+            return Err(config_error(
                 "--required-scope needs --token-kind access (ID tokens carry no scope)".to_owned(),
-            );
+            ));
         }
+        if self.issuer.is_empty() && self.issuer_template.is_none() {
+            return Err(config_error(
+                "--issuer or --issuer-template is required".into(),
+            ));
+        }
+        let store: Option<Arc<dyn RevocationStore>> = match &self.redis {
+            Some(url) => {
+                let mut cfg = RedisStoreConfig::new(url.clone());
+                cfg.key_prefix = self.redis_prefix.clone();
+                let store = RedisStore::connect(cfg)
+                    .await
+                    .map_err(|e| config_error(e.to_string()))?;
+                Some(store)
+            }
+            None => None,
+        };
+        let mut fixed = Vec::new();
+        for issuer in &self.issuer {
+            let config = self
+                .config(issuer, store.clone())
+                .map_err(|e| config_error(e.to_string()))?;
+            let v = Verifier::discover(config)
+                .await
+                .map_err(|e| (e.code(), e.to_string()))?;
+            fixed.push(v);
+        }
+        let template = match &self.issuer_template {
+            Some(t) => {
+                let args = self.clone();
+                let store = store.clone();
+                let mut template = TenantTemplate::new(t, move |issuer, _tenant| {
+                    args.config(issuer, store.clone())
+                })
+                .map_err(|e| config_error(format!("--issuer-template: {e}")))?;
+                if !self.tenants.is_empty() {
+                    if let Some(bad) = self.tenants.iter().find(|t| !reauth::valid_tenant(t)) {
+                        return Err(config_error(format!(
+                            "--tenants: {bad:?} is not a tenant (1 to 63 of a-z, 0-9, -)"
+                        )));
+                    }
+                    template = template.tenants(self.tenants.iter().cloned());
+                }
+                Some(template)
+            }
+            None => None,
+        };
+        if fixed.len() == 1 && template.is_none() {
+            return Ok(Verifiers::One(fixed.remove(0)));
+        }
+        IssuerSet::new(fixed, template)
+            .map(Verifiers::Set)
+            .map_err(|e| config_error(e.to_string()))
+    }
+
+    /// One issuer's configuration from the options.
+    fn config(
+        &self,
+        issuer: &str,
+        store: Option<Arc<dyn RevocationStore>>,
+    ) -> Result<VerifierConfig, reauth::ConfigError> {
         let mut b = VerifierConfig::builder(issuer)
             .audiences(self.audiences.iter().cloned())
             .leeway(self.leeway)
@@ -309,13 +399,10 @@ impl CommonArgs {
         if !self.algorithms.is_empty() {
             b = b.algorithms(self.algorithms.iter().copied());
         }
-        if let Some(url) = &self.redis {
-            let mut cfg = RedisStoreConfig::new(url.clone());
-            cfg.key_prefix = self.redis_prefix.clone();
-            let store = RedisStore::connect(cfg).await.map_err(|e| e.to_string())?;
+        if let Some(store) = store {
             b = b.revocation_store(store);
         }
-        b.build().map_err(|e| e.to_string())
+        b.build()
     }
 
     fn policy(&self) -> ReauthPolicy {

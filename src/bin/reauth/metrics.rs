@@ -16,7 +16,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
-use reauth::Verifier;
+use reauth::Verifiers;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct DecisionLabels {
@@ -39,7 +39,7 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    pub fn new(verifier: Verifier) -> Arc<Self> {
+    pub fn new(verifier: Verifiers) -> Arc<Self> {
         let decisions = Family::<DecisionLabels, Counter>::default();
         // 50 µs to ~1.6 s: a memo hit is tens of µs, a JWKS fetch seconds.
         let latency = Histogram::new(exponential_buckets(0.000_05, 2.0, 16));
@@ -98,7 +98,7 @@ impl Metrics {
 
 /// The verifier's own counters, read at scrape time.
 #[derive(Debug)]
-struct VerifierCollector(Verifier);
+struct VerifierCollector(Verifiers);
 
 fn counter(enc: &mut DescriptorEncoder, name: &str, help: &str, v: u64) -> std::fmt::Result {
     let c = ConstCounter::new(v);

@@ -18,7 +18,7 @@ use reauth::gate::{
     Action, Decision, METHOD_OVERRIDE_HEADERS, Original, Policy, ProxyMistake, duration,
 };
 use reauth::guard::{self, GuardError, RETRY_AFTER_SECS};
-use reauth::{ClaimsMap, Requirement, Verifier};
+use reauth::{ClaimsMap, IssuerSet, Requirement, Verifier, Verifiers};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -27,7 +27,7 @@ use crate::metrics::{self, Metrics};
 use crate::policy_file;
 
 struct Gate {
-    verifier: Verifier,
+    verifier: Verifiers,
     /// The command line's requirement (no policy file).
     requirement: Requirement,
     /// The policy file in force, swapped whole on SIGHUP.
@@ -233,7 +233,8 @@ async fn decide<'p>(req: &HttpRequest, gate: &'p Gate, policy: Option<&'p Policy
         Err(e) => return out(route, e.code(), e.error_response()),
     };
     let verified =
-        match guard::check::<ClaimsMap>(Some(&gate.verifier), token.as_deref(), &requirement).await
+        match guard::check_with::<ClaimsMap>(Some(&gate.verifier), token.as_deref(), &requirement)
+            .await
         {
             Ok(v) => v,
             Err(e) => return out(route, e.code(), e.error_response()),
@@ -344,17 +345,10 @@ pub async fn run(args: ServeArgs) -> i32 {
         },
         None => None,
     };
-    let config = match args.common.config().await {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::error!(error = %e, "reauth: invalid configuration");
-            return 2;
-        }
-    };
-    let verifier = match Verifier::discover(config).await {
+    let verifier = match args.common.verifiers().await {
         Ok(v) => v,
-        Err(e) => {
-            tracing::error!(error = %e, code = e.code(), "reauth: discovery failed");
+        Err((code, e)) => {
+            tracing::error!(error = %e, code, "reauth: cannot start");
             return 2;
         }
     };
@@ -368,11 +362,15 @@ pub async fn run(args: ServeArgs) -> i32 {
         policy,
         metrics: metrics.clone(),
     });
+    // For the back-channel logout receiver (the actix adapter reads it).
+    let verifier_data = VerifierData::from(verifier.clone());
     let mut server = HttpServer::new(move || {
-        App::new()
-            .app_data(gate.clone())
-            .app_data(verifier.clone())
-            .route("/verify", web::route().to(verify))
+        let app = App::new().app_data(gate.clone());
+        let app = match &verifier_data {
+            VerifierData::One(v) => app.app_data(v.clone()),
+            VerifierData::Set(s) => app.app_data(s.clone()),
+        };
+        app.route("/verify", web::route().to(verify))
             .route("/verify/{original:.*}", web::route().to(verify))
             .route(
                 "/backchannel-logout",
@@ -449,6 +447,22 @@ fn start_policy(args: &ServeArgs, path: &Path) -> Result<Arc<ArcSwap<Policy>>, (
             }
             tracing::error!(file = %path.display(), "reauth: the policy file is invalid (check it with reauth serve --check-config)");
             Err(())
+        }
+    }
+}
+
+/// The verifiers as the actix adapter finds them in app data.
+#[derive(Clone)]
+enum VerifierData {
+    One(web::Data<Verifier>),
+    Set(web::Data<IssuerSet>),
+}
+
+impl From<Verifiers> for VerifierData {
+    fn from(v: Verifiers) -> Self {
+        match v {
+            Verifiers::One(v) => Self::One(web::Data::new(v)),
+            Verifiers::Set(s) => Self::Set(web::Data::new(s)),
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use std::io::Read;
 
-use reauth::{Verifier, VerifyError};
+use reauth::VerifyError;
 use serde_json::{Value, json};
 
 use crate::args::VerifyArgs;
@@ -21,15 +21,14 @@ pub async fn run(args: VerifyArgs) -> (Value, i32) {
         Ok(t) => t,
         Err(msg) => return (failure("config_error", &msg), UNDECIDED),
     };
-    let config = match args.common.config().await {
-        Ok(c) => c,
-        Err(msg) => return (failure("config_error", &msg), UNDECIDED),
-    };
-    let verifier = match Verifier::discover(config).await {
+    let verifiers = match args.common.verifiers().await {
         Ok(v) => v,
-        Err(e) => return (failure(e.code(), &e.to_string()), UNDECIDED),
+        Err((code, msg)) => return (failure(code, &msg), UNDECIDED),
     };
-    match verifier.verify(&token, &args.common.requirement()).await {
+    match verifiers
+        .verify_as::<reauth::ClaimsMap>(&token, &args.common.requirement())
+        .await
+    {
         Ok(ok) => {
             let mut out = json!({
                 "ok": true,
@@ -39,7 +38,7 @@ pub async fn run(args: VerifyArgs) -> (Value, i32) {
                 "reauthentication": ok.freshness.as_str(),
                 "claims": ok.extra,
             });
-            if verifier.config().kind() == reauth::TokenKind::AccessToken {
+            if args.common.token_kind == crate::args::Kind::Access {
                 out["client_id"] = json!(ok.claims.client_id);
                 out["scope"] = json!(ok.claims.scope);
             }
