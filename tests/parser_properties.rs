@@ -116,3 +116,41 @@ mod redis_parsers {
         }
     }
 }
+
+mod tenant_templates {
+    use proptest::prelude::*;
+    use reauth::{TenantTemplate, VerifierConfig, valid_tenant};
+
+    fn template(t: &str) -> Result<TenantTemplate, reauth::ConfigError> {
+        TenantTemplate::new(t, |issuer, _| {
+            VerifierConfig::builder(issuer).audience("a").build()
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn templates_never_panic(t in "\\PC{0,80}") {
+            let _ = template(&t);
+        }
+
+        #[test]
+        fn a_tenant_round_trips_and_nothing_else_is_one(
+            host in "[a-z]{1,8}",
+            tenant in "[a-z0-9-]{1,63}",
+            junk in "\\PC{0,40}",
+        ) {
+            let t = template(&format!("https://{{tenant}}.{host}.example")).unwrap();
+            let iss = format!("https://{tenant}.{host}.example");
+            prop_assert_eq!(t.tenant_of(&iss), Some(tenant.as_str()));
+            // Whatever an attacker puts in iss, a tenant chosen is a valid one
+            // and the issuer is exactly the template's.
+            let other = format!("https://{junk}.{host}.example");
+            if let Some(chosen) = t.tenant_of(&other) {
+                prop_assert!(valid_tenant(chosen));
+                prop_assert_eq!(&other, &format!("https://{chosen}.{host}.example"));
+            }
+        }
+    }
+}
