@@ -30,6 +30,7 @@ use tokio::sync::Semaphore;
 
 use crate::config::VerifierConfig;
 use crate::error::{ConfigError, FetchError, Rejection, RejectionKind, VerifyError};
+use crate::memo::Memo;
 use crate::requirement::Requirement;
 use crate::verifier::{ClaimsMap, Verified, Verifier};
 
@@ -142,6 +143,9 @@ struct Tenants {
 #[derive(Clone)]
 pub struct IssuerSet {
     fixed: Arc<HashMap<String, Verifier>>,
+    /// One memo for the whole set: a hit is one lookup, as with a single
+    /// verifier, and its entry names the verifier that re-judges it.
+    memo: Option<Arc<Memo>>,
     tenants: Option<Arc<Tenants>>,
     max_token_bytes: usize,
     discovered: Arc<AtomicU64>,
@@ -192,8 +196,17 @@ impl IssuerSet {
                 template,
             })
         });
+        // The largest memo any member asked for (none when all disabled it).
+        let memo = fixed
+            .values()
+            .map(|v: &Verifier| (v.config().memo_max_entries, v.config().memo_max_bytes))
+            .max()
+            .or(Some((100_000, 32 * 1024 * 1024)))
+            .and_then(|(n, bytes)| Memo::new(n, bytes))
+            .map(Arc::new);
         Ok(Self {
             fixed: Arc::new(fixed),
+            memo,
             tenants,
             max_token_bytes,
             discovered: Arc::new(AtomicU64::new(0)),
@@ -216,8 +229,21 @@ impl IssuerSet {
         token: &str,
         req: &Requirement,
     ) -> Result<Verified<E>, VerifyError> {
+        if let Some(memo) = &self.memo {
+            if let Some(entry) = memo.get(token) {
+                if let Some(owner) = &entry.owner {
+                    if let Some(result) = owner.judge_entry(&entry, req).await {
+                        return result;
+                    }
+                }
+                memo.remove(token);
+            }
+        }
         let verifier = self.choose(token).await?;
-        verifier.verify_as(token, req).await
+        match &self.memo {
+            Some(memo) => verifier.verify_in(token, req, memo).await,
+            None => verifier.verify_as(token, req).await,
+        }
     }
 
     /// The verifier for the token's `iss` (read unverified, only to choose).

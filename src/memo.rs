@@ -30,6 +30,9 @@ pub(crate) struct MemoEntry {
     pub kid: Option<String>,
     /// The signing key's fingerprint, to confirm it is still published.
     pub fingerprint: [u8; 32],
+    /// The verifier that judged it, when the memo is an issuer set's (one
+    /// lookup finds both the entry and who re-judges it).
+    pub owner: Option<crate::Verifier>,
     weight: u64,
 }
 
@@ -50,6 +53,7 @@ impl MemoEntry {
             alg,
             kid,
             fingerprint,
+            owner: None,
             weight,
         }
     }

@@ -203,7 +203,33 @@ impl Verifier {
         token: &str,
         requirement: &Requirement,
     ) -> Result<Verified<E>, VerifyError> {
-        let result = self.run(token, requirement).await;
+        log_result(self.run(token, requirement, None).await)
+    }
+
+    /// [`verify_as`](Self::verify_as) with an issuer set's shared memo in
+    /// place of this verifier's own (its entries name their verifier).
+    pub(crate) async fn verify_in<E: DeserializeOwned + 'static>(
+        &self,
+        token: &str,
+        requirement: &Requirement,
+        set_memo: &Memo,
+    ) -> Result<Verified<E>, VerifyError> {
+        log_result(self.run(token, requirement, Some(set_memo)).await)
+    }
+
+    /// Re-judges a memoised entry (an issuer set's memo hit).
+    pub(crate) async fn judge_entry<E: DeserializeOwned + 'static>(
+        &self,
+        entry: &MemoEntry,
+        requirement: &Requirement,
+    ) -> Option<Result<Verified<E>, VerifyError>> {
+        Some(log_result(self.judge_memoized(entry, requirement).await?))
+    }
+}
+
+/// Logs a failed verification at the level it deserves.
+fn log_result<E>(result: Result<Verified<E>, VerifyError>) -> Result<Verified<E>, VerifyError> {
+    {
         if let Err(e) = &result {
             match e {
                 VerifyError::Rejected(r) => tracing::debug!(
@@ -221,7 +247,9 @@ impl Verifier {
         }
         result
     }
+}
 
+impl Verifier {
     /// Steps shared by ID and logout tokens: shape, header, key, signature,
     /// strict JSON payload. Nothing in the payload is trusted before this.
     async fn signed_payload(&self, token: &str, expected: Expected) -> Result<Signed, VerifyError> {
@@ -266,12 +294,15 @@ impl Verifier {
         (config.clock.now().timestamp(), leeway)
     }
 
+    /// `set_memo`: an issuer set's memo to use instead of this verifier's.
     async fn run<E: DeserializeOwned + 'static>(
         &self,
         token: &str,
         req: &Requirement,
+        set_memo: Option<&Memo>,
     ) -> Result<Verified<E>, VerifyError> {
-        if let Some(memo) = &self.inner.memo {
+        let memo = set_memo.or(self.inner.memo.as_ref());
+        if let Some(memo) = memo {
             if let Some(entry) = memo.get(token) {
                 if let Some(result) = self.judge_memoized(&entry, req).await {
                     return result;
@@ -304,8 +335,8 @@ impl Verifier {
         let payload: ClaimsMap = Arc::new(signed.map);
         let extra = extract::<E>(&payload)?;
         let freshness = self.decide(&claims, req, now, leeway);
-        if let Some(memo) = &self.inner.memo {
-            let entry = MemoEntry::new(
+        if let Some(memo) = memo {
+            let mut entry = MemoEntry::new(
                 Arc::clone(&claims),
                 payload,
                 signed.alg,
@@ -313,6 +344,9 @@ impl Verifier {
                 signed.fingerprint,
                 signed.payload_bytes,
             );
+            if set_memo.is_some() {
+                entry.owner = Some(self.clone());
+            }
             memo.insert(token, entry);
         }
         Ok(Verified {

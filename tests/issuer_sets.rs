@@ -82,6 +82,12 @@ async fn each_token_goes_to_its_issuer_and_only_it() {
         "revoked"
     );
     assert!(set.verify(&after_b, &none).await.is_ok());
+    // A token the set's memo holds is judged again, by its own issuer.
+    assert_eq!(
+        set.verify(&from_a, &none).await.unwrap_err().code(),
+        "revoked"
+    );
+    assert!(set.verify(&from_b, &none).await.is_ok());
 
     // One issuer listed twice is a configuration error.
     assert!(IssuerSet::new([a.verifier().await, a.verifier().await], None).is_err());

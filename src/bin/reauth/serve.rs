@@ -347,8 +347,12 @@ pub async fn run(args: ServeArgs) -> i32 {
     };
     let verifier = match args.common.verifiers().await {
         Ok(v) => v,
+        Err(("config_error", e)) => {
+            tracing::error!(error = %e, "reauth: invalid configuration");
+            return 2;
+        }
         Err((code, e)) => {
-            tracing::error!(error = %e, code, "reauth: cannot start");
+            tracing::error!(error = %e, code, "reauth: discovery failed");
             return 2;
         }
     };
