@@ -17,7 +17,9 @@
 //! tenant's token gets `keys_unavailable`, 503, at once), and one tenant is
 //! discovered by one request while its others wait: a flood of tokens
 //! naming random tenants costs at most one discovery per tenant per
-//! negative-cache period, and tokens of known tenants never wait on it.
+//! negative-cache period (for as many failed tenants as the cache holds,
+//! `max_issuers`; beyond that the concurrency bound still holds), and
+//! tokens of known tenants never wait on it.
 
 use std::collections::HashMap;
 use std::sync::Arc;
