@@ -1,7 +1,9 @@
 //! axum adapter (feature `axum`): the same extractors and responses as the
 //! actix adapter. No decisions here: see [`guard::check`].
 //!
-//! The [`Verifier`] comes from the router state (`Verifier: FromRef<S>`); a
+//! The [`Verifier`] comes from the router state (`Verifier: FromRef<S>`, or
+//! `Verifiers: FromRef<S>` for an [`IssuerSet`](crate::IssuerSet):
+//! `.with_state(Verifiers::from(set))`); a
 //! [`Requirement`] (and optionally a [`TokenSource`]) from an `Extension`
 //! layer on the route, or on the router *after* the route is added (axum
 //! layers reach only the routes added before them). A [`Reauthenticated`]
@@ -38,7 +40,7 @@ use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 
 use crate::guard::{self, GuardError, TokenSource};
-use crate::{ClaimsMap, ErrorRenderer, Refused, Requirement, Verified, Verifier};
+use crate::{ClaimsMap, ErrorRenderer, Refused, Requirement, Verified, Verifier, Verifiers};
 
 impl IntoResponse for GuardError {
     fn into_response(self) -> Response {
@@ -79,11 +81,11 @@ async fn extract<S, E>(
     requirement: Result<Requirement, GuardError>,
 ) -> Result<Verified<E>, GuardError>
 where
-    Verifier: FromRef<S>,
+    Verifiers: FromRef<S>,
     E: DeserializeOwned + 'static,
 {
     let requirement = requirement.inspect_err(GuardError::log)?;
-    let verifier = Verifier::from_ref(state);
+    let verifier = Verifiers::from_ref(state);
     let source = parts
         .extensions
         .get::<TokenSource>()
@@ -95,12 +97,24 @@ where
             .get(name)
             .and_then(|v| std::str::from_utf8(v.as_bytes()).ok())
     });
-    guard::check(Some(&verifier), token, &requirement).await
+    guard::check_with(Some(&verifier), token, &requirement).await
 }
 
 /// `error`, rendered through the route's `Extension(ErrorRenderer)`, if any.
 fn refused(parts: &Parts, error: GuardError) -> Refused {
     Refused::new(error, parts.extensions.get::<ErrorRenderer>().cloned())
+}
+
+/// Any state a [`Verifier`] comes from (`.with_state(verifier)`, or a
+/// state with `FromRef` for `Verifier`) gives the extractors that one
+/// verifier; for several issuers use `.with_state(Verifiers::from(set))`.
+impl<S> FromRef<S> for Verifiers
+where
+    Verifier: FromRef<S>,
+{
+    fn from_ref(state: &S) -> Self {
+        Verifiers::One(Verifier::from_ref(state))
+    }
 }
 
 fn token_sent(parts: &Parts) -> bool {
@@ -153,7 +167,7 @@ impl<E> Deref for Reauthenticated<E> {
 
 impl<S, E> FromRequestParts<S> for Reauthenticated<E>
 where
-    Verifier: FromRef<S>,
+    Verifiers: FromRef<S>,
     S: Send + Sync,
     E: DeserializeOwned + Send + 'static,
 {
@@ -199,7 +213,7 @@ pub struct MaybeReauthenticated<E = ClaimsMap>(pub Option<Verified<E>>);
 
 impl<S, E> FromRequestParts<S> for MaybeReauthenticated<E>
 where
-    Verifier: FromRef<S>,
+    Verifiers: FromRef<S>,
     S: Send + Sync,
     E: DeserializeOwned + Send + 'static,
 {
@@ -244,7 +258,7 @@ impl<const M: u64, E> Deref for FreshWithin<M, E> {
 
 impl<const M: u64, S, E> FromRequestParts<S> for FreshWithin<M, E>
 where
-    Verifier: FromRef<S>,
+    Verifiers: FromRef<S>,
     S: Send + Sync,
     E: DeserializeOwned + Send + 'static,
 {

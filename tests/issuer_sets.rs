@@ -266,3 +266,41 @@ async fn the_actix_extractors_take_an_issuer_set() {
         .unwrap();
     assert_eq!(res.status(), 401);
 }
+
+#[tokio::test]
+async fn the_axum_extractors_take_an_issuer_set() {
+    use axum::{Extension, Router, routing::get};
+    use reauth::Verifiers;
+    use reauth::axum::Reauthenticated;
+    async fn who(user: Reauthenticated) -> String {
+        user.claims.iss.clone()
+    }
+    let (a, b) = (TestIssuer::start().await, TestIssuer::start().await);
+    let set = IssuerSet::new([a.verifier().await, b.verifier().await], None).unwrap();
+    let app = Router::new()
+        .route("/who", get(who))
+        .layer(Extension(Requirement::none()))
+        .with_state(Verifiers::from(set));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let client = reqwest::Client::new();
+    for issuer in [&a, &b] {
+        let res = client
+            .get(format!("http://{addr}/who"))
+            .bearer_auth(issuer.token().sign())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        assert_eq!(res.text().await.unwrap(), issuer.issuer());
+    }
+    let stranger = TestIssuer::start().await;
+    let res = client
+        .get(format!("http://{addr}/who"))
+        .bearer_auth(stranger.token().sign())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+}
