@@ -2,6 +2,7 @@
 //! forward-auth gate. See `reauth --help`.
 
 mod args;
+mod health;
 mod metrics;
 mod policy_file;
 mod revoke;

@@ -17,17 +17,18 @@ use arc_swap::ArcSwap;
 use reauth::gate::{
     Action, Decision, METHOD_OVERRIDE_HEADERS, Original, Policy, ProxyMistake, duration,
 };
-use reauth::guard::{self, GuardError, RETRY_AFTER_SECS};
+use reauth::guard::{self, GuardError};
 use reauth::{ClaimsMap, IssuerSet, Requirement, Verifier, Verifiers};
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::args::ServeArgs;
+use crate::health;
 use crate::metrics::{self, Metrics};
 use crate::policy_file;
 
-struct Gate {
-    verifier: Verifiers,
+pub(crate) struct Gate {
+    pub(crate) verifier: Verifiers,
     /// The command line's requirement (no policy file).
     requirement: Requirement,
     /// The policy file in force, swapped whole on SIGHUP.
@@ -283,47 +284,6 @@ fn has_body(req: &HttpRequest) -> bool {
             .any(|v| v.as_bytes().iter().any(|&b| b != b'0'))
 }
 
-fn unavailable(status: &str) -> HttpResponse {
-    HttpResponse::ServiceUnavailable()
-        .insert_header((header::RETRY_AFTER, RETRY_AFTER_SECS))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(json!({ "status": status }))
-}
-
-fn ok() -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(json!({"status": "ok"}))
-}
-
-/// Keys loaded (as documented since 0.1).
-async fn healthz(gate: web::Data<Gate>) -> HttpResponse {
-    if gate.verifier.warm_up().await {
-        ok()
-    } else {
-        unavailable("keys_unavailable")
-    }
-}
-
-/// The process answers: restart it only when this fails.
-async fn livez() -> HttpResponse {
-    ok()
-}
-
-/// Send traffic here: keys loaded and, with a shared revocation store, its
-/// copy within the staleness bound.
-async fn readyz(gate: web::Data<Gate>) -> HttpResponse {
-    if !gate.verifier.warm_up().await {
-        return unavailable("keys_unavailable");
-    }
-    if let Some(sync) = gate.verifier.stats().revocation {
-        if !sync.within_bound() {
-            return unavailable("revocation_unavailable");
-        }
-    }
-    ok()
-}
-
 pub async fn run(args: ServeArgs) -> i32 {
     if let Some(path) = &args.check_config {
         return policy_file::check(path);
@@ -380,9 +340,9 @@ pub async fn run(args: ServeArgs) -> i32 {
                 "/backchannel-logout",
                 web::post().to(reauth::actix::backchannel_logout),
             )
-            .route("/healthz", web::get().to(healthz))
-            .route("/livez", web::get().to(livez))
-            .route("/readyz", web::get().to(readyz))
+            .route("/healthz", web::get().to(health::healthz))
+            .route("/livez", web::get().to(health::livez))
+            .route("/readyz", web::get().to(health::readyz))
     })
     .shutdown_timeout(10);
     if args.workers > 0 {
