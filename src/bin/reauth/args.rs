@@ -150,9 +150,11 @@ unknown parameter, is 400 invalid_request):
   amr=M,N            methods added to the required ones
 
 Answers:
-  200  X-Reauth-Subject (sub), X-Reauth-Auth-Time (auth_time, when present),
+  200  X-Reauth-Issuer (iss), X-Reauth-Subject (sub),
+       X-Reauth-Auth-Time (auth_time, when present),
        X-Reauth-Reauthentication (fresh | not_required | unavailable),
-       X-Reauth-Session (sid, when present), X-Reauth-Route (with --config);
+       X-Reauth-Session (sid, when present), X-Reauth-Route (with --config),
+       X-Reauth-Client-Id and X-Reauth-Scope (access tokens);
        forwarded byte for byte
   401  WWW-Authenticate: Bearer ... (invalid_token, or
        insufficient_user_authentication with max_age / acr_values)
