@@ -159,6 +159,7 @@ Answers:
   401  WWW-Authenticate: Bearer ... (invalid_token, or
        insufficient_user_authentication with max_age / acr_values)
   403  reauthentication_unavailable (the user cannot re-authenticate),
+       insufficient_scope (access tokens; with a scope challenge),
        no_route, ambiguous_request (the path reads as different routes)
   400  invalid_request (a bad override, or a request body sent to the gate)
   500  server_error (a claim that cannot be sent as a header; the proxy does
