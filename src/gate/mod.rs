@@ -308,7 +308,12 @@ impl Policy {
                 Some(c) => c == hit,
             })
         };
-        match path::plain(uri, self.limits) {
+        // The path is checked once; the readings start from it.
+        let path = match path::path_part(uri, self.limits) {
+            Ok(p) => p,
+            Err(e) => return Decision::Refused(Refusal::Path(e)),
+        };
+        match path::plain_path(path, self.limits) {
             Err(e) => return Decision::Refused(Refusal::Path(e)),
             Ok(Some(segments)) => {
                 if !agree(&segments) {
@@ -316,7 +321,7 @@ impl Policy {
                 }
             }
             Ok(None) => {
-                let readings = match path::readings(uri, self.limits) {
+                let readings = match path::unplain_readings(path, self.limits) {
                     Ok(r) => r,
                     Err(e) => return Decision::Refused(Refusal::Path(e)),
                 };

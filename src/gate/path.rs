@@ -105,7 +105,7 @@ enum Variant {
 
 /// The path part of an origin-form URI, checked for what every reading
 /// refuses.
-fn path_part(uri: &str, limits: PathLimits) -> Result<&str, PathError> {
+pub(super) fn path_part(uri: &str, limits: PathLimits) -> Result<&str, PathError> {
     if uri.len() > limits.max_uri_bytes {
         return Err(PathError::TooLong);
     }
@@ -129,7 +129,11 @@ fn path_part(uri: &str, limits: PathLimits) -> Result<&str, PathError> {
 /// with [`PathPattern::matches`], which ignores ASCII case). `None` when
 /// the path needs [`readings`]. The common case, without copying.
 pub fn plain(uri: &str, limits: PathLimits) -> Result<Option<Vec<&str>>, PathError> {
-    let path = path_part(uri, limits)?;
+    plain_path(path_part(uri, limits)?, limits)
+}
+
+/// [`plain`] of a path already checked by `path_part`.
+pub(super) fn plain_path(path: &str, limits: PathLimits) -> Result<Option<Vec<&str>>, PathError> {
     if path.contains(['%', '\\', ';']) {
         return Ok(None);
     }
@@ -159,7 +163,15 @@ pub fn readings(uri: &str, limits: PathLimits) -> Result<Vec<Vec<String>>, PathE
             segments.iter().map(|s| s.to_ascii_lowercase()).collect(),
         ]);
     }
-    let path = path_part(uri, limits)?;
+    unplain_readings(path_part(uri, limits)?, limits)
+}
+
+/// [`readings`] of a checked path that [`plain`] turned down (it holds `%`,
+/// `\` or `;`).
+pub(super) fn unplain_readings(
+    path: &str,
+    limits: PathLimits,
+) -> Result<Vec<Vec<String>>, PathError> {
     let raw: Vec<&str> = path.split('/').collect();
     if raw.len() > limits.max_segments + 1 {
         return Err(PathError::TooManySegments);
