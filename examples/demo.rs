@@ -173,6 +173,13 @@ async fn main() -> std::io::Result<()> {
         issuer.discovery_requests()
     );
 
+    println!(
+        "Browser apps: a browser cannot act on a 401, so `reauth::stepup` (feature `stepup`)\n\
+         sends it to the issuer with max_age and proves on the way back that a new login\n\
+         happened (README \"Browser apps\"). Try it in a browser:\n\
+         \x20 cargo run --example stepup   # then open http://127.0.0.1:8080/account\n"
+    );
+
     if serve {
         let token = issuer.token().sign();
         let old = issuer.token().auth_time_ago(3600).sign();

@@ -15,6 +15,37 @@ pub(crate) struct Discovery {
     pub jwks_uri: Url,
     /// `id_token_signing_alg_values_supported`, parsed (unknown names dropped).
     pub id_token_algs: Option<Vec<Algorithm>>,
+    /// What the browser step-up uses (`reauth::stepup`), as published: a
+    /// verifier does not need them, so they are checked only by a step-up
+    /// client, at its start.
+    pub authorization: AuthorizationMetadata,
+}
+
+/// The members of the discovery document (OIDC Discovery §3, RFC 8414 §2,
+/// RFC 9207 §3) an authorization-code client needs, unchecked.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct AuthorizationMetadata {
+    pub authorization_endpoint: Option<String>,
+    pub token_endpoint: Option<String>,
+    /// `token_endpoint_auth_methods_supported` (absent: `client_secret_basic`).
+    pub token_auth_methods: Option<Vec<String>>,
+    /// `code_challenge_methods_supported` (absent: unknown).
+    pub code_challenge_methods: Option<Vec<String>>,
+    /// `authorization_response_iss_parameter_supported`.
+    pub iss_parameter: bool,
+}
+
+fn string_list(doc: &serde_json::Map<String, Value>, name: &str) -> Option<Vec<String>> {
+    match doc.get(name)? {
+        Value::Array(items) => Some(
+            items
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .take(64)
+                .collect(),
+        ),
+        _ => Some(Vec::new()),
+    }
 }
 
 #[derive(Debug)]
@@ -67,9 +98,24 @@ pub(crate) fn parse(body: &[u8], expected_issuer: &str) -> Result<Discovery, Dis
             ));
         }
     };
+    let authorization = AuthorizationMetadata {
+        authorization_endpoint: doc
+            .get("authorization_endpoint")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        token_endpoint: doc
+            .get("token_endpoint")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        token_auth_methods: string_list(&doc, "token_endpoint_auth_methods_supported"),
+        code_challenge_methods: string_list(&doc, "code_challenge_methods_supported"),
+        iss_parameter: doc.get("authorization_response_iss_parameter_supported")
+            == Some(&Value::Bool(true)),
+    };
     Ok(Discovery {
         jwks_uri,
         id_token_algs,
+        authorization,
     })
 }
 

@@ -83,15 +83,6 @@ impl HttpFetcher {
                 format!("HTTP {status}")
             });
         }
-        let too_large = || format!("body exceeds {} bytes", self.max_body);
-        let declared = resp
-            .headers()
-            .get(CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
-        if declared.is_some_and(|len| len > self.max_body as u64) {
-            return Err(too_large());
-        }
         let cache_control = resp
             .headers()
             .get_all(CACHE_CONTROL)
@@ -99,17 +90,91 @@ impl HttpFetcher {
             .filter_map(|v| v.to_str().ok())
             .collect::<Vec<_>>()
             .join(", ");
-        let mut body = Vec::with_capacity(declared.unwrap_or(0).min(64 * 1024) as usize);
-        while let Some(chunk) = resp.chunk().await.map_err(describe)? {
-            if body.len() + chunk.len() > self.max_body {
-                return Err(too_large());
-            }
-            body.extend_from_slice(&chunk);
-        }
+        let body = read_capped(&mut resp, self.max_body).await?;
         Ok(Fetched {
             body,
             cache_control: (!cache_control.is_empty()).then_some(cache_control),
         })
+    }
+}
+
+/// Reads a whole body, refusing one over `max_body` bytes (declared or streamed).
+async fn read_capped(resp: &mut reqwest::Response, max_body: usize) -> Result<Vec<u8>, String> {
+    let too_large = || format!("body exceeds {max_body} bytes");
+    let declared = resp
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > max_body as u64) {
+        return Err(too_large());
+    }
+    let mut body = Vec::with_capacity(declared.unwrap_or(0).min(64 * 1024) as usize);
+    while let Some(chunk) = resp.chunk().await.map_err(describe)? {
+        if body.len() + chunk.len() > max_body {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// The browser step-up's back channel (the token endpoint): any method,
+/// the same timeout and body cap as [`HttpFetcher`], and no redirects at
+/// all (a token endpoint that redirects is refused, never followed with
+/// the code and the client's credentials).
+#[cfg(feature = "stepup")]
+#[derive(Debug, Clone)]
+pub(crate) struct OAuthHttp {
+    client: Client,
+    timeout: Duration,
+    max_body: usize,
+}
+
+#[cfg(feature = "stepup")]
+impl OAuthHttp {
+    pub fn new(config: &VerifierConfig) -> Result<Self, ConfigError> {
+        let client = Client::builder()
+            .timeout(config.http_timeout)
+            .connect_timeout(config.http_timeout)
+            .redirect(redirect::Policy::none())
+            .user_agent(concat!("reauth/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| ConfigError::HttpClient(e.to_string()))?;
+        Ok(Self {
+            client,
+            timeout: config.http_timeout,
+            max_body: config.max_response_bytes,
+        })
+    }
+
+    /// Sends `request` (oauth2's) and returns the whole response, whatever
+    /// its status (the caller reads OAuth error bodies).
+    pub async fn send(
+        &self,
+        what: &'static str,
+        request: http::Request<Vec<u8>>,
+    ) -> Result<http::Response<Vec<u8>>, FetchError> {
+        let url = request.uri().to_string();
+        let fail = |reason: String| FetchError {
+            what,
+            url: url.clone(),
+            reason,
+        };
+        let exchange = async {
+            let request = reqwest::Request::try_from(request).map_err(describe)?;
+            let mut resp = self.client.execute(request).await.map_err(describe)?;
+            let mut out = http::Response::builder().status(resp.status().as_u16());
+            for (name, value) in resp.headers() {
+                out = out.header(name.as_str(), value.as_bytes());
+            }
+            let body = read_capped(&mut resp, self.max_body).await?;
+            out.body(body).map_err(|e| e.to_string())
+        };
+        match tokio::time::timeout(self.timeout, exchange).await {
+            Ok(result) => result.map_err(fail),
+            Err(_) => Err(fail(format!("timed out after {:?}", self.timeout))),
+        }
     }
 }
 

@@ -31,6 +31,8 @@ pub mod actix;
 pub mod axum;
 #[cfg(feature = "gate")]
 pub mod gate;
+#[cfg(feature = "stepup")]
+pub mod stepup;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -57,7 +59,7 @@ pub use guard::{GuardError, TokenSource};
 pub use issuers::{IssuerSet, TenantTemplate, Verifiers, valid_tenant};
 pub use jsonwebtoken::Algorithm;
 pub use logout::{BACKCHANNEL_LOGOUT_EVENT, LogoutEvent};
-pub use render::{ErrorBody, ErrorRenderer, Refused};
+pub use render::{ErrorBody, ErrorRenderer, Redirect, Refused};
 pub use requirement::{Freshness, ReauthPolicy, Requirement};
 pub use stats::{RevocationSync, VerifierStats};
 pub use token_kind::TokenKind;

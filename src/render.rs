@@ -85,6 +85,16 @@ impl fmt::Debug for ErrorRenderer {
     }
 }
 
+/// A redirect a browser gets instead of a refusal (the browser step-up):
+/// `302 Found` to `location`, with these `Set-Cookie` values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Redirect {
+    /// The `Location`.
+    pub location: String,
+    /// `Set-Cookie` header values.
+    pub set_cookies: Vec<String>,
+}
+
 /// What the adapters' extractors refuse with: the [`GuardError`] and the
 /// renderer registered for the route, if any. Derefs to the `GuardError`
 /// (its `code()`, `status()`...).
@@ -92,12 +102,29 @@ impl fmt::Debug for ErrorRenderer {
 pub struct Refused {
     error: GuardError,
     renderer: Option<ErrorRenderer>,
+    redirect: Option<Redirect>,
 }
 
 impl Refused {
     /// `error`, to be rendered by `renderer` (or the default JSON body).
     pub fn new(error: GuardError, renderer: Option<ErrorRenderer>) -> Self {
-        Self { error, renderer }
+        Self {
+            error,
+            renderer,
+            redirect: None,
+        }
+    }
+
+    /// This refusal answered with `redirect` instead (a browser sent to
+    /// step up). The error stays available for logs and handlers.
+    pub fn redirecting(mut self, redirect: Redirect) -> Self {
+        self.redirect = Some(redirect);
+        self
+    }
+
+    /// The redirect answered instead of the error, if any.
+    pub fn redirect(&self) -> Option<&Redirect> {
+        self.redirect.as_ref()
     }
 
     /// The error.

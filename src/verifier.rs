@@ -182,6 +182,13 @@ impl Verifier {
         self.keys_ready()
     }
 
+    /// What the issuer's discovery document says about its authorization
+    /// and token endpoints (for the browser step-up).
+    #[cfg_attr(not(feature = "stepup"), allow(dead_code))]
+    pub(crate) fn authorization_metadata(&self) -> crate::discovery::AuthorizationMetadata {
+        self.inner.keys.discovery().authorization.clone()
+    }
+
     /// The algorithm allow-list in force.
     pub fn algorithms(&self) -> Vec<Algorithm> {
         self.inner.keys.algorithms().to_vec()

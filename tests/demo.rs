@@ -72,6 +72,10 @@ async fn the_demo_serves_labelled_commands_and_stops_on_sigterm() {
     }
     assert!(text.contains("A *recent login*"), "the preamble: {text}");
     assert!(text.contains("Ctrl-C or SIGTERM"));
+    assert!(
+        text.contains("cargo run --example stepup"),
+        "the browser flow: {text}"
+    );
     assert_eq!(commands.len(), 4, "{text}");
     for (label, cmd) in &commands {
         // `curl -i -X POST URL -H 'Authorization: Bearer T'`, sent as is.

@@ -154,3 +154,72 @@ mod tenant_templates {
         }
     }
 }
+
+/// The browser step-up's callback query and `return_to`.
+#[cfg(feature = "stepup")]
+mod stepup {
+    use proptest::prelude::*;
+    use reauth::stepup::{Callback, Outcome, check_return_to};
+
+    fn enc(s: &str) -> String {
+        url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1024))]
+
+        #[test]
+        fn callbacks_never_panic_and_stay_bounded(q in "\\PC{0,400}", raw in prop::collection::vec(any::<u8>(), 0..600)) {
+            for text in [q, String::from_utf8_lossy(&raw).into_owned()] {
+                if let Ok(cb) = Callback::parse(&text, 8192) {
+                    prop_assert!(!cb.state.is_empty() && cb.state.len() <= 256);
+                    match &cb.outcome {
+                        Outcome::Code(c) => prop_assert!(!c.is_empty() && c.len() <= 2048),
+                        Outcome::Error { kind, description } => {
+                            prop_assert!(!kind.as_str().is_empty() && kind.as_str().len() <= 64);
+                            prop_assert!(description.as_deref().is_none_or(|d| d.len() <= 256 && !d.chars().any(char::is_control)));
+                        }
+                    }
+                }
+            }
+        }
+
+        #[test]
+        fn a_genuine_callback_round_trips(
+            state in "[A-Za-z0-9_-]{1,64}",
+            code in "\\PC{1,100}",
+            iss in "https://[a-z]{1,10}\\.example(/[a-z]{0,5})?",
+            extra in prop::collection::vec(("[a-z_]{1,10}", "\\PC{0,20}"), 0..5),
+        ) {
+            let mut q = format!("code={}&state={}&iss={}", enc(&code), enc(&state), enc(&iss));
+            for (k, v) in &extra {
+                if !["code", "state", "iss", "error", "error_description"].contains(&k.as_str()) {
+                    q.push_str(&format!("&{k}={}", enc(v)));
+                }
+            }
+            let cb = Callback::parse(&q, 8192).unwrap();
+            prop_assert_eq!(cb.state, state);
+            prop_assert_eq!(cb.outcome, Outcome::Code(code.clone()));
+            prop_assert_eq!(cb.iss.as_deref(), Some(iss.as_str()));
+            // Any repeated protocol parameter is refused.
+            let repeated = format!("{q}&code={}", enc(&code));
+            prop_assert!(Callback::parse(&repeated, 8192).is_err());
+        }
+
+        #[test]
+        fn an_accepted_return_to_never_leaves_the_app(
+            path in "[/\\\\]{0,3}\\PC{0,60}",
+            host in "[a-z]{1,12}\\.(example|test)",
+            scheme in prop::sample::select(vec!["http", "https"]),
+        ) {
+            if let Ok(p) = check_return_to(&path) {
+                prop_assert_eq!(p, path.as_str());
+                for base in [format!("{scheme}://{host}/"), format!("{scheme}://{host}:8443/deep/er/page?q=1")] {
+                    let base = url::Url::parse(&base).unwrap();
+                    let joined = base.join(p).unwrap();
+                    prop_assert_eq!(joined.origin(), base.origin(), "{:?}", p);
+                }
+            }
+        }
+    }
+}

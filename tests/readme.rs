@@ -72,3 +72,39 @@ fn use_it_in_your_app_names_real_features_and_keeps_defaults_off_in_dev() {
         "the dev-dependency adds `testing` without re-enabling the defaults: {dev}"
     );
 }
+
+/// The step-up example's command line is a contract (issue: "Step-up for
+/// browser apps"): the README shows it exactly, and the example's usage
+/// names every flag of it.
+#[test]
+fn the_step_up_example_command_line_is_the_documented_one() {
+    const CONTRACT: &str = "cargo run --example stepup -- --issuer URL --client-id ID \
+        [--client-secret SECRET] --public-url http://127.0.0.1:PORT --bind 127.0.0.1:PORT \
+        [--max-age SECONDS (default 300)]";
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    assert!(
+        readme.contains(CONTRACT),
+        "README lost the step-up command line"
+    );
+    let example =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/stepup.rs"))
+            .unwrap();
+    for flag in [
+        "--issuer",
+        "--client-id",
+        "--client-secret",
+        "--public-url",
+        "--bind",
+        "--max-age",
+    ] {
+        assert!(
+            example.contains(&format!("\"{flag}\" =>")),
+            "the example does not take {flag}"
+        );
+    }
+    assert!(
+        example.contains("max_age: 300,"),
+        "--max-age defaults to 300"
+    );
+}

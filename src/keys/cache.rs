@@ -113,6 +113,15 @@ impl KeyCache {
             .generation
     }
 
+    /// The discovery document in force (refreshed with the keys).
+    pub fn discovery(&self) -> Arc<Discovery> {
+        self.state
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .discovery
+            .clone()
+    }
+
     /// The algorithm allow-list in force.
     pub fn algorithms(&self) -> Arc<[Algorithm]> {
         self.state

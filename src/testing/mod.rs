@@ -31,6 +31,7 @@
 //! are for tests.
 
 mod keys;
+mod login;
 mod server;
 
 use std::sync::Arc;
@@ -42,6 +43,7 @@ use jsonwebtoken::Algorithm;
 use serde_json::{Map, Value, json};
 
 pub use keys::TestKey;
+pub use login::{Recorded, TestLogin};
 pub use server::Behavior;
 
 use crate::clock::{SharedClock, SystemClock};
@@ -59,7 +61,7 @@ pub struct TestIssuer {
     shared: Arc<server::Shared>,
     task: tokio::task::JoinHandle<()>,
     clock: SharedClock,
-    keys: std::sync::Mutex<Vec<TestKey>>,
+    keys: Arc<std::sync::Mutex<Vec<TestKey>>>,
 }
 
 impl std::fmt::Debug for TestIssuer {
@@ -117,12 +119,18 @@ impl TestIssuer {
             TestKey::ec("ec-1"),
             TestKey::ed25519("ed-1"),
         ];
+        let keys = Arc::new(std::sync::Mutex::new(keys));
+        let _ = shared.authority.set(server::Authority {
+            issuer: issuer.clone(),
+            clock: clock.clone(),
+            keys: keys.clone(),
+        });
         let this = Self {
             issuer,
             shared,
             task,
             clock,
-            keys: std::sync::Mutex::new(keys),
+            keys,
         };
         let discovery = json!({
             "issuer": this.issuer,
@@ -131,6 +139,9 @@ impl TestIssuer {
             "jwks_uri": format!("{}/jwks", this.issuer),
             "response_types_supported": ["code"],
             "subject_types_supported": ["public"],
+            "code_challenge_methods_supported": ["S256"],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+            "authorization_response_iss_parameter_supported": true,
             "id_token_signing_alg_values_supported": ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "EdDSA"],
         });
         *this.shared.discovery.lock().expect("lock") = (discovery, Behavior::Normal);
@@ -169,6 +180,16 @@ impl TestIssuer {
         VerifierConfig::builder(self.issuer.clone())
             .audience(TEST_CLIENT_ID)
             .clock(self.clock.clone())
+    }
+
+    /// A browser step-up configuration for this issuer: client
+    /// [`TEST_CLIENT_ID`] (a public client), `redirect_uri`, and a fresh
+    /// random cookie key.
+    #[cfg(feature = "stepup")]
+    pub fn step_up_config(&self, redirect_uri: &str) -> crate::stepup::StepUpConfigBuilder {
+        let mut key = [0u8; 32];
+        aws_lc_rs::rand::fill(&mut key).expect("random cookie key");
+        crate::stepup::StepUpConfig::builder(TEST_CLIENT_ID, redirect_uri).cookie_key(&key)
     }
 
     /// A [`Verifier`] built from [`config`](Self::config).
@@ -240,6 +261,40 @@ impl TestIssuer {
     /// Requests served on the discovery path so far.
     pub fn discovery_requests(&self) -> usize {
         self.shared.discovery_hits.load(Ordering::SeqCst)
+    }
+
+    /// What the authorization endpoint does from now on: log this user in
+    /// (with this `auth_time`, `acr`, `amr`), or answer an error. Defaults
+    /// to [`TestLogin::default`].
+    pub fn set_login(&self, login: TestLogin) {
+        self.shared.logins.lock().expect("lock").login = login;
+    }
+
+    /// Requires this client secret at the token endpoint (HTTP Basic or the
+    /// form); `None` (the default) accepts any client, with or without one.
+    pub fn set_client_secret(&self, secret: Option<&str>) {
+        self.shared.logins.lock().expect("lock").client_secret = secret.map(str::to_owned);
+    }
+
+    /// The parameters of every authorization request so far.
+    pub fn authorization_requests(&self) -> Vec<Recorded> {
+        self.shared
+            .logins
+            .lock()
+            .expect("lock")
+            .authorizations
+            .clone()
+    }
+
+    /// The form parameters of every token request so far (a
+    /// `client_secret` shows as `***`).
+    pub fn token_requests(&self) -> Vec<Recorded> {
+        self.shared
+            .logins
+            .lock()
+            .expect("lock")
+            .token_requests
+            .clone()
     }
 
     /// Paths other than discovery and JWKS that someone requested.
@@ -409,30 +464,45 @@ impl TokenBuilder {
     /// Signs and returns the compact JWS.
     pub fn sign(self) -> String {
         let alg = self.alg.unwrap_or_else(|| self.key.default_alg());
-        let header = self.raw_header.clone().unwrap_or_else(|| {
-            let mut h = Map::new();
-            h.insert("alg".into(), json!(format!("{alg:?}")));
-            h.insert("typ".into(), json!("JWT"));
-            h.insert("kid".into(), json!(self.key.kid()));
-            for (k, v) in &self.header {
-                if v.is_null() {
-                    h.remove(k);
-                } else {
-                    h.insert(k.clone(), v.clone());
-                }
-            }
-            Value::Object(h).to_string()
-        });
         let payload = self
             .raw_payload
             .clone()
             .unwrap_or_else(|| Value::Object(self.claims.clone()).to_string());
-        let signing_input = format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(header),
-            URL_SAFE_NO_PAD.encode(payload)
-        );
-        let sig = self.key.sign(alg, signing_input.as_bytes());
-        format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(sig))
+        match &self.raw_header {
+            Some(header) => sign_raw(&self.key, alg, header, &payload),
+            None => sign_jws(&self.key, alg, &self.header, &payload),
+        }
     }
+}
+
+/// A compact JWS of `payload` by `key`: header `alg`, `typ: JWT` and `kid`,
+/// changed by `header` ([`Value::Null`] removes a parameter).
+pub(crate) fn sign_jws(
+    key: &TestKey,
+    alg: Algorithm,
+    header: &Map<String, Value>,
+    payload: &str,
+) -> String {
+    let mut h = Map::new();
+    h.insert("alg".into(), json!(format!("{alg:?}")));
+    h.insert("typ".into(), json!("JWT"));
+    h.insert("kid".into(), json!(key.kid()));
+    for (k, v) in header {
+        if v.is_null() {
+            h.remove(k);
+        } else {
+            h.insert(k.clone(), v.clone());
+        }
+    }
+    sign_raw(key, alg, &Value::Object(h).to_string(), payload)
+}
+
+fn sign_raw(key: &TestKey, alg: Algorithm, header: &str, payload: &str) -> String {
+    let signing_input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header),
+        URL_SAFE_NO_PAD.encode(payload)
+    );
+    let sig = key.sign(alg, signing_input.as_bytes());
+    format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(sig))
 }

@@ -54,6 +54,54 @@ pub(crate) struct Shared {
     pub other_paths: Mutex<Vec<String>>,
     /// Issuers served under `/realms/<name>` of this server.
     pub tenants: Mutex<std::collections::HashMap<String, Arc<Shared>>>,
+    /// The authorization and token endpoints' state.
+    pub logins: Mutex<super::login::Logins>,
+    /// Signs the token endpoint's ID tokens (set by the `TestIssuer`).
+    pub authority: std::sync::OnceLock<Authority>,
+}
+
+/// What the token endpoint signs with.
+pub(crate) struct Authority {
+    pub issuer: String,
+    pub clock: crate::clock::SharedClock,
+    pub keys: Arc<Mutex<Vec<super::TestKey>>>,
+}
+
+impl Authority {
+    fn now(&self) -> i64 {
+        self.clock.now().timestamp()
+    }
+
+    fn sign(&self, claims: serde_json::Map<String, Value>) -> String {
+        let key = self.keys.lock().expect("lock")[0].clone();
+        super::sign_jws(
+            &key,
+            key.default_alg(),
+            &serde_json::Map::new(),
+            &Value::Object(claims).to_string(),
+        )
+    }
+}
+
+fn answer(a: super::login::Answer) -> Response<ResBody> {
+    match a {
+        super::login::Answer::Redirect(to) => {
+            let mut r = redirect(&to);
+            r.headers_mut()
+                .insert("cache-control", "no-store".parse().expect("static header"));
+            r
+        }
+        super::login::Answer::Json(status, v) => {
+            let mut r = full(status, serde_json::to_vec(&v).unwrap_or_default());
+            r.headers_mut().insert(
+                "content-type",
+                "application/json".parse().expect("static header"),
+            );
+            r.headers_mut()
+                .insert("cache-control", "no-store".parse().expect("static header"));
+            r
+        }
+    }
 }
 
 type ResBody = Either<Full<Bytes>, Stream>;
@@ -152,6 +200,40 @@ async fn handle(
             Some((t, format!("/{rest}")))
         });
     let (shared, path) = tenant.unwrap_or((shared, requested));
+    if let (Some(authority), "/authorize" | "/token") = (shared.authority.get(), path.as_str()) {
+        let query = req.uri().query().unwrap_or_default().to_owned();
+        let authorization = req
+            .headers()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        if path == "/authorize" {
+            let mut logins = shared.logins.lock().expect("lock");
+            return Ok(answer(super::login::authorize(
+                &mut logins,
+                &authority.issuer,
+                authority.now(),
+                &query,
+            )));
+        }
+        use http_body_util::BodyExt;
+        let body = match http_body_util::Limited::new(req.into_body(), 64 * 1024)
+            .collect()
+            .await
+        {
+            Ok(b) => String::from_utf8_lossy(&b.to_bytes()).into_owned(),
+            Err(_) => return Ok(full(413, Bytes::new())),
+        };
+        let mut logins = shared.logins.lock().expect("lock");
+        return Ok(answer(super::login::token(
+            &mut logins,
+            &authority.issuer,
+            authority.now(),
+            authorization.as_deref(),
+            &body,
+            |claims| authority.sign(claims),
+        )));
+    }
     Ok(match path.as_str() {
         "/.well-known/openid-configuration" => {
             shared.discovery_hits.fetch_add(1, Ordering::SeqCst);

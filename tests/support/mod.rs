@@ -138,7 +138,9 @@ impl Drop for Redis {
     }
 }
 
+pub mod browser;
 pub mod cluster;
+pub mod provider;
 
 /// `redis-cli -p PORT ARGS...`, its output trimmed (Debian's redis-server
 /// package ships redis-cli).

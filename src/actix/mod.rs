@@ -46,8 +46,14 @@ use serde::de::DeserializeOwned;
 
 use crate::guard::{self, GuardError, TokenSource};
 use crate::{
-    ClaimsMap, ErrorRenderer, IssuerSet, Refused, Requirement, Verified, Verifier, Verifiers,
+    ClaimsMap, ErrorRenderer, IssuerSet, Redirect, Refused, Requirement, Verified, Verifier,
+    Verifiers,
 };
+
+#[cfg(feature = "stepup")]
+mod stepup;
+#[cfg(feature = "stepup")]
+pub use stepup::{SignIn, sign_in, sign_in_to, sign_out, stepup_callback};
 
 impl ResponseError for GuardError {
     fn status_code(&self) -> StatusCode {
@@ -67,6 +73,9 @@ impl ResponseError for Refused {
     }
 
     fn error_response(&self) -> HttpResponse<BoxBody> {
+        if let Some(redirect) = self.redirect() {
+            return redirect_response(redirect);
+        }
         let mut res = HttpResponse::build(self.status_code());
         if let Some(challenge) = self
             .www_authenticate()
@@ -86,12 +95,31 @@ impl ResponseError for Refused {
 
 type RefusedFuture<T> = Pin<Box<dyn Future<Output = Result<T, Refused>>>>;
 
-/// `checked`, refused through the closest [`ErrorRenderer`] in app data.
+/// `302 Found` to the redirect's location, with its cookies, never cached.
+pub(crate) fn redirect_response(redirect: &Redirect) -> HttpResponse {
+    let mut res = HttpResponse::Found();
+    res.insert_header((header::LOCATION, redirect.location.as_str()))
+        .insert_header((header::CACHE_CONTROL, "no-store"));
+    for cookie in &redirect.set_cookies {
+        res.append_header((header::SET_COOKIE, cookie.as_str()));
+    }
+    res.finish()
+}
+
+/// `checked`, refused through the closest [`ErrorRenderer`] in app data,
+/// or answered with the browser step-up's redirect when one was made.
 fn rendered<T: 'static>(req: &HttpRequest, checked: GuardFuture<T>) -> RefusedFuture<T> {
     let renderer = renderer(req);
+    let req = req.clone();
     Box::pin(async move {
         let renderer = renderer.map_err(Refused::from)?;
-        checked.await.map_err(|e| Refused::new(e, renderer))
+        checked.await.map_err(|e| {
+            let refused = Refused::new(e, renderer);
+            match req.extensions_mut().remove::<Redirect>() {
+                Some(redirect) => refused.redirecting(redirect),
+                None => refused,
+            }
+        })
     })
 }
 
@@ -128,16 +156,11 @@ fn verifier(req: &HttpRequest) -> Result<Option<Verifiers>, GuardError> {
 }
 
 /// The request's ID token, read from the closest [`TokenSource`] in app data
-/// (default: `Authorization: Bearer`). For handlers that call
-/// [`guard::check`] themselves.
+/// (default: `Authorization: Bearer`, or the session cookie when a browser
+/// step-up is registered). For handlers that call [`guard::check`] themselves.
 /// `Err` when `TokenSource` and `web::Data<TokenSource>` disagree.
 pub fn request_token(req: &HttpRequest) -> Result<Option<String>, GuardError> {
-    let source = closest::<TokenSource>(
-        req,
-        "a TokenSource and a web::Data<TokenSource> with different values reach this route; \
-         register it one way",
-    )?
-    .unwrap_or_default();
+    let source = token_source(req)?;
     Ok(source
         .extract(|name| {
             req.headers()
@@ -147,14 +170,24 @@ pub fn request_token(req: &HttpRequest) -> Result<Option<String>, GuardError> {
         .map(str::to_owned))
 }
 
-/// Whether the closest [`TokenSource`] was sent at all (see [`guard::optional`]).
-fn token_sent(req: &HttpRequest) -> Result<bool, GuardError> {
+/// The closest [`TokenSource`]; without one, the browser step-up's session
+/// cookie when a step-up is registered, else `Authorization: Bearer`.
+fn token_source(req: &HttpRequest) -> Result<TokenSource, GuardError> {
     let source = closest::<TokenSource>(
         req,
         "a TokenSource and a web::Data<TokenSource> with different values reach this route; \
          register it one way",
-    )?
-    .unwrap_or_default();
+    )?;
+    #[cfg(feature = "stepup")]
+    if let Some(s) = stepup::closest_stepup(req)? {
+        return stepup::session_source(source, &s);
+    }
+    Ok(source.unwrap_or_default())
+}
+
+/// Whether the closest [`TokenSource`] was sent at all (see [`guard::optional`]).
+fn token_sent(req: &HttpRequest) -> Result<bool, GuardError> {
+    let source = token_source(req)?;
     Ok(source.is_sent(|name| req.headers().get(name).map(|v| v.as_bytes())))
 }
 
@@ -191,8 +224,11 @@ struct Checked(Vec<Requirement>);
 
 /// Checks the request against `requirement(closest registered one)`, and
 /// records both (the registered one is honoured: the adapters only tighten it).
+/// A refused browser request may be sent to step up instead (feature
+/// `stepup`): for [`MaybeReauthenticated`], not when it sent no token.
 fn extract<E: DeserializeOwned + 'static>(
     req: &HttpRequest,
+    anonymous_ok: bool,
     requirement: impl FnOnce(Option<Requirement>) -> Result<Requirement, GuardError>,
 ) -> GuardFuture<Verified<E>> {
     let wiring = (|| {
@@ -204,6 +240,14 @@ fn extract<E: DeserializeOwned + 'static>(
     Box::pin(async move {
         let (registered, requirement, token, verifier) = wiring.inspect_err(GuardError::log)?;
         let verdict = guard::check_with(verifier.as_ref(), token.as_deref(), &requirement).await;
+        #[cfg(feature = "stepup")]
+        if let Err(e) = &verdict {
+            if !(anonymous_ok && matches!(e, GuardError::MissingToken)) {
+                stepup::challenge(&req, e, token.as_deref(), &requirement).await;
+            }
+        }
+        #[cfg(not(feature = "stepup"))]
+        let _ = anonymous_ok;
         let mut ext = req.extensions_mut();
         let checked = &mut ext.get_or_insert_with(Checked::default).0;
         checked.extend(registered);
@@ -233,7 +277,7 @@ fn extract<E: DeserializeOwned + 'static>(
 /// # let _ = web::resource("/product").route(web::get().to(product_page));
 /// ```
 ///
-#[doc = include_str!("../docs/extractor_failures.md")]
+#[doc = include_str!("../../docs/extractor_failures.md")]
 #[derive(Debug, Clone)]
 pub struct MaybeReauthenticated<E = ClaimsMap>(pub Option<Verified<E>>);
 
@@ -243,7 +287,7 @@ impl<E: DeserializeOwned + 'static> FromRequest for MaybeReauthenticated<E> {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let sent = token_sent(req);
-        let checked = extract::<E>(req, guard::required);
+        let checked = extract::<E>(req, true, guard::required);
         rendered(
             req,
             Box::pin(async move {
@@ -282,7 +326,7 @@ impl<E: DeserializeOwned + 'static> FromRequest for MaybeReauthenticated<E> {
 /// # let _ = App::new().service(resource);
 /// ```
 ///
-#[doc = include_str!("../docs/extractor_failures.md")]
+#[doc = include_str!("../../docs/extractor_failures.md")]
 #[derive(Debug, Clone)]
 pub struct Reauthenticated<E = ClaimsMap>(pub Verified<E>);
 
@@ -298,7 +342,7 @@ impl<E: DeserializeOwned + 'static> FromRequest for Reauthenticated<E> {
     type Future = RefusedFuture<Self>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let fut = extract::<E>(req, guard::required);
+        let fut = extract::<E>(req, false, guard::required);
         rendered(req, Box::pin(async move { fut.await.map(Reauthenticated) }))
     }
 }
@@ -319,7 +363,7 @@ impl<E: DeserializeOwned + 'static> FromRequest for Reauthenticated<E> {
 /// # let _ = App::new().route("/password", web::post().to(change_password));
 /// ```
 ///
-#[doc = include_str!("../docs/extractor_failures.md")]
+#[doc = include_str!("../../docs/extractor_failures.md")]
 #[derive(Debug, Clone)]
 pub struct FreshWithin<const MAX_AGE_SECS: u64, E = ClaimsMap>(pub Verified<E>);
 
@@ -335,7 +379,7 @@ impl<const S: u64, E: DeserializeOwned + 'static> FromRequest for FreshWithin<S,
     type Future = RefusedFuture<Self>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let fut = extract::<E>(req, |found| Ok(guard::fresh_within(found, S)));
+        let fut = extract::<E>(req, false, |found| Ok(guard::fresh_within(found, S)));
         rendered(req, Box::pin(async move { fut.await.map(FreshWithin) }))
     }
 }
@@ -402,7 +446,7 @@ pub async fn require<B: MessageBody + 'static>(
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let verified = rendered(
         req.request(),
-        extract::<ClaimsMap>(req.request(), guard::required),
+        extract::<ClaimsMap>(req.request(), false, guard::required),
     )
     .await?;
     req.extensions_mut().insert(verified);

@@ -1,0 +1,211 @@
+//! The browser step-up in actix-web (feature `stepup`): register a
+//! [`StepUp`] as app data and refused browser requests become redirects to
+//! the issuer; [`stepup_callback`] finishes the round trip. Translation
+//! only: every decision is [`StepUp`]'s.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
+
+use super::{closest, redirect_response};
+use crate::guard::{GuardError, TokenSource};
+use crate::stepup::{StepUp, StepUpError};
+use crate::{Redirect, Requirement};
+
+/// The closest [`StepUp`], bare or `web::Data<StepUp>`.
+pub(super) fn closest_stepup(req: &HttpRequest) -> Result<Option<StepUp>, GuardError> {
+    closest(
+        req,
+        "a StepUp and a web::Data<StepUp> that differ reach this route; register it one way",
+    )
+}
+
+/// With a step-up registered the ID token is its session cookie: a
+/// different [`TokenSource`] would let a browser sign in and never be seen
+/// as signed in (a redirect loop), so it is refused.
+pub(super) fn session_source(
+    found: Option<TokenSource>,
+    step: &StepUp,
+) -> Result<TokenSource, GuardError> {
+    let cookie = step.token_source();
+    match found {
+        None => Ok(cookie),
+        Some(s) if s == cookie => Ok(s),
+        Some(_) => Err(GuardError::Misconfigured(
+            "a StepUp and a TokenSource other than its session cookie reach this route, so a \
+             browser would sign in and never be seen as signed in: remove the TokenSource (the \
+             StepUp's cookie is used) or make it TokenSource::Cookie(<StepUpConfig session_cookie>)",
+        )),
+    }
+}
+
+/// All `Cookie` headers of the request, as one (HTTP/2 may split them).
+fn cookies(req: &HttpRequest) -> Option<String> {
+    let all: Vec<&str> = req
+        .headers()
+        .get_all(header::COOKIE)
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    (!all.is_empty()).then(|| all.join("; "))
+}
+
+/// Records the redirect a refused browser request gets instead, if any
+/// ([`StepUp::challenge`]); `rendered` answers with it.
+pub(super) async fn challenge(
+    req: &HttpRequest,
+    error: &GuardError,
+    token: Option<&str>,
+    requirement: &Requirement,
+) {
+    let Ok(Some(step)) = closest_stepup(req) else {
+        return;
+    };
+    let accept = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok());
+    let return_to = req.uri().path_and_query().map_or("/", |p| p.as_str());
+    match step
+        .challenge(error, accept, token, requirement, return_to)
+        .await
+    {
+        Some(Ok(redirect)) => {
+            req.extensions_mut().insert(redirect);
+        }
+        Some(Err(e)) => tracing::error!(
+            code = e.code(),
+            error = %e,
+            "reauth: could not start a browser step-up; answering with the refusal instead"
+        ),
+        None => {}
+    }
+}
+
+/// A refused step-up: its status, the `Set-Cookie`s, and a small body (HTML
+/// for browsers, JSON otherwise) naming the code. Never cached.
+fn refused(
+    req: &HttpRequest,
+    step: Option<&StepUp>,
+    e: &StepUpError,
+    cookies: &[String],
+) -> HttpResponse {
+    let mut res =
+        HttpResponse::build(StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST));
+    res.insert_header((header::CACHE_CONTROL, "no-store"));
+    if e.status() == 503 {
+        res.insert_header((header::RETRY_AFTER, crate::guard::RETRY_AFTER_SECS));
+    }
+    for c in cookies {
+        if let Ok(v) = HeaderValue::from_str(c) {
+            res.append_header((header::SET_COOKIE, v));
+        }
+    }
+    let accept = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok());
+    if step.is_some_and(|s| s.is_browser(accept)) {
+        let text = escape(&e.to_string());
+        return res.content_type("text/html; charset=utf-8").body(format!(
+            "<!doctype html><title>Sign-in failed</title><h1>Sign-in failed</h1>\
+             <p><code>{}</code>: {text}</p><p><a href=\"/\">Back</a></p>",
+            e.code()
+        ));
+    }
+    res.json(e.to_json())
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+fn not_registered(
+    req: &HttpRequest,
+    found: Result<Option<StepUp>, GuardError>,
+) -> Result<StepUp, HttpResponse> {
+    match found {
+        Ok(Some(s)) => Ok(s),
+        Ok(None) => {
+            tracing::error!(
+                path = req.path(),
+                "reauth: no StepUp is registered with the application; add it as app data"
+            );
+            Err(HttpResponse::InternalServerError().json(serde_json::json!({
+                "error": "server_error", "message": "the server is misconfigured"
+            })))
+        }
+        Err(e) => {
+            e.log();
+            Err(actix_web::ResponseError::error_response(&e))
+        }
+    }
+}
+
+/// The redirect URI's handler: `.route("/callback", web::get().to(reauth::actix::stepup_callback))`.
+/// Finishes the step-up ([`StepUp::complete`]): on success the session
+/// cookie holds the new ID token and the browser goes back to where it was
+/// (a path of this app); a forged, replayed or expired callback is 400, a
+/// different user 403 (the old session cookie is left as it was).
+pub async fn stepup_callback(req: HttpRequest) -> HttpResponse {
+    let step = match not_registered(&req, closest_stepup(&req)) {
+        Ok(s) => s,
+        Err(res) => return res,
+    };
+    let done = step
+        .complete(req.query_string(), cookies(&req).as_deref())
+        .await;
+    match done.result {
+        Ok(finished) => redirect_response(&Redirect {
+            location: finished.return_to,
+            set_cookies: done.set_cookies,
+        }),
+        Err(e) => refused(&req, Some(&step), &e, &done.set_cookies),
+    }
+}
+
+/// The `return_to` query parameter of a sign-in link.
+#[derive(Debug, serde::Deserialize)]
+pub struct SignIn {
+    /// Where to go once signed in: a path of this app (default `/`).
+    pub return_to: Option<String>,
+}
+
+/// A "Log in" route: `.route("/login", web::get().to(reauth::actix::sign_in))`.
+/// Sends the browser to the issuer for a plain sign-in, back to
+/// `?return_to=` (a path of this app; anything else is 400
+/// `invalid_return_to`, never an open redirect).
+pub async fn sign_in(req: HttpRequest, query: web::Query<SignIn>) -> HttpResponse {
+    sign_in_to(&req, query.return_to.as_deref().unwrap_or("/")).await
+}
+
+/// [`sign_in`] with the place to return to chosen by the app (a path of
+/// this app; anything else is 400 `invalid_return_to`).
+pub async fn sign_in_to(req: &HttpRequest, return_to: &str) -> HttpResponse {
+    let step = match not_registered(req, closest_stepup(req)) {
+        Ok(s) => s,
+        Err(res) => return res,
+    };
+    match step.sign_in(return_to).await {
+        Ok(redirect) => redirect_response(&redirect),
+        Err(e) => refused(req, Some(&step), &e, &[]),
+    }
+}
+
+/// A "Log out" route (POST): removes the session cookie and sends the
+/// browser to `/` (`303 See Other`). It ends this app's session only, not
+/// the issuer's.
+pub async fn sign_out(req: HttpRequest) -> HttpResponse {
+    let step = match not_registered(&req, closest_stepup(&req)) {
+        Ok(s) => s,
+        Err(res) => return res,
+    };
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, "/"))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::SET_COOKIE, step.session_removal()))
+        .finish()
+}

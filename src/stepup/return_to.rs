@@ -1,0 +1,85 @@
+//! Where a finished step-up sends the browser: a path of this app, never
+//! anywhere else (an open redirect would turn the issuer's login page into
+//! a phishing hop).
+
+use super::StepUpError;
+
+/// The longest `return_to` accepted, in bytes.
+pub const MAX_RETURN_TO_BYTES: usize = 2048;
+
+/// Checks that `raw` is an origin-relative path of this app: it starts
+/// with one `/` (not `//` or `/\`, which browsers read as another host),
+/// holds printable ASCII only (no spaces, controls, backslashes or
+/// non-ASCII that a browser might rewrite), and is at most
+/// [`MAX_RETURN_TO_BYTES`] long. As a second, independent check the URL
+/// parser browsers follow (WHATWG, the `url` crate) must resolve it to the
+/// same origin.
+pub fn check_return_to(raw: &str) -> Result<&str, StepUpError> {
+    if raw.is_empty() {
+        return Err(StepUpError::InvalidReturnTo("it is empty"));
+    }
+    if raw.len() > MAX_RETURN_TO_BYTES {
+        return Err(StepUpError::InvalidReturnTo("it is longer than 2048 bytes"));
+    }
+    let bytes = raw.as_bytes();
+    if bytes[0] != b'/' {
+        return Err(StepUpError::InvalidReturnTo("it does not start with /"));
+    }
+    if matches!(bytes.get(1), Some(b'/' | b'\\')) {
+        return Err(StepUpError::InvalidReturnTo(
+            "it starts with // or /\\, which names another host",
+        ));
+    }
+    if !bytes.iter().all(|b| (0x21..=0x7e).contains(b)) {
+        return Err(StepUpError::InvalidReturnTo(
+            "it holds a space, a control or a non-ASCII character",
+        ));
+    }
+    if bytes.contains(&b'\\') {
+        return Err(StepUpError::InvalidReturnTo("it holds a backslash"));
+    }
+    const BASE: &str = "https://app.reauth.invalid/";
+    let base = url::Url::parse(BASE).map_err(|_| StepUpError::InvalidReturnTo("internal"))?;
+    match base.join(raw) {
+        Ok(u) if u.origin() == base.origin() && u.username().is_empty() => Ok(raw),
+        _ => Err(StepUpError::InvalidReturnTo(
+            "it resolves to another origin",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_paths_of_this_app() {
+        for ok in [
+            "/",
+            "/account/delete",
+            "/a?b=c&d=%2F%2Fe",
+            "/a#frag",
+            "/..//x",
+        ] {
+            assert_eq!(check_return_to(ok).ok(), Some(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "https://evil.example/",
+            "//evil.example/",
+            "/\\evil.example",
+            "\\\\evil.example",
+            "/a\\b",
+            "evil.example",
+            "javascript:alert(1)",
+            "/a b",
+            "/a\tb",
+            "/\u{e9}",
+            " /a",
+            "/a\r\nSet-Cookie: x=y",
+        ] {
+            assert!(check_return_to(bad).is_err(), "{bad:?}");
+        }
+        assert!(check_return_to(&format!("/{}", "a".repeat(MAX_RETURN_TO_BYTES))).is_err());
+    }
+}

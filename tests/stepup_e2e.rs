@@ -1,0 +1,355 @@
+//! The step-up example (`cargo run --example stepup`) driven by a
+//! browser-like client, on the embedded test issuer and against a real
+//! OpenID provider (npm `oidc-provider`); and the library's step-up
+//! against that provider where it must refuse.
+#![cfg(all(unix, feature = "stepup"))]
+
+mod support;
+
+use std::time::Duration;
+
+use reauth::stepup::{Callback, StepUp, StepUpConfig, StepUpError, StepUpUser};
+use reauth::{Requirement, Verifier, VerifierConfig};
+use serde_json::json;
+use support::browser::{Browser, Page};
+use support::free_port;
+use support::provider::{Example, Provider};
+
+const SESSION: &str = "reauth_id_token";
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+fn query(url: &str) -> Vec<(String, String)> {
+    url::Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect()
+}
+
+fn param(url: &str, name: &str) -> Option<String> {
+    query(url)
+        .into_iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
+}
+
+fn last(hops: &[Page]) -> &Page {
+    hops.last().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_example_works_end_to_end_on_the_embedded_issuer() {
+    let app = Example::start(free_port(), &["--max-age", "300"]);
+    let browser = Browser::new();
+    // Public page; not signed in: /account sends to /login, which signs in.
+    assert_eq!(browser.get(&app.url("/")).await.status, 200);
+    let hops = browser.follow(&app.url("/account")).await;
+    assert_eq!(hops[0].location.as_deref(), Some("/login"));
+    let page = last(&hops);
+    assert_eq!(page.status, 200, "{hops:#?}");
+    assert!(
+        page.body.contains("Signed in as <b>user-1</b>"),
+        "{}",
+        page.body
+    );
+    assert!(browser.cookie(&app.base, SESSION).is_some());
+    // A fresh login: the confirmation form, then the deletion.
+    let confirm = browser.get(&app.url("/account/delete")).await;
+    assert_eq!(confirm.status, 200, "{confirm:#?}");
+    assert!(
+        confirm
+            .body
+            .contains("<form method=post action=/account/delete>")
+    );
+    let deleted = browser.post(&app.url("/account/delete"), "").await;
+    assert_eq!(deleted.status, 200, "{deleted:#?}");
+    assert!(deleted.body.contains("Deleted <b>user-1</b>"));
+    // An API client without a session: the challenge, not a redirect.
+    let api = Browser::new();
+    for (method, path) in [
+        (reqwest::Method::GET, "/account/delete"),
+        (reqwest::Method::POST, "/account/delete"),
+    ] {
+        let page = api
+            .request(method, &app.url(path), Some("application/json"), None)
+            .await;
+        assert_eq!(page.status, 401, "{page:#?}");
+        assert_eq!(page.header("www-authenticate"), Some("Bearer"));
+    }
+    // With the session, JSON answers JSON.
+    let page = browser
+        .request(
+            reqwest::Method::GET,
+            &app.url("/account/delete"),
+            Some("application/json"),
+            None,
+        )
+        .await;
+    assert_eq!(page.status, 200);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&page.body).unwrap()["sub"],
+        "user-1"
+    );
+    // Log out: the session is gone, /account sends to /login again.
+    let out = browser.post(&app.url("/logout"), "").await;
+    assert_eq!(out.status, 303);
+    let page = browser.get(&app.url("/account")).await;
+    assert_eq!(
+        (page.status, page.location.as_deref()),
+        (302, Some("/login"))
+    );
+}
+
+/// Follows `url` through the provider until the redirect to `callback`
+/// (not requested); returns that URL.
+async fn to_callback(browser: &Browser, url: &str, callback: &str) -> String {
+    let mut next = url.to_owned();
+    for _ in 0..20 {
+        let page = browser.get(&next).await;
+        assert_eq!(page.status / 100, 3, "the provider stopped at {page:#?}");
+        next = page.next().unwrap();
+        if next.starts_with(callback) {
+            return next;
+        }
+    }
+    panic!("no redirect to {callback}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_example_steps_up_through_a_real_provider() {
+    let Some(()) = Provider::available() else {
+        return;
+    };
+    let port = free_port();
+    let callback = format!("http://127.0.0.1:{port}/callback");
+    let op = Provider::start("example-app", Some("s3cret"), &callback);
+    let app = Example::start(
+        port,
+        &[
+            "--issuer",
+            &op.issuer,
+            "--client-id",
+            "example-app",
+            "--client-secret",
+            "s3cret",
+            "--max-age",
+            "300",
+        ],
+    );
+    // The first login happened an hour ago (a long-lived session).
+    op.next_login(json!({ "sub": "alice", "auth_time": now() - 3600 }))
+        .await;
+    let browser = Browser::new();
+    let hops = browser.follow(&app.url("/login")).await;
+    assert_eq!(last(&hops).status, 200, "{hops:#?}");
+    assert!(last(&hops).body.contains("Signed in as <b>alice</b>"));
+    assert_eq!(op.logins().await, 1);
+    let old = browser.cookie(&app.base, SESSION).unwrap();
+
+    // Deleting needs a login at most 300 s old: sent to the provider.
+    let page = browser.get(&app.url("/account/delete")).await;
+    assert_eq!(page.status, 302, "{page:#?}");
+    let to = page.next().unwrap();
+    assert!(to.starts_with(&op.issuer), "{to}");
+    assert_eq!(param(&to, "max_age").as_deref(), Some("300"));
+    assert_eq!(param(&to, "prompt").as_deref(), Some("login"));
+    assert_eq!(param(&to, "id_token_hint").as_deref(), Some(old.as_str()));
+    // The API meanwhile gets the challenge.
+    let api = browser
+        .request(
+            reqwest::Method::GET,
+            &app.url("/account/delete"),
+            Some("application/json"),
+            None,
+        )
+        .await;
+    assert_eq!(api.status, 401);
+    assert!(
+        api.header("www-authenticate")
+            .unwrap()
+            .contains("max_age=\"300\"")
+    );
+
+    // The provider re-authenticates alice; back to the confirmation form.
+    op.next_login(json!({ "sub": "alice", "auth_time": null }))
+        .await;
+    let hops = browser.follow(&to).await;
+    let page = last(&hops);
+    assert_eq!(page.status, 200, "{hops:#?}");
+    assert!(page.url.ends_with("/account/delete"), "{}", page.url);
+    assert!(page.body.contains("Delete your account?"));
+    assert_eq!(op.logins().await, 2, "the provider logged alice in again");
+    assert_ne!(browser.cookie(&app.base, SESSION).unwrap(), old);
+    let deleted = browser.post(&app.url("/account/delete"), "").await;
+    assert_eq!(deleted.status, 200, "{deleted:#?}");
+    assert!(deleted.body.contains("Deleted <b>alice</b>"));
+
+    // A cross-site form post (another Origin) is refused.
+    let forged = reqwest::Client::new()
+        .post(app.url("/account/delete"))
+        .header("origin", "https://evil.example")
+        .header(
+            "cookie",
+            format!("{SESSION}={}", browser.cookie(&app.base, SESSION).unwrap()),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_user_at_a_real_provider_is_403_and_the_session_stays() {
+    let Some(()) = Provider::available() else {
+        return;
+    };
+    let port = free_port();
+    let callback = format!("http://127.0.0.1:{port}/callback");
+    let op = Provider::start("example-app", None, &callback);
+    let app = Example::start(
+        port,
+        &[
+            "--issuer",
+            &op.issuer,
+            "--client-id",
+            "example-app",
+            "--max-age",
+            "300",
+        ],
+    );
+    op.next_login(json!({ "sub": "alice", "auth_time": now() - 3600 }))
+        .await;
+    let browser = Browser::new();
+    assert_eq!(last(&browser.follow(&app.url("/login")).await).status, 200);
+    let old = browser.cookie(&app.base, SESSION).unwrap();
+    op.next_login(json!({ "sub": "mallory", "auth_time": null }))
+        .await;
+    let hops = browser.follow(&app.url("/account/delete")).await;
+    let page = last(&hops);
+    assert_eq!(page.status, 403, "{hops:#?}");
+    assert!(page.body.contains("subject_mismatch"), "{}", page.body);
+    assert_eq!(
+        browser.cookie(&app.base, SESSION).unwrap(),
+        old,
+        "alice's session is untouched"
+    );
+}
+
+/// A step-up client of the provider, in this process (the callback is
+/// caught before it is requested).
+async fn client(op: &Provider, callback: &str, prompt_login: bool) -> StepUp {
+    let verifier = Verifier::discover(
+        VerifierConfig::builder(&op.issuer)
+            .audience("lib-app")
+            .build()
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    let config = StepUpConfig::builder("lib-app", callback)
+        .cookie_key(&[42; 32])
+        .prompt_login(prompt_login)
+        .build()
+        .unwrap();
+    StepUp::new(verifier, config).unwrap()
+}
+
+/// Signs `browser` in at the provider as `sub` (a session `age` seconds old).
+async fn sign_in(
+    op: &Provider,
+    step: &StepUp,
+    browser: &Browser,
+    callback: &str,
+    sub: &str,
+    age: i64,
+) -> (String, String) {
+    op.next_login(json!({ "sub": sub, "auth_time": now() - age }))
+        .await;
+    let begun = step.begin(&Requirement::none(), "/", None).await.unwrap();
+    let back = to_callback(browser, &begun.location, callback).await;
+    let cb = Callback::parse(url::Url::parse(&back).unwrap().query().unwrap(), 8192).unwrap();
+    let finished = step.finish(&cb, &begun.pending).await.unwrap();
+    (finished.id_token, finished.verified.subject().to_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_provider_that_keeps_an_older_login_is_refused() {
+    let Some(()) = Provider::available() else {
+        return;
+    };
+    let callback = format!("http://127.0.0.1:{}/callback", free_port());
+    let op = Provider::start("lib-app", None, &callback);
+    // Without prompt=login, a provider session younger than max_age is
+    // reused: the login it returns predates the step-up.
+    let step = client(&op, &callback, false).await;
+    let browser = Browser::new();
+    let (token, sub) = sign_in(&op, &step, &browser, &callback, "bob", 120).await;
+    assert_eq!(sub, "bob");
+    let five = Requirement::max_age(Duration::from_secs(300));
+    let user = StepUpUser::new("bob", Some(token));
+    let begun = step
+        .begin(&five, "/account/delete", Some(&user))
+        .await
+        .unwrap();
+    assert_eq!(param(&begun.location, "prompt"), None);
+    let back = to_callback(&browser, &begun.location, &callback).await;
+    assert_eq!(
+        op.logins().await,
+        1,
+        "the provider did not log bob in again"
+    );
+    let cb = Callback::parse(url::Url::parse(&back).unwrap().query().unwrap(), 8192).unwrap();
+    let e = step.finish(&cb, &begun.pending).await.unwrap_err();
+    assert!(matches!(e, StepUpError::NotReauthenticated { .. }), "{e}");
+    assert_eq!((e.status(), e.code()), (403, "reauthentication_not_proven"));
+
+    // With prompt=login (the default) the same provider does log bob in.
+    let step = client(&op, &callback, true).await;
+    let begun = step
+        .begin(&five, "/account/delete", Some(&user))
+        .await
+        .unwrap();
+    assert_eq!(param(&begun.location, "prompt").as_deref(), Some("login"));
+    op.next_login(json!({ "sub": "bob", "auth_time": null }))
+        .await;
+    let back = to_callback(&browser, &begun.location, &callback).await;
+    let cb = Callback::parse(url::Url::parse(&back).unwrap().query().unwrap(), 8192).unwrap();
+    let done = step.finish(&cb, &begun.pending).await.unwrap();
+    assert!(done.verified.auth_time().unwrap() >= begun.pending.began_at());
+    assert_eq!(op.logins().await, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_pkce_verifier_at_a_real_provider_surfaces_its_error() {
+    let Some(()) = Provider::available() else {
+        return;
+    };
+    let callback = format!("http://127.0.0.1:{}/callback", free_port());
+    let op = Provider::start("lib-app", None, &callback);
+    let step = client(&op, &callback, true).await;
+    let browser = Browser::new();
+    let a = step.begin(&Requirement::none(), "/", None).await.unwrap();
+    let b = step.begin(&Requirement::none(), "/", None).await.unwrap();
+    let back = to_callback(&browser, &a.location, &callback).await;
+    // The code of `a` injected into `b`'s callback (same state as b).
+    let injected = format!(
+        "code={}&state={}&iss={}",
+        param(&back, "code").unwrap(),
+        b.pending.state(),
+        url::form_urlencoded::byte_serialize(op.issuer.as_bytes()).collect::<String>()
+    );
+    let cb = Callback::parse(&injected, 8192).unwrap();
+    let e = step.finish(&cb, &b.pending).await.unwrap_err();
+    assert_eq!(
+        (e.status(), e.code()),
+        (400, "token_exchange_failed"),
+        "{e}"
+    );
+    assert!(e.to_string().contains("invalid_grant"), "{e}");
+    // The genuine pair still works (PKCE did not burn the code).
+    let cb = Callback::parse(url::Url::parse(&back).unwrap().query().unwrap(), 8192).unwrap();
+    assert!(step.finish(&cb, &a.pending).await.is_ok());
+}
