@@ -90,14 +90,6 @@ fn esc(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// A cross-site form post is refused: the session cookie is SameSite=Lax
-/// already, and a browser's `Origin` must be this app's.
-fn same_origin(req: &HttpRequest, public_url: &str) -> bool {
-    req.headers()
-        .get(header::ORIGIN)
-        .is_none_or(|o| o.as_bytes() == public_url.as_bytes())
-}
-
 async fn home() -> HttpResponse {
     page(
         "reauth step-up example",
@@ -147,14 +139,9 @@ async fn confirm_delete(req: HttpRequest, user: Reauthenticated) -> HttpResponse
     )
 }
 
-async fn delete(
-    req: HttpRequest,
-    user: Reauthenticated,
-    public: web::Data<String>,
-) -> HttpResponse {
-    if !same_origin(&req, &public) {
-        return HttpResponse::Forbidden().body("cross-site request refused");
-    }
+/// A cross-site post never gets here: with a `StepUp` registered, reauth
+/// refuses state-changing requests from other sites (403 `cross_site_request`).
+async fn delete(req: HttpRequest, user: Reauthenticated) -> HttpResponse {
     if wants_json(&req) {
         return HttpResponse::Ok().json(serde_json::json!({ "deleted": user.subject() }));
     }
@@ -165,13 +152,6 @@ async fn delete(
             esc(user.subject())
         ),
     )
-}
-
-async fn logout(req: HttpRequest, public: web::Data<String>) -> HttpResponse {
-    if !same_origin(&req, &public) {
-        return HttpResponse::Forbidden().body("cross-site request refused");
-    }
-    reauth::actix::sign_out(req).await
 }
 
 #[actix_web::main]
@@ -220,16 +200,14 @@ async fn main() -> std::io::Result<()> {
         .and_then(|c| StepUp::new(verifier.clone(), c))
         .unwrap_or_else(|e| fail("step-up", &e));
     let sensitive = Requirement::max_age(Duration::from_secs(args.max_age));
-    let public = web::Data::new(args.public_url.clone());
     let server = HttpServer::new(move || {
         App::new()
             .app_data(verifier.clone())
             .app_data(step.clone())
-            .app_data(public.clone())
             .route("/", web::get().to(home))
             .route("/login", web::get().to(login))
             .route("/callback", web::get().to(reauth::actix::stepup_callback))
-            .route("/logout", web::post().to(logout))
+            .route("/logout", web::post().to(reauth::actix::sign_out))
             .service(
                 web::resource("/account")
                     .app_data(Requirement::none())

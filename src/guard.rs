@@ -158,7 +158,7 @@ fn bearer(value: &str) -> Option<&str> {
 }
 
 /// RFC 6265 §5.4: `name=value` pairs separated by `; `.
-fn cookie<'a>(value: &'a str, name: &str) -> Option<&'a str> {
+pub(crate) fn cookie<'a>(value: &'a str, name: &str) -> Option<&'a str> {
     value.split(';').find_map(|pair| {
         let (k, v) = pair.trim().split_once('=')?;
         (k.trim() == name).then(|| v.trim().trim_matches('"'))
@@ -186,6 +186,11 @@ pub enum GuardError {
     /// text names the fix; it is logged at error level, not sent.
     #[error("reauth is misconfigured: {0}")]
     Misconfigured(&'static str),
+    /// A state-changing request from another site (or a sibling
+    /// subdomain) carried the browser session cookie: 403, code
+    /// `cross_site_request` (CSRF; see `StepUp::cross_site`).
+    #[error("a cross-site request may not use the browser session")]
+    CrossSiteRequest,
 }
 
 impl GuardError {
@@ -195,6 +200,7 @@ impl GuardError {
             Self::MissingToken => "missing_token",
             Self::Verify(e) => e.code(),
             Self::NotConfigured | Self::Misconfigured(_) => "server_error",
+            Self::CrossSiteRequest => "cross_site_request",
         }
     }
 
@@ -204,6 +210,7 @@ impl GuardError {
             Self::MissingToken => 401,
             Self::Verify(e) => e.status(),
             Self::NotConfigured | Self::Misconfigured(_) => 500,
+            Self::CrossSiteRequest => 403,
         }
     }
 
@@ -215,6 +222,9 @@ impl GuardError {
             Self::NotConfigured | Self::Misconfigured(_) => {
                 "the server is misconfigured".to_owned()
             }
+            Self::CrossSiteRequest => {
+                "a request from another site may not use the browser session".to_owned()
+            }
         }
     }
 
@@ -223,7 +233,7 @@ impl GuardError {
         match self {
             Self::MissingToken => Some(BearerChallenge::no_token().render()),
             Self::Verify(e) => e.www_authenticate(),
-            Self::NotConfigured | Self::Misconfigured(_) => None,
+            Self::NotConfigured | Self::Misconfigured(_) | Self::CrossSiteRequest => None,
         }
     }
 

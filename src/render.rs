@@ -87,12 +87,29 @@ impl fmt::Debug for ErrorRenderer {
 
 /// A redirect a browser gets instead of a refusal (the browser step-up):
 /// `302 Found` to `location`, with these `Set-Cookie` values.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Redirect {
     /// The `Location`.
     pub location: String,
     /// `Set-Cookie` header values.
     pub set_cookies: Vec<String>,
+}
+
+/// A URL without its query: what of a redirect may reach a log (the query
+/// of an authorization request carries the state, the nonce and hints).
+pub(crate) fn without_query(url: &str) -> &str {
+    url.split_once('?').map_or(url, |(base, _)| base)
+}
+
+/// Never the query or the cookies: logs (actix's `Logger` prints errors
+/// with `{:?}`) must not collect states, hints or sealed cookies.
+impl fmt::Debug for Redirect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Redirect")
+            .field("location", &without_query(&self.location))
+            .field("set_cookies", &self.set_cookies.len())
+            .finish()
+    }
 }
 
 /// What the adapters' extractors refuse with: the [`GuardError`] and the

@@ -174,7 +174,7 @@ async fn a_fresh_session_passes_without_a_redirect() {
 
 #[tokio::test]
 async fn a_stale_login_is_sent_to_the_issuer_with_every_parameter() {
-    let h = start(|c| c.scopes(["profile"])).await;
+    let h = start(|c| c.scopes(["profile"]).user_hint(UserHint::IdToken)).await;
     let browser = Browser::new();
     let old = h.stale_session(&browser, 3600);
     let page = browser.get(&h.url("/mfa?x=1")).await;
@@ -285,9 +285,10 @@ async fn api_requests_get_the_challenge_not_a_redirect() {
     let page = anonymous.get(&h.url("/account/delete")).await;
     assert_eq!(page.status, 302);
     let q = query(&page.next().unwrap());
+    // The route demands a login: even a sign-in must be a new one.
     assert_eq!(
         (param(&q, "prompt"), param(&q, "max_age")),
-        (None, Some("300"))
+        (Some("login"), Some("300"))
     );
     let page = anonymous
         .request(
@@ -373,7 +374,9 @@ async fn a_tampered_or_moved_pending_cookie_is_refused() {
         .unwrap();
     let moved = Browser::new();
     moved.set_cookie(&h.base, &name, &other_value);
-    assert_eq!(moved.get(&callback).await.status, 400);
+    let page = moved.get(&callback).await;
+    assert_eq!(page.status, 400);
+    assert!(page.body.contains("tampered"), "{}", page.body);
     // A state we never made is refused before anything is read.
     let q = query(&callback2);
     let code = param(&q, "code").unwrap();
@@ -617,22 +620,41 @@ async fn a_pending_store_keeps_the_state_server_side() {
     })
     .await;
     let (browser, callback, _) = to_callback(&h, TestLogin::default()).await;
-    assert!(
-        browser
-            .cookies(&h.base)
-            .iter()
-            .all(|(n, _, _)| !n.starts_with("reauth-stepup")),
-        "no pending cookie with a store"
+    let pending: Vec<_> = browser
+        .cookies(&h.base)
+        .into_iter()
+        .filter(|(n, _, _)| n.starts_with("reauth-stepup."))
+        .collect();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(
+        pending[0].1.len(),
+        43,
+        "only a random binding value, the state is in the store"
     );
     let sent = h.issuer.authorization_requests();
     assert_eq!(sent[0].get("login_hint"), Some("user-1"));
     assert_eq!(sent[0].get("id_token_hint"), None);
+    // Login CSRF: the callback opened in another browser (the victim's)
+    // is refused, and uses the step-up up.
+    let (_, callback2, _) = to_callback(&h, TestLogin::default()).await;
+    let victim = Browser::new();
+    let page = victim.get(&callback2).await;
+    assert_eq!(page.status, 400, "{page:#?}");
+    assert!(page.set_cookie(SESSION).is_none());
     let page = browser.get(&callback).await;
     assert_eq!(page.status, 302, "{page:#?}");
-    // Taken once: a replay finds nothing.
-    let page = Browser::new().get(&callback).await;
+    // Taken once: a replay, even with the binding cookie, finds nothing.
+    let thief = Browser::new();
+    for (name, value, _) in browser.cookies(&h.base) {
+        thief.set_cookie(&h.base, &name, &value);
+    }
+    let page = thief.get(&callback).await;
     assert_eq!(page.status, 400);
-    assert!(page.body.contains("missing"), "{}", page.body);
+    assert!(
+        page.body.contains("missing") || page.body.contains("tampered"),
+        "{}",
+        page.body
+    );
 }
 
 #[tokio::test]
@@ -765,5 +787,177 @@ async fn a_confidential_client_authenticates_at_the_token_endpoint() {
         let last = hops.last().unwrap();
         assert_eq!(last.status, 502, "{hops:#?}");
         assert!(last.body.contains("invalid_client"), "{}", last.body);
+    }
+}
+
+#[tokio::test]
+async fn an_id_token_too_large_for_a_cookie_fails_loudly() {
+    let h = start(|c| c).await;
+    let (browser, callback, old) = to_callback(
+        &h,
+        TestLogin::user("user-1").claim("groups", "g".repeat(4000)),
+    )
+    .await;
+    let page = browser.get(&callback).await;
+    assert_eq!(page.status, 500, "{page:#?}");
+    assert!(page.body.contains("session_too_large"), "{}", page.body);
+    assert!(
+        page.set_cookie(SESSION).is_none(),
+        "no cookie a browser would drop"
+    );
+    assert_eq!(
+        browser.cookie(&h.base, SESSION).as_deref(),
+        Some(old.as_str())
+    );
+}
+
+#[tokio::test]
+async fn an_expired_session_still_has_to_prove_a_new_login() {
+    let h = start(|c| c).await;
+    let browser = Browser::new();
+    let now = chrono::Utc::now().timestamp();
+    let expired = h
+        .issuer
+        .token()
+        .claim("iat", now - 7200)
+        .claim("exp", now - 3600)
+        .auth_time_ago(7200)
+        .sign();
+    browser.set_cookie(&h.base, SESSION, &expired);
+    let page = browser.get(&h.url("/account/delete")).await;
+    assert_eq!(page.status, 302, "{page:#?}");
+    let q = query(&page.next().unwrap());
+    // Who it was cannot be told from an expired token: no hint, no sub to
+    // match, but the route demands a login, so it must be a new one.
+    assert_eq!(param(&q, "prompt"), Some("login"));
+    assert_eq!(
+        (param(&q, "login_hint"), param(&q, "id_token_hint")),
+        (None, None)
+    );
+    h.issuer
+        .set_login(TestLogin::user("user-1").auth_time_ago(120));
+    let hops = browser.follow(&page.next().unwrap()).await;
+    let last = hops.last().unwrap();
+    assert_eq!(last.status, 403, "{hops:#?}");
+    assert!(
+        last.body.contains("reauthentication_not_proven"),
+        "{}",
+        last.body
+    );
+    // A plain sign-in (`/login`) proves nothing and sends no prompt.
+    let page = browser.get(&h.url("/login")).await;
+    assert_eq!(param(&query(&page.next().unwrap()), "prompt"), None);
+}
+
+#[tokio::test]
+async fn a_long_query_returns_to_the_path_alone() {
+    let h = start(|c| c).await;
+    let browser = Browser::new();
+    h.stale_session(&browser, 3600);
+    let long = format!("/account/delete?q={}", "x".repeat(2000));
+    let page = browser.get(&h.url(&long)).await;
+    assert_eq!(page.status, 302);
+    let hops = browser.follow(&page.next().unwrap()).await;
+    assert_eq!(
+        hops[1].location.as_deref(),
+        Some("/account/delete"),
+        "{hops:#?}"
+    );
+    assert_eq!(hops.last().unwrap().status, 200);
+}
+
+#[tokio::test]
+async fn cookies_split_over_several_headers_are_all_read() {
+    let h = start(|c| c).await;
+    let browser = Browser::new();
+    h.sign_in(&browser).await;
+    let token = browser.cookie(&h.base, SESSION).unwrap();
+    // HTTP/2 sends one `Cookie` header per cookie.
+    let res = reqwest::Client::new()
+        .get(h.url("/account/delete"))
+        .header("accept", "text/html")
+        .header("cookie", "theme=dark")
+        .header("cookie", format!("{SESSION}={token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+}
+
+#[tokio::test]
+async fn cross_site_posts_cannot_use_the_session() {
+    let h = start(|c| c).await;
+    let browser = Browser::new();
+    h.sign_in(&browser).await;
+    let token = browser.cookie(&h.base, SESSION).unwrap();
+    let post = |headers: Vec<(&'static str, String)>| {
+        let mut req = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+            .post(h.url("/account/delete"))
+            .header("cookie", format!("{SESSION}={token}"));
+        for (k, v) in headers {
+            req = req.header(k, v);
+        }
+        async move { req.send().await.unwrap() }
+    };
+    for headers in [
+        vec![("origin", "https://evil.example".to_owned())],
+        vec![("origin", "null".to_owned())],
+        vec![
+            ("sec-fetch-site", "cross-site".to_owned()),
+            ("origin", h.base.clone()),
+        ],
+        vec![("sec-fetch-site", "same-site".to_owned())],
+    ] {
+        let res = post(headers.clone()).await;
+        assert_eq!(res.status(), 403, "{headers:?}");
+        assert!(res.text().await.unwrap().contains("cross_site_request"));
+    }
+    for headers in [
+        vec![("origin", h.base.clone())],
+        vec![("sec-fetch-site", "same-origin".to_owned())],
+        vec![],
+    ] {
+        assert_eq!(post(headers.clone()).await.status(), 200, "{headers:?}");
+    }
+    // Log out is a state change too.
+    let res = reqwest::Client::new()
+        .post(h.url("/logout"))
+        .header("cookie", format!("{SESSION}={token}"))
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+}
+
+#[tokio::test]
+async fn debug_output_carries_no_credentials() {
+    let h = start(|c| c.user_hint(UserHint::IdToken)).await;
+    let token = h.issuer.token().sign();
+    let user = StepUpUser::new("user-1", Some(token.clone()));
+    let begun = h
+        .step
+        .begin(&Requirement::none(), "/", Some(&user))
+        .await
+        .unwrap();
+    let redirect = reauth::Redirect {
+        location: begun.location.clone(),
+        set_cookies: vec![begun.set_cookie.clone()],
+    };
+    for text in [
+        format!("{begun:?}"),
+        format!("{redirect:?}"),
+        format!("{:?}", begun.pending),
+    ] {
+        for secret in [
+            token.as_str(),
+            begun.pending.state(),
+            begun.set_cookie.as_str(),
+        ] {
+            assert!(!text.contains(secret), "{text}");
+        }
     }
 }

@@ -156,7 +156,12 @@ async fn the_example_steps_up_through_a_real_provider() {
     assert!(to.starts_with(&op.issuer), "{to}");
     assert_eq!(param(&to, "max_age").as_deref(), Some("300"));
     assert_eq!(param(&to, "prompt").as_deref(), Some("login"));
-    assert_eq!(param(&to, "id_token_hint").as_deref(), Some(old.as_str()));
+    assert_eq!(param(&to, "login_hint").as_deref(), Some("alice"));
+    assert_eq!(
+        param(&to, "id_token_hint"),
+        None,
+        "the session token stays out of URLs"
+    );
     // The API meanwhile gets the challenge.
     let api = browser
         .request(

@@ -17,5 +17,6 @@ fuzz_target!(|data: &[u8]| {
         let base = url::Url::parse("https://app.example/").unwrap();
         let joined = base.join(path).unwrap();
         assert_eq!(joined.origin(), base.origin(), "{path:?}");
+        assert!(!joined.path().starts_with("//"), "{path:?}");
     }
 });

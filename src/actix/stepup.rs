@@ -7,7 +7,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 
-use super::{closest, redirect_response};
+use super::{closest, cookie_header, redirect_response};
 use crate::guard::{GuardError, TokenSource};
 use crate::stepup::{StepUp, StepUpError};
 use crate::{Redirect, Requirement};
@@ -39,14 +39,26 @@ pub(super) fn session_source(
     }
 }
 
-/// All `Cookie` headers of the request, as one (HTTP/2 may split them).
-fn cookies(req: &HttpRequest) -> Option<String> {
-    let all: Vec<&str> = req
-        .headers()
-        .get_all(header::COOKIE)
-        .filter_map(|v| v.to_str().ok())
-        .collect();
-    (!all.is_empty()).then(|| all.join("; "))
+/// CSRF: with a step-up registered the session cookie authenticates, so a
+/// state-changing request from another site that carries it is refused
+/// ([`StepUp::cross_site`]).
+pub(super) fn same_site(req: &HttpRequest) -> Result<(), GuardError> {
+    let Some(step) = closest_stepup(req)? else {
+        return Ok(());
+    };
+    if !super::token_sent(req)? {
+        return Ok(());
+    }
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    if step.cross_site(
+        req.method().as_str(),
+        header("origin"),
+        header("sec-fetch-site"),
+    ) {
+        tracing::warn!(path = req.path(), "reauth: cross-site request refused");
+        return Err(GuardError::CrossSiteRequest);
+    }
+    Ok(())
 }
 
 /// Records the redirect a refused browser request gets instead, if any
@@ -105,7 +117,7 @@ fn refused(
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok());
     if step.is_some_and(|s| s.is_browser(accept)) {
-        let text = escape(&e.to_string());
+        let text = escape(&e.message());
         return res.content_type("text/html; charset=utf-8").body(format!(
             "<!doctype html><title>Sign-in failed</title><h1>Sign-in failed</h1>\
              <p><code>{}</code>: {text}</p><p><a href=\"/\">Back</a></p>",
@@ -134,9 +146,9 @@ fn not_registered(
                 path = req.path(),
                 "reauth: no StepUp is registered with the application; add it as app data"
             );
-            Err(HttpResponse::InternalServerError().json(serde_json::json!({
-                "error": "server_error", "message": "the server is misconfigured"
-            })))
+            Err(actix_web::ResponseError::error_response(
+                &GuardError::NotConfigured,
+            ))
         }
         Err(e) => {
             e.log();
@@ -156,7 +168,7 @@ pub async fn stepup_callback(req: HttpRequest) -> HttpResponse {
         Err(res) => return res,
     };
     let done = step
-        .complete(req.query_string(), cookies(&req).as_deref())
+        .complete(req.query_string(), cookie_header(&req).as_deref())
         .await;
     match done.result {
         Ok(finished) => redirect_response(&Redirect {
@@ -203,6 +215,9 @@ pub async fn sign_out(req: HttpRequest) -> HttpResponse {
         Ok(s) => s,
         Err(res) => return res,
     };
+    if let Err(e) = same_site(&req) {
+        return actix_web::ResponseError::error_response(&e);
+    }
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, "/"))
         .insert_header((header::CACHE_CONTROL, "no-store"))

@@ -34,14 +34,27 @@ impl ClientAuth {
 /// Which hint about the user stepping up goes to the issuer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum UserHint {
-    /// `id_token_hint`: the user's current ID token (OIDC Core §3.1.2.1).
-    /// The default.
+    /// `login_hint`: the user's `sub`. The default.
     #[default]
-    IdToken,
-    /// `login_hint`: the user's `sub`.
     LoginHint,
+    /// `id_token_hint`: the user's current ID token (OIDC Core §3.1.2.1).
+    /// The ID token is the session here: this puts a live session
+    /// credential in the browser's history and the issuer's access logs.
+    /// Use it only with an issuer that needs it to pick the account.
+    IdToken,
     /// No hint.
     None,
+}
+
+/// Where pending step-ups are kept.
+#[derive(Clone)]
+pub(crate) enum Keep {
+    /// Not chosen: refused by `build`.
+    Unset,
+    /// Sealed in a cookie with this key.
+    Cookie(cookie::Key),
+    /// In the app's store (with a browser-binding cookie).
+    Store(Arc<dyn PendingStore>),
 }
 
 /// A step-up client's settings.
@@ -55,8 +68,7 @@ pub struct StepUpConfig {
     pub(crate) prompt_login: bool,
     pub(crate) hint: UserHint,
     pub(crate) pending_lifetime: Duration,
-    pub(crate) cookie_key: Option<cookie::Key>,
-    pub(crate) store: Option<Arc<dyn PendingStore>>,
+    pub(crate) keep: Keep,
     pub(crate) pending_cookie_prefix: String,
     pub(crate) session_cookie: String,
     pub(crate) browser_types: Vec<String>,
@@ -93,8 +105,7 @@ impl StepUpConfig {
             prompt_login: true,
             hint: UserHint::default(),
             pending_lifetime: Duration::from_secs(600),
-            cookie_key: None,
-            store: None,
+            keep: Keep::Unset,
             pending_cookie_prefix: "reauth-stepup".to_owned(),
             session_cookie: "reauth_id_token".to_owned(),
             browser_types: vec!["text/html".to_owned()],
@@ -155,7 +166,7 @@ impl StepUpConfigBuilder {
     }
 
     /// Which hint about the user goes with a step-up. Defaults to
-    /// [`UserHint::IdToken`].
+    /// [`UserHint::LoginHint`].
     pub fn user_hint(mut self, hint: UserHint) -> Self {
         self.0.hint = hint;
         self
@@ -172,15 +183,19 @@ impl StepUpConfigBuilder {
     /// from `master` (at least 32 random bytes, the same on every instance,
     /// kept secret like a session key).
     pub fn cookie_key(mut self, master: &[u8]) -> Self {
-        self.0.cookie_key = (master.len() >= 32).then(|| cookie::Key::derive_from(master));
         // A short key is refused in `build`, never used weak.
         self.0.short_key = master.len() < 32;
+        if !self.0.short_key {
+            self.0.keep = Keep::Cookie(cookie::Key::derive_from(master));
+        }
         self
     }
 
-    /// Keeps pending step-ups in `store` instead of cookies.
+    /// Keeps pending step-ups in `store` instead of sealed cookies (a
+    /// small random cookie still binds each one to the browser that began
+    /// it: a callback from another browser is refused).
     pub fn pending_store(mut self, store: Arc<dyn PendingStore>) -> Self {
-        self.0.store = Some(store);
+        self.0.keep = Keep::Store(store);
         self
     }
 
@@ -246,13 +261,13 @@ impl StepUpConfigBuilder {
         if c.short_key {
             return Err(bad("cookie_key", "must be at least 32 random bytes"));
         }
-        if c.store.is_none() && c.cookie_key.is_none() {
+        if matches!(c.keep, Keep::Unset) {
             return Err(bad(
                 "cookie_key",
                 "pending step-ups need a cookie key of at least 32 random bytes (or a pending_store)",
             ));
         }
-        if c.max_tracked_states == 0 && c.store.is_none() {
+        if c.max_tracked_states == 0 {
             return Err(bad("max_tracked_states", "must be at least 1"));
         }
         if c.pending_lifetime.is_zero() || c.pending_lifetime > Duration::from_secs(3600) {

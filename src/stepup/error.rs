@@ -157,6 +157,15 @@ pub enum StepUpError {
         /// When the step-up began.
         began_at: i64,
     },
+    /// The new ID token is too large for a cookie (500
+    /// `session_too_large`): a browser would drop it silently and loop
+    /// through the issuer. Ask the issuer for fewer claims in ID tokens, or
+    /// keep sessions server-side.
+    #[error("the new ID token makes a {bytes}-byte cookie; browsers keep at most 4096 bytes")]
+    SessionTooLarge {
+        /// The cookie's size (name and value).
+        bytes: usize,
+    },
     /// The pending store failed (503 `pending_store_unavailable`).
     #[error("pending step-up store: {0}")]
     Store(String),
@@ -187,6 +196,7 @@ impl StepUpError {
             }
             Self::IdToken(e) if e.status() == 503 => 503,
             Self::IdToken(_) | Self::SubjectMismatch | Self::NotReauthenticated { .. } => 403,
+            Self::SessionTooLarge { .. } => 500,
             Self::Store(_) => 503,
         }
     }
@@ -208,12 +218,29 @@ impl StepUpError {
             Self::NonceMismatch => "invalid_nonce",
             Self::SubjectMismatch => "subject_mismatch",
             Self::NotReauthenticated { .. } => "reauthentication_not_proven",
+            Self::SessionTooLarge { .. } => "session_too_large",
             Self::Store(_) => "pending_store_unavailable",
+        }
+    }
+
+    /// The message for the response: the whole description, except for
+    /// server-side failures, whose details (URLs, network causes, store
+    /// errors) go to the log only.
+    pub fn message(&self) -> String {
+        match self {
+            Self::TokenEndpointFailed {
+                transient: true, ..
+            } => "the issuer could not be reached; try again in a moment".to_owned(),
+            Self::TokenEndpointFailed { .. } => {
+                "the issuer's token endpoint answered something unexpected".to_owned()
+            }
+            Self::Store(_) => "the pending step-up store is unavailable".to_owned(),
+            other => other.to_string(),
         }
     }
 
     /// `{"error": "<code>", "message": "..."}`.
     pub fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({ "error": self.code(), "message": self.to_string() })
+        serde_json::json!({ "error": self.code(), "message": self.message() })
     }
 }

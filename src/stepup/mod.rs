@@ -36,6 +36,7 @@ use cookie::{Cookie, SameSite};
 use reqwest::Url;
 
 pub use callback::{Callback, DEFAULT_MAX_CALLBACK_BYTES, Outcome};
+use config::Keep;
 pub use config::{ClientAuth, StepUpConfig, StepUpConfigBuilder, UserHint};
 pub use error::{AuthorizationErrorKind, StateProblem, StepUpError};
 pub use pending::{MemoryPendingStore, PendingStepUp, PendingStore, StoreFuture};
@@ -48,6 +49,10 @@ use crate::http::OAuthHttp;
 use crate::render::Redirect;
 use crate::requirement::Requirement;
 use crate::verifier::{Verified, Verifier};
+
+/// The largest cookie (name and value) browsers keep (RFC 6265 §6.1 asks
+/// for at least 4096 bytes; most stop there).
+const MAX_COOKIE_BYTES: usize = 4096;
 
 /// The user stepping up: who must log in again.
 #[derive(Clone, PartialEq, Eq)]
@@ -81,19 +86,19 @@ impl StepUpUser {
 }
 
 /// A started step-up: where to send the browser, and what to keep.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Begun {
     /// The authorization request URL (the `Location` of the 302).
     pub location: String,
-    /// The sealed pending cookie (`Set-Cookie` value), unless a
-    /// [`PendingStore`] keeps it.
-    pub set_cookie: Option<String>,
+    /// The pending cookie (`Set-Cookie` value): the sealed state, or with a
+    /// [`PendingStore`] the random value that binds it to this browser.
+    pub set_cookie: String,
     /// The pending state itself.
     pub pending: PendingStepUp,
 }
 
 /// A finished step-up.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Finished {
     /// The new ID token (keep it as the user's session).
     pub id_token: String,
@@ -106,12 +111,41 @@ pub struct Finished {
 /// A callback, handled: the result, and the `Set-Cookie` values to send
 /// either way (the pending cookie is always removed; the session cookie is
 /// set only on success).
-#[derive(Debug)]
 pub struct Completion {
     /// Success (redirect to `return_to`) or the error to answer with.
     pub result: Result<Finished, StepUpError>,
     /// `Set-Cookie` header values.
     pub set_cookies: Vec<String>,
+}
+
+// The Debug output of what carries credentials (the authorization URL's
+// query, sealed cookies, the new ID token) leaves them out: it may be logged.
+impl std::fmt::Debug for Begun {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Begun")
+            .field("location", &crate::render::without_query(&self.location))
+            .field("pending", &self.pending)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for Finished {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Finished")
+            .field("sub", &self.verified.subject())
+            .field("auth_time", &self.verified.auth_time())
+            .field("return_to", &self.return_to)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for Completion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Completion")
+            .field("result", &self.result)
+            .field("set_cookies", &self.set_cookies.len())
+            .finish()
+    }
 }
 
 /// A browser step-up client for one issuer. Cheap to clone.
@@ -169,9 +203,9 @@ fn accepts(accept: &str, types: &[String]) -> bool {
         let media = parts.next().unwrap_or_default().trim();
         let refused = parts.any(|p| {
             let p = p.trim();
-            p.len() > 2
-                && p[..2].eq_ignore_ascii_case("q=")
-                && p[2..].trim().parse::<f32>().is_ok_and(|q| q <= 0.0)
+            p.get(..2).is_some_and(|k| k.eq_ignore_ascii_case("q="))
+                && p.get(2..)
+                    .is_some_and(|q| q.trim().parse::<f32>().is_ok_and(|q| q <= 0.0))
         });
         !refused && types.iter().any(|t| t.eq_ignore_ascii_case(media))
     })
@@ -184,7 +218,8 @@ impl StepUp {
     /// that cannot work or would be weaker than it looks: a verifier that
     /// does not accept this client's ID tokens, endpoints that are not
     /// https (or loopback http), an issuer that does not support PKCE S256
-    /// or this client authentication method.
+    /// or this client authentication method. The endpoints are read once,
+    /// here: a discovery document that later moves them needs a restart.
     pub fn new(verifier: Verifier, config: StepUpConfig) -> Result<Self, ConfigError> {
         let bad = |name, reason: String| ConfigError::InvalidSetting { name, reason };
         let vc = verifier.config();
@@ -304,10 +339,14 @@ impl StepUp {
         if !requirement.acr().is_empty() {
             extra.push(("acr_values", requirement.acr().join(" ")));
         }
+        // A new login must be proven for a step-up and for any route that
+        // demands one: even when the session could not say who is stepping
+        // up (expired, revoked), an older issuer session must not pass.
+        let prove_login = user.is_some() || requirement.demands_login();
+        if prove_login && c.prompt_login {
+            extra.push(("prompt", "login".to_owned()));
+        }
         if let Some(user) = user {
-            if c.prompt_login {
-                extra.push(("prompt", "login".to_owned()));
-            }
             match (c.hint, &user.id_token) {
                 (UserHint::IdToken, Some(t)) => extra.push(("id_token_hint", t.clone())),
                 (UserHint::IdToken | UserHint::LoginHint, _) => {
@@ -318,7 +357,7 @@ impl StepUp {
         }
         let client = exchange::client(c, &self.inner.endpoints, &self.inner.redirect_uri);
         let (url, pkce_verifier) = exchange::authorization_url(&client, &state, &c.scopes, extra);
-        let pending = PendingStepUp {
+        let mut pending = PendingStepUp {
             state,
             nonce,
             pkce_verifier,
@@ -331,21 +370,34 @@ impl StepUp {
             allow_unavailable: requirement
                 .policy()
                 .map(|p| p == crate::ReauthPolicy::Allow),
+            prove_login,
+            binding: None,
         };
-        let set_cookie = match (&c.store, &c.cookie_key) {
-            (Some(store), _) => {
+        let (prefix, path, secure) = (
+            &c.pending_cookie_prefix,
+            self.callback_path(),
+            self.inner.secure,
+        );
+        let set_cookie = match &c.keep {
+            Keep::Store(store) => {
+                // Login CSRF (RFC 6749 §10.12): only the browser that began
+                // the step-up may finish it.
+                let secret = random_token();
+                pending.binding = Some(pending::binding_hash(&secret));
                 store.put(pending.clone(), c.pending_lifetime).await?;
-                None
+                pending::binding_cookie(
+                    prefix,
+                    &pending.state,
+                    &secret,
+                    path,
+                    secure,
+                    c.pending_lifetime,
+                )
             }
-            (None, Some(key)) => Some(pending::seal(
-                key,
-                &c.pending_cookie_prefix,
-                &pending,
-                self.callback_path(),
-                self.inner.secure,
-                c.pending_lifetime,
-            )),
-            (None, None) => unreachable!("StepUpConfig::build requires a cookie key or a store"),
+            Keep::Cookie(key) => {
+                pending::seal(key, prefix, &pending, path, secure, c.pending_lifetime)
+            }
+            Keep::Unset => return Err(StepUpError::Store("no pending keeping configured".into())),
         };
         Ok(Begun {
             location: url.to_string(),
@@ -384,7 +436,7 @@ impl StepUp {
         if now.saturating_sub(pending.began_at) > lifetime {
             return Err(StepUpError::InvalidState(StateProblem::Expired));
         }
-        if c.store.is_none() {
+        if matches!(c.keep, Keep::Cookie(_)) {
             use quick_cache::sync::GuardResult;
             match self.inner.used.get_value_or_guard(&pending.state, None) {
                 GuardResult::Guard(g) => {
@@ -443,10 +495,10 @@ impl StepUp {
         {
             return Err(StepUpError::NonceMismatch);
         }
-        if let Some(sub) = &pending.sub {
-            if &claims.sub != sub {
-                return Err(StepUpError::SubjectMismatch);
-            }
+        if pending.sub.as_ref().is_some_and(|sub| &claims.sub != sub) {
+            return Err(StepUpError::SubjectMismatch);
+        }
+        if pending.prove_login {
             // The proof: a login at or after the moment the step-up began.
             let threshold = pending.began_at.saturating_sub(leeway);
             if claims.auth_time.is_none_or(|t| t < threshold) {
@@ -475,41 +527,79 @@ impl StepUp {
             if !pending::well_formed_state(&callback.state) {
                 return Err(StepUpError::InvalidState(StateProblem::Missing));
             }
-            let pending = match (&c.store, &c.cookie_key) {
-                (Some(store), _) => store
-                    .take(&callback.state)
-                    .await?
-                    .ok_or(StepUpError::InvalidState(StateProblem::Missing))?,
-                (None, Some(key)) => {
-                    set_cookies.push(pending::removal(
-                        &c.pending_cookie_prefix,
-                        &callback.state,
-                        self.callback_path(),
-                        self.inner.secure,
-                    ));
-                    pending::open(
-                        key,
-                        &c.pending_cookie_prefix,
-                        cookie_header,
-                        &callback.state,
-                    )?
+            let (prefix, path) = (&c.pending_cookie_prefix, self.callback_path());
+            // The pending cookie goes, whatever happens next.
+            set_cookies.push(pending::removal(
+                prefix,
+                &callback.state,
+                path,
+                self.inner.secure,
+            ));
+            let raw = pending::cookie_value(prefix, cookie_header, &callback.state);
+            let pending = match &c.keep {
+                Keep::Store(store) => {
+                    let raw = raw?;
+                    let pending = store
+                        .take(&callback.state)
+                        .await?
+                        .ok_or(StepUpError::InvalidState(StateProblem::Missing))?;
+                    let bound = pending
+                        .binding
+                        .as_deref()
+                        .is_some_and(|h| same(h, &pending::binding_hash(raw)));
+                    if !bound {
+                        return Err(StepUpError::InvalidState(StateProblem::Tampered));
+                    }
+                    pending
                 }
-                (None, None) => {
-                    unreachable!("StepUpConfig::build requires a cookie key or a store")
+                Keep::Cookie(key) => pending::open(key, prefix, raw?, &callback.state)?,
+                Keep::Unset => {
+                    return Err(StepUpError::Store("no pending keeping configured".into()));
                 }
             };
             self.finish(&callback, &pending).await
         }
         .await;
-        match &result {
-            Ok(finished) => set_cookies.push(self.session_cookie(&finished.id_token)),
-            Err(e) => {
-                tracing::warn!(code = e.code(), error = %e, "reauth: step-up callback refused")
+        // A browser drops a cookie over 4096 bytes without a word, and the
+        // user would be sent to log in again and again: refuse it here.
+        let result = result.and_then(|finished| {
+            let bytes = c.session_cookie.len() + 1 + finished.id_token.len();
+            if bytes > MAX_COOKIE_BYTES {
+                return Err(StepUpError::SessionTooLarge { bytes });
+            }
+            set_cookies.push(self.session_cookie(&finished.id_token));
+            Ok(finished)
+        });
+        if let Err(e) = &result {
+            if e.status() >= 500 {
+                tracing::error!(code = e.code(), error = %e, "reauth: step-up callback failed");
+            } else {
+                tracing::warn!(code = e.code(), error = %e, "reauth: step-up callback refused");
             }
         }
         Completion {
             result,
             set_cookies,
+        }
+    }
+
+    /// Whether a request that would be authenticated by the session cookie
+    /// comes from another site (CSRF): a state-changing method (not GET,
+    /// HEAD, OPTIONS or TRACE) whose `Sec-Fetch-Site` is `cross-site` or
+    /// `same-site` (a sibling subdomain), or, without it, whose `Origin` is
+    /// not this app's (the redirect URI's origin). A request with neither
+    /// header is not a modern browser's cross-site request (and SameSite=Lax
+    /// keeps the cookie off older browsers' cross-site posts).
+    pub fn cross_site(&self, method: &str, origin: Option<&str>, fetch_site: Option<&str>) -> bool {
+        if matches!(method, "GET" | "HEAD" | "OPTIONS" | "TRACE") {
+            return false;
+        }
+        match (fetch_site, origin) {
+            (Some(site), _) => !matches!(site, "same-origin" | "none"),
+            (None, Some(origin)) => {
+                origin != self.inner.redirect_uri.origin().ascii_serialization()
+            }
+            (None, None) => false,
         }
     }
 
@@ -527,7 +617,8 @@ impl StepUp {
     /// new login would not change it). When the token still verifies apart
     /// from freshness, its user must be the one who logs in (a step-up);
     /// otherwise it is a plain sign-in. `return_to` is the request's path
-    /// and query; one that is not a path of this app returns to `/`.
+    /// and query (its path alone when the query makes it too long; `/`
+    /// when it is not a path [`check_return_to`] accepts).
     pub async fn challenge(
         &self,
         error: &GuardError,
@@ -550,7 +641,12 @@ impl StepUp {
                 user = Some(StepUpUser::of(&v, token));
             }
         }
-        let return_to = check_return_to(return_to).unwrap_or("/");
+        // The request's own path and query; its path alone when that is too
+        // long or odd; the app's root when even the path is no place to return.
+        let path = return_to.split('?').next().unwrap_or_default();
+        let return_to = check_return_to(return_to)
+            .or_else(|_| check_return_to(path))
+            .unwrap_or("/");
         Some(self.redirect(requirement, return_to, user.as_ref()).await)
     }
 
@@ -568,7 +664,7 @@ impl StepUp {
         let begun = self.begin(requirement, return_to, user).await?;
         Ok(Redirect {
             location: begun.location,
-            set_cookies: begun.set_cookie.into_iter().collect(),
+            set_cookies: vec![begun.set_cookie],
         })
     }
 
@@ -609,5 +705,7 @@ mod tests {
         assert!(!accepts("*/*", &html));
         assert!(!accepts("text/html;q=0", &html));
         assert!(!accepts("text/html;q=0.0, application/json", &html));
+        assert!(!accepts("text/html;\u{e9}", &["x".to_owned()]));
+        assert!(accepts("text/html;\u{e9}\u{e9}", &html));
     }
 }

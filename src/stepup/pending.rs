@@ -30,6 +30,12 @@ pub struct PendingStepUp {
     pub(crate) acr_values: Vec<String>,
     pub(crate) amr: Vec<String>,
     pub(crate) allow_unavailable: Option<bool>,
+    /// Whether the callback must prove a new login (`auth_time` at or
+    /// after `began_at`): a step-up, or any route that demands a login.
+    pub(crate) prove_login: bool,
+    /// With a [`PendingStore`]: SHA-256 (base64url) of the random value
+    /// of the browser's binding cookie.
+    pub(crate) binding: Option<String>,
 }
 
 impl std::fmt::Debug for PendingStepUp {
@@ -99,15 +105,22 @@ pub trait PendingStore: Send + Sync + 'static {
 /// tests). Holds at most `capacity` step-ups; the oldest go first.
 #[derive(Debug)]
 pub struct MemoryPendingStore {
-    entries: Mutex<std::collections::VecDeque<PendingStepUp>>,
+    inner: Mutex<MemoryInner>,
     capacity: usize,
+}
+
+#[derive(Debug, Default)]
+struct MemoryInner {
+    entries: std::collections::HashMap<String, PendingStepUp>,
+    /// States in the order they were put (some already taken).
+    order: std::collections::VecDeque<String>,
 }
 
 impl MemoryPendingStore {
     /// A store for at most `capacity` step-ups in flight.
     pub fn new(capacity: usize) -> Self {
         Self {
-            entries: Mutex::new(std::collections::VecDeque::new()),
+            inner: Mutex::new(MemoryInner::default()),
             capacity: capacity.max(1),
         }
     }
@@ -115,20 +128,31 @@ impl MemoryPendingStore {
 
 impl PendingStore for MemoryPendingStore {
     fn put(&self, pending: PendingStepUp, _lifetime: Duration) -> StoreFuture<'_, ()> {
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        if entries.len() >= self.capacity {
-            entries.pop_front();
+        let mut m = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        while m.entries.len() >= self.capacity {
+            let Some(oldest) = m.order.pop_front() else {
+                break;
+            };
+            m.entries.remove(&oldest);
         }
-        entries.push_back(pending);
+        // Taken states linger in `order`: compact it before it outgrows
+        // the entries (amortised O(1)).
+        if m.order.len() >= 2 * self.capacity {
+            let MemoryInner { entries, order } = &mut *m;
+            order.retain(|s| entries.contains_key(s));
+        }
+        m.order.push_back(pending.state.clone());
+        m.entries.insert(pending.state.clone(), pending);
         Box::pin(async { Ok(()) })
     }
 
     fn take<'a>(&'a self, state: &'a str) -> StoreFuture<'a, Option<PendingStepUp>> {
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        let found = entries
-            .iter()
-            .position(|p| p.state == state)
-            .and_then(|i| entries.remove(i));
+        let found = self
+            .inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entries
+            .remove(state);
         Box::pin(async move { Ok(found) })
     }
 }
@@ -147,6 +171,27 @@ pub(crate) fn cookie_name(prefix: &str, state: &str) -> String {
     format!("{prefix}.{state}")
 }
 
+/// A pending cookie: HttpOnly, SameSite=Lax (the callback is a top-level
+/// navigation from the issuer), only on the callback's path, for the
+/// pending lifetime.
+fn pending_cookie(
+    name: String,
+    value: String,
+    path: &str,
+    secure: bool,
+    lifetime: Duration,
+) -> Cookie<'static> {
+    Cookie::build(name, value)
+        .path(path.to_owned())
+        .http_only(true)
+        .secure(secure)
+        .same_site(SameSite::Lax)
+        .max_age(cookie::time::Duration::seconds(
+            i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX),
+        ))
+        .finish()
+}
+
 /// Seals `pending` into its cookie (AES-256-GCM; the cookie's name is the
 /// associated data, so a sealed value cannot be moved to another state).
 pub(crate) fn seal(
@@ -158,15 +203,13 @@ pub(crate) fn seal(
     lifetime: Duration,
 ) -> String {
     let value = serde_json::to_string(pending).unwrap_or_default();
-    let cookie = Cookie::build(cookie_name(prefix, &pending.state), value)
-        .path(path.to_owned())
-        .http_only(true)
-        .secure(secure)
-        .same_site(SameSite::Lax)
-        .max_age(cookie::time::Duration::seconds(
-            i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX),
-        ))
-        .finish();
+    let cookie = pending_cookie(
+        cookie_name(prefix, &pending.state),
+        value,
+        path,
+        secure,
+        lifetime,
+    );
     let mut jar = CookieJar::new();
     jar.private_mut(key).add(cookie);
     jar.delta()
@@ -175,36 +218,68 @@ pub(crate) fn seal(
         .unwrap_or_default()
 }
 
+/// The browser-binding cookie of a stored step-up: `secret` in clear (only
+/// its hash is stored).
+pub(crate) fn binding_cookie(
+    prefix: &str,
+    state: &str,
+    secret: &str,
+    path: &str,
+    secure: bool,
+    lifetime: Duration,
+) -> String {
+    pending_cookie(
+        cookie_name(prefix, state),
+        secret.to_owned(),
+        path,
+        secure,
+        lifetime,
+    )
+    .to_string()
+}
+
+/// The hash a binding secret is stored as.
+pub(crate) fn binding_hash(secret: &str) -> String {
+    use base64::Engine;
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, secret.as_bytes());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest.as_ref())
+}
+
 /// A `Set-Cookie` value that deletes the pending cookie of `state`.
 pub(crate) fn removal(prefix: &str, state: &str, path: &str, secure: bool) -> String {
-    let mut c = Cookie::build(cookie_name(prefix, state), "")
-        .path(path.to_owned())
-        .http_only(true)
-        .secure(secure)
-        .same_site(SameSite::Lax)
-        .finish();
+    let mut c = pending_cookie(
+        cookie_name(prefix, state),
+        String::new(),
+        path,
+        secure,
+        Duration::ZERO,
+    );
     c.make_removal();
     c.to_string()
 }
 
-/// Opens the pending cookie of `state` from a request's `Cookie` header.
+/// The value of the pending cookie of `state` in a request's `Cookie` header.
+pub(crate) fn cookie_value<'a>(
+    prefix: &str,
+    cookie_header: Option<&'a str>,
+    state: &str,
+) -> Result<&'a str, StepUpError> {
+    cookie_header
+        .and_then(|h| crate::guard::cookie(h, &cookie_name(prefix, state)))
+        .ok_or(StepUpError::InvalidState(StateProblem::Missing))
+}
+
+/// Opens the sealed pending cookie of `state` (its value, from
+/// [`cookie_value`]).
 pub(crate) fn open(
     key: &Key,
     prefix: &str,
-    cookie_header: Option<&str>,
+    raw: &str,
     state: &str,
 ) -> Result<PendingStepUp, StepUpError> {
-    let name = cookie_name(prefix, state);
-    let raw = cookie_header
-        .into_iter()
-        .flat_map(|h| h.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.trim().to_owned())
-        .ok_or(StepUpError::InvalidState(StateProblem::Missing))?;
-    let opened = cookie::CookieJar::new()
+    let opened = CookieJar::new()
         .private(key)
-        .decrypt(Cookie::new(name, raw))
+        .decrypt(Cookie::new(cookie_name(prefix, state), raw.to_owned()))
         .ok_or(StepUpError::InvalidState(StateProblem::Tampered))?;
     let pending: PendingStepUp = serde_json::from_str(opened.value())
         .map_err(|_| StepUpError::InvalidState(StateProblem::Tampered))?;

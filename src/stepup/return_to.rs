@@ -4,14 +4,17 @@
 
 use super::StepUpError;
 
-/// The longest `return_to` accepted, in bytes.
-pub const MAX_RETURN_TO_BYTES: usize = 2048;
+/// The longest `return_to` accepted, in bytes (it rides in the pending
+/// cookie).
+pub const MAX_RETURN_TO_BYTES: usize = 1024;
 
 /// Checks that `raw` is an origin-relative path of this app: it starts
 /// with one `/` (not `//` or `/\`, which browsers read as another host),
 /// holds printable ASCII only (no spaces, controls, backslashes or
 /// non-ASCII that a browser might rewrite), and is at most
-/// [`MAX_RETURN_TO_BYTES`] long. As a second, independent check the URL
+/// [`MAX_RETURN_TO_BYTES`] long; its path has no empty segment (`//`) and
+/// no dot segment (`.`, `..`, or their `%2e` forms), so nothing that
+/// normalises it later can turn it into `//host`. As a second, independent check the URL
 /// parser browsers follow (WHATWG, the `url` crate) must resolve it to the
 /// same origin.
 pub fn check_return_to(raw: &str) -> Result<&str, StepUpError> {
@@ -19,7 +22,7 @@ pub fn check_return_to(raw: &str) -> Result<&str, StepUpError> {
         return Err(StepUpError::InvalidReturnTo("it is empty"));
     }
     if raw.len() > MAX_RETURN_TO_BYTES {
-        return Err(StepUpError::InvalidReturnTo("it is longer than 2048 bytes"));
+        return Err(StepUpError::InvalidReturnTo("it is longer than 1024 bytes"));
     }
     let bytes = raw.as_bytes();
     if bytes[0] != b'/' {
@@ -37,6 +40,16 @@ pub fn check_return_to(raw: &str) -> Result<&str, StepUpError> {
     }
     if bytes.contains(&b'\\') {
         return Err(StepUpError::InvalidReturnTo("it holds a backslash"));
+    }
+    let path = raw.split(['?', '#']).next().unwrap_or_default();
+    let dots = |seg: &str| {
+        let seg = seg.to_ascii_lowercase().replace("%2e", ".");
+        seg == "." || seg == ".."
+    };
+    if path.contains("//") || path.split('/').any(dots) {
+        return Err(StepUpError::InvalidReturnTo(
+            "its path has an empty or a dot segment",
+        ));
     }
     const BASE: &str = "https://app.reauth.invalid/";
     let base = url::Url::parse(BASE).map_err(|_| StepUpError::InvalidReturnTo("internal"))?;
@@ -59,7 +72,8 @@ mod tests {
             "/account/delete",
             "/a?b=c&d=%2F%2Fe",
             "/a#frag",
-            "/..//x",
+            "/a?x=//y",
+            "/a.b/.c",
         ] {
             assert_eq!(check_return_to(ok).ok(), Some(ok), "{ok}");
         }
@@ -77,6 +91,13 @@ mod tests {
             "/\u{e9}",
             " /a",
             "/a\r\nSet-Cookie: x=y",
+            "/..//x",
+            "/a//b",
+            "/a/../b",
+            "/./a",
+            "/%2e%2E/a",
+            "/.%2e",
+            "/a/.",
         ] {
             assert!(check_return_to(bad).is_err(), "{bad:?}");
         }
