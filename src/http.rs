@@ -37,15 +37,8 @@ impl HttpFetcher {
                 attempt.follow()
             }
         });
-        let client = Client::builder()
-            .timeout(config.http_timeout)
-            .connect_timeout(config.http_timeout)
-            .redirect(policy)
-            .user_agent(concat!("reauth/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| ConfigError::HttpClient(e.to_string()))?;
         Ok(Self {
-            client,
+            client: client(config, policy)?,
             timeout: config.http_timeout,
             max_body: config.max_response_bytes,
         })
@@ -98,6 +91,17 @@ impl HttpFetcher {
     }
 }
 
+/// A client with the configured timeouts and this redirect policy.
+fn client(config: &VerifierConfig, policy: redirect::Policy) -> Result<Client, ConfigError> {
+    Client::builder()
+        .timeout(config.http_timeout)
+        .connect_timeout(config.http_timeout)
+        .redirect(policy)
+        .user_agent(concat!("reauth/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| ConfigError::HttpClient(e.to_string()))
+}
+
 /// Reads a whole body, refusing one over `max_body` bytes (declared or streamed).
 async fn read_capped(resp: &mut reqwest::Response, max_body: usize) -> Result<Vec<u8>, String> {
     let too_large = || format!("body exceeds {max_body} bytes");
@@ -134,15 +138,8 @@ pub(crate) struct OAuthHttp {
 #[cfg(feature = "stepup")]
 impl OAuthHttp {
     pub fn new(config: &VerifierConfig) -> Result<Self, ConfigError> {
-        let client = Client::builder()
-            .timeout(config.http_timeout)
-            .connect_timeout(config.http_timeout)
-            .redirect(redirect::Policy::none())
-            .user_agent(concat!("reauth/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| ConfigError::HttpClient(e.to_string()))?;
         Ok(Self {
-            client,
+            client: client(config, redirect::Policy::none())?,
             timeout: config.http_timeout,
             max_body: config.max_response_bytes,
         })

@@ -16,7 +16,7 @@ use reauth::stepup::{
 };
 use reauth::testing::{TEST_CLIENT_ID, TestIssuer, TestLogin};
 use reauth::{Requirement, TokenSource, Verifier};
-use support::browser::{Browser, Page};
+use support::browser::{Browser, Page, query};
 
 const SESSION: &str = "reauth_id_token";
 
@@ -119,14 +119,6 @@ async fn start_with(
         verifier,
         step,
     }
-}
-
-fn query(url: &str) -> Vec<(String, String)> {
-    url::Url::parse(url)
-        .unwrap()
-        .query_pairs()
-        .into_owned()
-        .collect()
 }
 
 fn param<'a>(q: &'a [(String, String)], name: &str) -> Option<&'a str> {
@@ -290,14 +282,7 @@ async fn api_requests_get_the_challenge_not_a_redirect() {
         (param(&q, "prompt"), param(&q, "max_age")),
         (Some("login"), Some("300"))
     );
-    let page = anonymous
-        .request(
-            reqwest::Method::GET,
-            &h.url("/account/delete"),
-            Some("application/json"),
-            None,
-        )
-        .await;
+    let page = anonymous.get_json(&h.url("/account/delete")).await;
     assert_eq!(page.status, 401);
     // A route for anonymous users too never redirects an anonymous browser.
     let page = anonymous.get(&h.url("/home")).await;

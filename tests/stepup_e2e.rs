@@ -11,7 +11,7 @@ use std::time::Duration;
 use reauth::stepup::{Callback, StepUp, StepUpConfig, StepUpError, StepUpUser};
 use reauth::{Requirement, Verifier, VerifierConfig};
 use serde_json::json;
-use support::browser::{Browser, Page};
+use support::browser::{Browser, Page, query};
 use support::free_port;
 use support::provider::{Example, Provider};
 
@@ -19,14 +19,6 @@ const SESSION: &str = "reauth_id_token";
 
 fn now() -> i64 {
     chrono::Utc::now().timestamp()
-}
-
-fn query(url: &str) -> Vec<(String, String)> {
-    url::Url::parse(url)
-        .unwrap()
-        .query_pairs()
-        .into_owned()
-        .collect()
 }
 
 fn param(url: &str, name: &str) -> Option<String> {
@@ -80,14 +72,7 @@ async fn the_example_works_end_to_end_on_the_embedded_issuer() {
         assert_eq!(page.header("www-authenticate"), Some("Bearer"));
     }
     // With the session, JSON answers JSON.
-    let page = browser
-        .request(
-            reqwest::Method::GET,
-            &app.url("/account/delete"),
-            Some("application/json"),
-            None,
-        )
-        .await;
+    let page = browser.get_json(&app.url("/account/delete")).await;
     assert_eq!(page.status, 200);
     assert_eq!(
         serde_json::from_str::<serde_json::Value>(&page.body).unwrap()["sub"],
@@ -118,30 +103,39 @@ async fn to_callback(browser: &Browser, url: &str, callback: &str) -> String {
     panic!("no redirect to {callback}");
 }
 
+/// The provider with the example as its client (confidential with a
+/// secret, else public), `--max-age 300`; alice's next login is an hour old
+/// (a long-lived session).
+async fn example_at_provider(secret: Option<&str>) -> (Provider, Example) {
+    let port = free_port();
+    let op = Provider::start(
+        "example-app",
+        secret,
+        &format!("http://127.0.0.1:{port}/callback"),
+    );
+    let mut args = vec![
+        "--issuer",
+        &op.issuer,
+        "--client-id",
+        "example-app",
+        "--max-age",
+        "300",
+    ];
+    if let Some(s) = secret {
+        args.extend(["--client-secret", s]);
+    }
+    let app = Example::start(port, &args);
+    op.next_login(json!({ "sub": "alice", "auth_time": now() - 3600 }))
+        .await;
+    (op, app)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_example_steps_up_through_a_real_provider() {
     let Some(()) = Provider::available() else {
         return;
     };
-    let port = free_port();
-    let callback = format!("http://127.0.0.1:{port}/callback");
-    let op = Provider::start("example-app", Some("s3cret"), &callback);
-    let app = Example::start(
-        port,
-        &[
-            "--issuer",
-            &op.issuer,
-            "--client-id",
-            "example-app",
-            "--client-secret",
-            "s3cret",
-            "--max-age",
-            "300",
-        ],
-    );
-    // The first login happened an hour ago (a long-lived session).
-    op.next_login(json!({ "sub": "alice", "auth_time": now() - 3600 }))
-        .await;
+    let (op, app) = example_at_provider(Some("s3cret")).await;
     let browser = Browser::new();
     let hops = browser.follow(&app.url("/login")).await;
     assert_eq!(last(&hops).status, 200, "{hops:#?}");
@@ -163,14 +157,7 @@ async fn the_example_steps_up_through_a_real_provider() {
         "the session token stays out of URLs"
     );
     // The API meanwhile gets the challenge.
-    let api = browser
-        .request(
-            reqwest::Method::GET,
-            &app.url("/account/delete"),
-            Some("application/json"),
-            None,
-        )
-        .await;
+    let api = browser.get_json(&app.url("/account/delete")).await;
     assert_eq!(api.status, 401);
     assert!(
         api.header("www-authenticate")
@@ -211,22 +198,7 @@ async fn another_user_at_a_real_provider_is_403_and_the_session_stays() {
     let Some(()) = Provider::available() else {
         return;
     };
-    let port = free_port();
-    let callback = format!("http://127.0.0.1:{port}/callback");
-    let op = Provider::start("example-app", None, &callback);
-    let app = Example::start(
-        port,
-        &[
-            "--issuer",
-            &op.issuer,
-            "--client-id",
-            "example-app",
-            "--max-age",
-            "300",
-        ],
-    );
-    op.next_login(json!({ "sub": "alice", "auth_time": now() - 3600 }))
-        .await;
+    let (op, app) = example_at_provider(None).await;
     let browser = Browser::new();
     assert_eq!(last(&browser.follow(&app.url("/login")).await).status, 200);
     let old = browser.cookie(&app.base, SESSION).unwrap();

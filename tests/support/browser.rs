@@ -7,6 +7,15 @@ use std::sync::Mutex;
 
 use actix_web::cookie::Cookie;
 
+/// The query parameters of `url`, in order.
+pub fn query(url: &str) -> Vec<(String, String)> {
+    url::Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect()
+}
+
 /// One response.
 #[derive(Debug, Clone)]
 pub struct Page {
@@ -119,6 +128,12 @@ impl Browser {
 
     pub async fn get(&self, url: &str) -> Page {
         self.request(reqwest::Method::GET, url, None, None).await
+    }
+
+    /// A GET as an API client sends it (`Accept: application/json`).
+    pub async fn get_json(&self, url: &str) -> Page {
+        self.request(reqwest::Method::GET, url, Some("application/json"), None)
+            .await
     }
 
     /// A form post from this page's origin.
