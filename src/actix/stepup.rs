@@ -46,15 +46,15 @@ pub(super) fn same_site(req: &HttpRequest) -> Result<(), GuardError> {
     let Some(step) = closest_stepup(req)? else {
         return Ok(());
     };
-    if !super::token_sent(req)? {
-        return Ok(());
-    }
     let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
-    if step.cross_site(
+    let cross = step.cross_site(
         req.method().as_str(),
         header("origin"),
         header("sec-fetch-site"),
-    ) {
+    );
+    // Only a request that carries the session is refused: an anonymous
+    // cross-site post authenticates nobody.
+    if cross && super::token_sent(req)? {
         tracing::warn!(path = req.path(), "reauth: cross-site request refused");
         return Err(GuardError::CrossSiteRequest);
     }
