@@ -11,12 +11,20 @@ pub struct Cluster {
     dir: PathBuf,
 }
 
-fn free_port_pair() -> u16 {
-    // The cluster bus listens on port + 10000: both must be free.
+/// A port whose cluster bus port (port + 10000) is free too, and neither
+/// of which is one of the ports `taken` by the other nodes (which may not
+/// have bound theirs yet: a node that finds its port taken would leave
+/// another node's bus answering in its place).
+fn free_port_pair(taken: &mut Vec<u16>) -> u16 {
     loop {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let p = l.local_addr().unwrap().port();
-        if p < 50_000 && std::net::TcpListener::bind(("127.0.0.1", p + 10_000)).is_ok() {
+        if p < 50_000
+            && !taken.contains(&p)
+            && !taken.contains(&(p + 10_000))
+            && std::net::TcpListener::bind(("127.0.0.1", p + 10_000)).is_ok()
+        {
+            taken.extend([p, p + 10_000]);
             return p;
         }
     }
@@ -33,8 +41,9 @@ impl Cluster {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let mut nodes = Vec::new();
+        let mut taken = Vec::new();
         for _ in 0..6 {
-            let port = free_port_pair();
+            let port = free_port_pair(&mut taken);
             let child = Command::new("redis-server")
                 .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
                 .args(["--cluster-enabled", "yes", "--cluster-node-timeout", "1000"])
@@ -48,9 +57,22 @@ impl Cluster {
             nodes.push((port, Some(child)));
         }
         let deadline = Instant::now() + Duration::from_secs(10);
-        for (port, _) in &nodes {
+        for (port, child) in &mut nodes {
             while std::net::TcpStream::connect(("127.0.0.1", *port)).is_err() {
                 assert!(Instant::now() < deadline, "cluster node did not start");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            // Something answers: it must be our node, not a stranger on its port.
+            while !cli(*port, &["PING"]).contains("PONG") {
+                let exited = child.as_mut().and_then(|c| c.try_wait().ok().flatten());
+                assert!(
+                    exited.is_none(),
+                    "cluster node on {port} exited: {exited:?}"
+                );
+                assert!(
+                    Instant::now() < deadline,
+                    "cluster node on {port} does not answer"
+                );
                 std::thread::sleep(Duration::from_millis(20));
             }
         }
