@@ -711,6 +711,23 @@ async fn wiring_mistakes_fail_loudly() {
             .build()
             .is_err()
     );
+    // On https the session cookie is Secure and `__Host-` (no subdomain can
+    // plant or shadow it); the token source follows.
+    let https = StepUp::new(
+        verifier.clone(),
+        issuer
+            .step_up_config("https://app.example/callback")
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    let set = https.session_cookie("t");
+    assert!(set.starts_with("__Host-reauth_id_token=t;"), "{set}");
+    assert!(set.contains("Secure") && set.contains("Path=/"), "{set}");
+    assert_eq!(
+        https.token_source(),
+        TokenSource::Cookie("__Host-reauth_id_token".into())
+    );
     // An issuer that does not do PKCE S256, or this client authentication.
     issuer.set_discovery_field(
         "code_challenge_methods_supported",

@@ -200,7 +200,8 @@ impl StepUpConfigBuilder {
     }
 
     /// The name of the cookie holding the user's ID token (HttpOnly,
-    /// SameSite=Lax, Path=/, Secure when the redirect URI is https).
+    /// SameSite=Lax, Path=/; when the redirect URI is https, Secure and
+    /// prefixed `__Host-`, so no subdomain can plant or shadow it).
     /// Defaults to `reauth_id_token`.
     pub fn session_cookie(mut self, name: impl Into<String>) -> Self {
         self.0.session_cookie = name.into();

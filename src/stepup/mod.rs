@@ -165,6 +165,10 @@ struct Inner {
     used: quick_cache::sync::Cache<String, ()>,
     secure: bool,
     iss_parameter: bool,
+    /// The session cookie's name: `__Host-` + the configured one on https
+    /// (RFC 6265bis §4.1.3.2: Secure, Path=/, no Domain, so a sibling
+    /// subdomain cannot set or shadow it).
+    session_name: String,
 }
 
 impl std::fmt::Debug for StepUp {
@@ -279,9 +283,16 @@ impl StepUp {
         }
         let redirect_uri = crate::config::check_url("redirect_uri", &config.redirect_uri)?;
         let http = OAuthHttp::new(vc)?;
+        let secure = redirect_uri.scheme() == "https";
+        let session_name = if secure && !config.session_cookie.starts_with("__Host-") {
+            format!("__Host-{}", config.session_cookie)
+        } else {
+            config.session_cookie.clone()
+        };
         Ok(Self {
             inner: Arc::new(Inner {
-                secure: redirect_uri.scheme() == "https",
+                secure,
+                session_name,
                 iss_parameter: meta.iss_parameter,
                 used: quick_cache::sync::Cache::new(config.max_tracked_states.max(1)),
                 verifier,
@@ -305,7 +316,7 @@ impl StepUp {
 
     /// Where the ID token lives: the session cookie.
     pub fn token_source(&self) -> TokenSource {
-        TokenSource::Cookie(self.inner.config.session_cookie.clone())
+        TokenSource::Cookie(self.inner.session_name.clone())
     }
 
     /// The callback's path (the redirect URI's), where the pending cookies
@@ -563,7 +574,7 @@ impl StepUp {
         // A browser drops a cookie over 4096 bytes without a word, and the
         // user would be sent to log in again and again: refuse it here.
         let result = result.and_then(|finished| {
-            let bytes = c.session_cookie.len() + 1 + finished.id_token.len();
+            let bytes = self.inner.session_name.len() + 1 + finished.id_token.len();
             if bytes > MAX_COOKIE_BYTES {
                 return Err(StepUpError::SessionTooLarge { bytes });
             }
@@ -669,7 +680,7 @@ impl StepUp {
     }
 
     fn cookie<'a>(&self, value: &'a str) -> Cookie<'a> {
-        Cookie::build(self.inner.config.session_cookie.clone(), value)
+        Cookie::build(self.inner.session_name.clone(), value)
             .path("/")
             .http_only(true)
             .secure(self.inner.secure)
@@ -678,7 +689,7 @@ impl StepUp {
     }
 
     /// The `Set-Cookie` value that makes `id_token` the session (HttpOnly,
-    /// SameSite=Lax, Path=/, Secure when the redirect URI is https; a
+    /// SameSite=Lax, Path=/; on https Secure and named `__Host-<name>`; a
     /// browser-session cookie: the token's own `exp` bounds its use).
     pub fn session_cookie(&self, id_token: &str) -> String {
         self.cookie(id_token).to_string()
