@@ -428,9 +428,10 @@ impl StepUp {
     ///   `exp`, `iat`, revocation) and the route's `max_age`, `acr`, `amr`;
     ///   step 3-5 `aud` holds our client id and `azp`, when present, is it;
     ///   step 11 `nonce` is the one sent;
-    /// - a step-up (a user was stepping up): the same `sub`, and an
-    ///   `auth_time` not earlier than the moment it began, minus the
-    ///   leeway: proof of a new login, not a replayed older one.
+    /// - a step-up (a user was stepping up): the same `sub`;
+    /// - a step-up, or any route that demands a login: an `auth_time` not
+    ///   earlier than the moment it began, minus the leeway: proof of a new
+    ///   login, not a replayed or reused older one.
     pub async fn finish(
         &self,
         callback: &Callback,
