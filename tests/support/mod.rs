@@ -41,6 +41,26 @@ pub async fn with_fake_clock() -> (FakeClock, TestIssuer, Verifier) {
     (clock, issuer, verifier)
 }
 
+/// Whether the user opted out of tests that need `needs` with `var=1`:
+/// refused under CI; otherwise the test says it is skipped on the terminal
+/// (past the harness's output capture, so a plain `cargo test` shows it).
+pub fn skipped(var: &str, needs: &str) -> bool {
+    if !std::env::var(var).is_ok_and(|v| v == "1") {
+        return false;
+    }
+    use std::io::Write;
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{var}=1 under CI: CI must run the tests that need {needs}"
+    );
+    let test = std::thread::current().name().unwrap_or("a test").to_owned();
+    let _ = writeln!(
+        std::io::stderr(),
+        "!!! SKIPPED {test}: {var}=1 (it needs {needs}) !!!"
+    );
+    true
+}
+
 pub struct Redis {
     child: Child,
     pub port: u16,
@@ -54,20 +74,7 @@ impl Redis {
     /// the terminal (written past the test harness's output capture, so a
     /// plain `cargo test` shows it).
     pub fn available() -> Option<()> {
-        if std::env::var("REAUTH_SKIP_REDIS").is_ok_and(|v| v == "1") {
-            use std::io::Write;
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "REAUTH_SKIP_REDIS=1 under CI: CI must run the Redis tests"
-            );
-            let test = std::thread::current()
-                .name()
-                .unwrap_or("a Redis test")
-                .to_owned();
-            let _ = writeln!(
-                std::io::stderr(),
-                "!!! SKIPPED {test}: REAUTH_SKIP_REDIS=1 (it needs redis-server) !!!"
-            );
+        if skipped("REAUTH_SKIP_REDIS", "redis-server") {
             return None;
         }
         let found = Command::new("redis-server")

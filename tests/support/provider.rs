@@ -55,17 +55,7 @@ impl Provider {
     /// opted out with `REAUTH_SKIP_PROVIDER=1` (refused under CI): then the
     /// test is skipped and says so past the output capture.
     pub fn available() -> Option<()> {
-        if std::env::var("REAUTH_SKIP_PROVIDER").is_ok_and(|v| v == "1") {
-            use std::io::Write;
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "REAUTH_SKIP_PROVIDER=1 under CI: CI must run the real-provider tests"
-            );
-            let test = std::thread::current().name().unwrap_or("a test").to_owned();
-            let _ = writeln!(
-                std::io::stderr(),
-                "!!! SKIPPED {test}: REAUTH_SKIP_PROVIDER=1 (it needs Node and npm oidc-provider) !!!"
-            );
+        if super::skipped("REAUTH_SKIP_PROVIDER", "Node and npm oidc-provider") {
             return None;
         }
         let node = Command::new("node")
