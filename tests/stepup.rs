@@ -963,3 +963,88 @@ async fn debug_output_carries_no_credentials() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_redis_pending_store_is_shared_by_instances_and_taken_once() {
+    let Some(redis) = support::Redis::start() else {
+        return;
+    };
+    let issuer = TestIssuer::start().await;
+    let callback = "http://127.0.0.1:9/callback";
+    // Two instances of one app: the same client and redirect URI, each
+    // with its own connection to the shared store.
+    let mut instances = Vec::new();
+    for _ in 0..2 {
+        let store = reauth::stepup::RedisPendingStore::connect(
+            &redis.url(),
+            "reauth-stepup",
+            Duration::from_secs(2),
+        )
+        .await
+        .unwrap();
+        let config = issuer
+            .step_up_config(callback)
+            .pending_store(Arc::new(store))
+            .build()
+            .unwrap();
+        instances.push(StepUp::new(issuer.verifier().await, config).unwrap());
+    }
+    let five = Requirement::max_age(Duration::from_secs(300));
+    let begun = instances[0]
+        .begin(&five, "/account/delete", None)
+        .await
+        .unwrap();
+    let key = format!("reauth-stepup:{}", begun.pending.state());
+    let ttl: i64 = support::redis_cli(redis.port, &["TTL", &key])
+        .parse()
+        .unwrap();
+    assert!((1..=600).contains(&ttl), "expires on its own: {ttl}");
+    // The issuer sends the browser back; the other instance finishes.
+    let back = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(&begun.location)
+        .send()
+        .await
+        .unwrap()
+        .headers()["location"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let query = url::Url::parse(&back).unwrap().query().unwrap().to_owned();
+    let binding = actix_web::cookie::Cookie::parse(begun.set_cookie.clone()).unwrap();
+    let cookie = format!("{}={}", binding.name(), binding.value());
+    let done = instances[1].complete(&query, Some(&cookie)).await;
+    let finished = done.result.unwrap();
+    assert_eq!(finished.return_to, "/account/delete");
+    assert_eq!(support::redis_cli(redis.port, &["EXISTS", &key]), "0");
+    // Once, on every instance.
+    for instance in &instances {
+        let again = instance.complete(&query, Some(&cookie)).await;
+        assert!(
+            matches!(
+                again.result,
+                Err(StepUpError::InvalidState(StateProblem::Missing))
+            ),
+            "{:?}",
+            again.result
+        );
+    }
+    // Without the browser's binding cookie, a stored step-up is not
+    // finished (and stays for the browser that began it).
+    let begun = instances[0].begin(&five, "/", None).await.unwrap();
+    let q = format!(
+        "code=x&state={}&iss={}",
+        begun.pending.state(),
+        urlencode(issuer.issuer())
+    );
+    let other = instances[1].complete(&q, Some("a=b")).await;
+    assert!(
+        matches!(other.result, Err(StepUpError::InvalidState(_))),
+        "{:?}",
+        other.result
+    );
+    let key = format!("reauth-stepup:{}", begun.pending.state());
+    assert_eq!(support::redis_cli(redis.port, &["EXISTS", &key]), "1");
+}

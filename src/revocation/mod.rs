@@ -16,7 +16,7 @@ mod memory;
 #[cfg(feature = "redis")]
 mod mirror;
 #[cfg(feature = "redis")]
-mod redis;
+pub(crate) mod redis;
 
 use std::fmt;
 use std::future::Future;

@@ -26,6 +26,8 @@ mod config;
 mod error;
 mod exchange;
 mod pending;
+#[cfg(feature = "redis")]
+mod redis_store;
 mod return_to;
 
 use std::sync::Arc;
@@ -40,6 +42,8 @@ use config::Keep;
 pub use config::{ClientAuth, StepUpConfig, StepUpConfigBuilder, UserHint};
 pub use error::{AuthorizationErrorKind, StateProblem, StepUpError};
 pub use pending::{MemoryPendingStore, PendingStepUp, PendingStore, StoreFuture};
+#[cfg(feature = "redis")]
+pub use redis_store::RedisPendingStore;
 pub use return_to::{MAX_RETURN_TO_BYTES, check_return_to};
 
 use self::exchange::Endpoints;

@@ -25,7 +25,7 @@
 //! `XREAD` from the last entry it applied. See the README's Revocation
 //! section for delivery, catch-up, staleness and memory figures.
 
-mod conn;
+pub(crate) mod conn;
 mod log;
 mod snapshot;
 mod writer;
