@@ -33,7 +33,7 @@
 use std::ops::Deref;
 
 use axum::extract::{FromRef, FromRequestParts};
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, COOKIE, RETRY_AFTER, WWW_AUTHENTICATE};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -86,18 +86,23 @@ where
 {
     let requirement = requirement.inspect_err(GuardError::log)?;
     let verifier = Verifiers::from_ref(state);
-    let source = parts
+    let (token, _) = read_token(parts);
+    guard::check_with(Some(&verifier), token.as_deref(), &requirement).await
+}
+
+/// The token of the route's [`TokenSource`] (default `Authorization:
+/// Bearer`), and whether it was sent ([`TokenSource::read`]: every
+/// `Cookie` header counts).
+fn read_token(parts: &Parts) -> (Option<String>, bool) {
+    parts
         .extensions
         .get::<TokenSource>()
         .cloned()
-        .unwrap_or_default();
-    let token = source.extract(|name| {
-        parts
-            .headers
-            .get(name)
-            .and_then(|v| std::str::from_utf8(v.as_bytes()).ok())
-    });
-    guard::check_with(Some(&verifier), token, &requirement).await
+        .unwrap_or_default()
+        .read(
+            |name| parts.headers.get(name).map(|v| v.as_bytes()),
+            || parts.headers.get_all(COOKIE).iter().map(|v| v.as_bytes()),
+        )
 }
 
 /// `error`, rendered through the route's `Extension(ErrorRenderer)`, if any.
@@ -118,12 +123,7 @@ where
 }
 
 fn token_sent(parts: &Parts) -> bool {
-    parts
-        .extensions
-        .get::<TokenSource>()
-        .cloned()
-        .unwrap_or_default()
-        .is_sent(|name| parts.headers.get(name).map(|v| v.as_bytes()))
+    read_token(parts).1
 }
 
 fn requirement(parts: &Parts) -> Option<Requirement> {

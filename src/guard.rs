@@ -127,6 +127,43 @@ impl TokenSource {
     }
 }
 
+impl TokenSource {
+    /// The token (owned) and whether this source was sent at all, from a
+    /// request's headers, as the adapters read them: `first(name)` is the
+    /// raw first value of a header; `cookies()` every `Cookie` header value
+    /// in order, read (and joined) only for a cookie source. HTTP/2 sends
+    /// one `Cookie` header per cookie (RFC 9113 §8.2.3): a session cookie in
+    /// the second one must be seen, or a browser signed in through the
+    /// step-up would be sent to log in forever. For adapters of other
+    /// frameworks: this is what the actix and axum extractors call.
+    pub fn read<'a, C>(
+        &self,
+        first: impl Fn(&str) -> Option<&'a [u8]>,
+        cookies: impl FnOnce() -> C,
+    ) -> (Option<String>, bool)
+    where
+        C: Iterator<Item = &'a [u8]>,
+    {
+        let Self::Cookie(_) = self else {
+            let token = self.extract(|n| first(n).and_then(|v| std::str::from_utf8(v).ok()));
+            return (token.map(str::to_owned), self.is_sent(first));
+        };
+        let values: Vec<&[u8]> = cookies().collect();
+        // Unreadable cookies might hold ours: count them as sent.
+        let unreadable = values.iter().any(|v| std::str::from_utf8(v).is_err());
+        let joined: Vec<&str> = values
+            .iter()
+            .filter_map(|v| std::str::from_utf8(v).ok())
+            .collect();
+        let joined = joined.join("; ");
+        let header =
+            |name: &str| (name == "cookie" && !joined.is_empty()).then_some(joined.as_str());
+        let token = self.extract(header).map(str::to_owned);
+        let sent = unreadable || self.is_sent(|n| header(n).map(str::as_bytes));
+        (token, sent)
+    }
+}
+
 /// The decision for a route that serves anonymous and signed-in users
 /// alike, from [`check`]'s result and [`TokenSource::is_sent`]: nothing
 /// sent is `Ok(None)` (anonymous); a token that was sent must pass, and a
@@ -297,6 +334,28 @@ mod tests {
             Some("t2")
         );
         assert_eq!(cookie.extract(get(&[("Cookie", "xid_token=t2")])), None);
+    }
+
+    #[test]
+    fn every_cookie_header_is_read() {
+        let source = TokenSource::Cookie("id_token".into());
+        let read = |values: &[&'static [u8]]| {
+            let values = values.to_vec();
+            source.read(|_| values.first().copied(), || values.clone().into_iter())
+        };
+        // HTTP/2: one header per cookie; ours in the second.
+        assert_eq!(read(&[b"a=1", b"id_token=t"]), (Some("t".to_owned()), true));
+        assert_eq!(read(&[b"a=1"]), (None, false));
+        assert_eq!(read(&[]), (None, false));
+        // An unreadable header might hold ours: sent, but no token.
+        assert_eq!(read(&[b"a=1", b"\xff"]), (None, true));
+        // Other sources read the first value only, and never the cookies.
+        let bearer = TokenSource::AuthorizationBearer;
+        let got = bearer.read(
+            |n| (n == "authorization").then_some(&b"Bearer x"[..]),
+            || -> std::vec::IntoIter<&[u8]> { panic!("cookies read for a bearer source") },
+        );
+        assert_eq!(got, (Some("x".to_owned()), true));
     }
 
     #[test]

@@ -160,30 +160,16 @@ fn verifier(req: &HttpRequest) -> Result<Option<Verifiers>, GuardError> {
 /// step-up is registered). For handlers that call [`guard::check`] themselves.
 /// `Err` when `TokenSource` and `web::Data<TokenSource>` disagree.
 pub fn request_token(req: &HttpRequest) -> Result<Option<String>, GuardError> {
-    let source = token_source(req)?;
-    let cookies = cookie_header(req);
-    Ok(source
-        .extract(|name| {
-            if name.eq_ignore_ascii_case("cookie") {
-                return cookies.as_deref();
-            }
-            req.headers()
-                .get(name)
-                .and_then(|v| std::str::from_utf8(v.as_bytes()).ok())
-        })
-        .map(str::to_owned))
+    Ok(read_token(req)?.0)
 }
 
-/// Every `Cookie` header of the request as one (HTTP/2 sends one per
-/// cookie, and actix-web does not join them): a session cookie in the
-/// second one must be seen, or a browser would be sent to log in forever.
-pub(crate) fn cookie_header(req: &HttpRequest) -> Option<String> {
-    let all: Vec<&str> = req
-        .headers()
-        .get_all(header::COOKIE)
-        .filter_map(|v| v.to_str().ok())
-        .collect();
-    (!all.is_empty()).then(|| all.join("; "))
+/// The token of the closest [`TokenSource`], and whether it was sent
+/// ([`TokenSource::read`]: every `Cookie` header counts).
+fn read_token(req: &HttpRequest) -> Result<(Option<String>, bool), GuardError> {
+    Ok(token_source(req)?.read(
+        |name| req.headers().get(name).map(|v| v.as_bytes()),
+        || req.headers().get_all(header::COOKIE).map(|v| v.as_bytes()),
+    ))
 }
 
 /// The closest [`TokenSource`]; without one, the browser step-up's session
@@ -203,14 +189,7 @@ fn token_source(req: &HttpRequest) -> Result<TokenSource, GuardError> {
 
 /// Whether the closest [`TokenSource`] was sent at all (see [`guard::optional`]).
 fn token_sent(req: &HttpRequest) -> Result<bool, GuardError> {
-    let source = token_source(req)?;
-    let cookies = cookie_header(req);
-    Ok(source.is_sent(|name| {
-        if name.eq_ignore_ascii_case("cookie") {
-            return cookies.as_deref().map(str::as_bytes);
-        }
-        req.headers().get(name).map(|v| v.as_bytes())
-    }))
+    Ok(read_token(req)?.1)
 }
 
 /// The closest `T` in app data, registered bare or as `web::Data<T>`.

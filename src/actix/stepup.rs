@@ -7,7 +7,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 
-use super::{closest, cookie_header, redirect_response};
+use super::{closest, redirect_response};
 use crate::guard::{GuardError, TokenSource};
 use crate::stepup::{StepUp, StepUpError};
 use crate::{Redirect, Requirement};
@@ -37,6 +37,17 @@ pub(super) fn session_source(
              StepUp's cookie is used) or make it TokenSource::Cookie(<StepUpConfig session_cookie>)",
         )),
     }
+}
+
+/// Every `Cookie` header of the request as one (HTTP/2 sends one per
+/// cookie, and actix-web does not join them).
+fn cookie_header(req: &HttpRequest) -> Option<String> {
+    let all: Vec<&str> = req
+        .headers()
+        .get_all(header::COOKIE)
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    (!all.is_empty()).then(|| all.join("; "))
 }
 
 /// CSRF: with a step-up registered the session cookie authenticates, so a
