@@ -22,6 +22,17 @@ struct Out {
     stdout: String,
 }
 
+/// Runs `args`, which must exit 2 with `config_error` (one JSON line).
+async fn config_error(args: &[&str]) -> Out {
+    let out = run(args, None).await;
+    assert_eq!(
+        (out.code, out.json["error"].as_str()),
+        (2, Some("config_error")),
+        "{args:?}"
+    );
+    out
+}
+
 async fn run(args: &[&str], stdin: Option<&str>) -> Out {
     let mut cmd = Command::new(BIN);
     cmd.args(args)
@@ -294,27 +305,16 @@ async fn could_not_decide_exits_2() {
     let issuer = TestIssuer::start().await;
     let t = issuer.token().sign();
     // Usage errors still print one JSON line.
-    let out = run(&["verify", "--audience", "x", &t], None).await;
-    assert_eq!(
-        (out.code, out.json["error"].as_str()),
-        (2, Some("config_error"))
-    );
-    let out = run(
-        &[
-            "verify",
-            "--issuer",
-            "http://id.example.com",
-            "--audience",
-            "x",
-            &t,
-        ],
-        None,
-    )
+    config_error(&["verify", "--audience", "x", &t]).await;
+    config_error(&[
+        "verify",
+        "--issuer",
+        "http://id.example.com",
+        "--audience",
+        "x",
+        &t,
+    ])
     .await;
-    assert_eq!(
-        (out.code, out.json["error"].as_str()),
-        (2, Some("config_error"))
-    );
     let out = verify(&issuer, &["--algorithms", "HS256"], &t).await;
     assert_eq!(
         (out.code, out.json["error"].as_str()),
@@ -762,15 +762,7 @@ async fn revoke_through_redis_reaches_every_gate() {
         200
     );
     // Usage and connection errors exit 2 with one JSON line.
-    let out = run(
-        &["revoke", "--redis", &url, "--issuer", issuer.issuer()],
-        None,
-    )
-    .await;
-    assert_eq!(
-        (out.code, out.json["error"].as_str()),
-        (2, Some("config_error"))
-    );
+    config_error(&["revoke", "--redis", &url, "--issuer", issuer.issuer()]).await;
     let out = run(
         &[
             "revoke",
@@ -930,40 +922,26 @@ async fn several_issuers_and_a_tenant_template() {
     );
     assert_eq!(globex.discovery_requests(), 0);
     // Bad tenants and templates are usage errors.
-    let out = run(
-        &[
-            "verify",
-            "--issuer-template",
-            &template,
-            "--tenants",
-            "Acme",
-            "--audience",
-            "a",
-            "x",
-        ],
-        None,
-    )
+    config_error(&[
+        "verify",
+        "--issuer-template",
+        &template,
+        "--tenants",
+        "Acme",
+        "--audience",
+        "a",
+        "x",
+    ])
     .await;
-    assert_eq!(
-        (out.code, out.json["error"].as_str()),
-        (2, Some("config_error"))
-    );
-    let out = run(
-        &[
-            "verify",
-            "--issuer-template",
-            "https://x.example",
-            "--audience",
-            "a",
-            "x",
-        ],
-        None,
-    )
+    config_error(&[
+        "verify",
+        "--issuer-template",
+        "https://x.example",
+        "--audience",
+        "a",
+        "x",
+    ])
     .await;
-    assert_eq!(
-        (out.code, out.json["error"].as_str()),
-        (2, Some("config_error"))
-    );
 
     // The gate: the issuer in X-Reauth-Issuer.
     let gate = serve(&a, &both).await;

@@ -16,7 +16,7 @@ use reauth::stepup::{
 };
 use reauth::testing::{TEST_CLIENT_ID, TestIssuer, TestLogin};
 use reauth::{Requirement, TokenSource, Verifier};
-use support::browser::{Browser, Page, query};
+use support::browser::{Browser, Page, query, urlencode};
 
 const SESSION: &str = "reauth_id_token";
 
@@ -503,10 +503,6 @@ async fn return_to_must_be_a_path_of_this_app() {
         .begin(&Requirement::none(), "https://evil.example", None)
         .await;
     assert!(matches!(err, Err(StepUpError::InvalidReturnTo(_))));
-}
-
-fn urlencode(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 #[tokio::test]

@@ -11,7 +11,7 @@ use std::time::Duration;
 use reauth::stepup::{Callback, StepUp, StepUpConfig, StepUpError, StepUpUser};
 use reauth::{Requirement, Verifier, VerifierConfig};
 use serde_json::json;
-use support::browser::{Browser, Page, query};
+use support::browser::{Browser, Page, query, urlencode};
 use support::free_port;
 use support::provider::{Example, Provider};
 
@@ -215,6 +215,11 @@ async fn another_user_at_a_real_provider_is_403_and_the_session_stays() {
     );
 }
 
+/// The callback the provider sent the browser to, parsed.
+fn callback_of(url: &str) -> Callback {
+    Callback::parse(url::Url::parse(url).unwrap().query().unwrap(), 8192).unwrap()
+}
+
 /// A step-up client of the provider, in this process (the callback is
 /// caught before it is requested).
 async fn client(op: &Provider, callback: &str, prompt_login: bool) -> StepUp {
@@ -247,7 +252,7 @@ async fn sign_in(
         .await;
     let begun = step.begin(&Requirement::none(), "/", None).await.unwrap();
     let back = to_callback(browser, &begun.location, callback).await;
-    let cb = Callback::parse(url::Url::parse(&back).unwrap().query().unwrap(), 8192).unwrap();
+    let cb = callback_of(&back);
     let finished = step.finish(&cb, &begun.pending).await.unwrap();
     (finished.id_token, finished.verified.subject().to_owned())
 }
@@ -278,7 +283,7 @@ async fn a_real_provider_that_keeps_an_older_login_is_refused() {
         1,
         "the provider did not log bob in again"
     );
-    let cb = Callback::parse(url::Url::parse(&back).unwrap().query().unwrap(), 8192).unwrap();
+    let cb = callback_of(&back);
     let e = step.finish(&cb, &begun.pending).await.unwrap_err();
     assert!(matches!(e, StepUpError::NotReauthenticated { .. }), "{e}");
     assert_eq!((e.status(), e.code()), (403, "reauthentication_not_proven"));
@@ -293,7 +298,7 @@ async fn a_real_provider_that_keeps_an_older_login_is_refused() {
     op.next_login(json!({ "sub": "bob", "auth_time": null }))
         .await;
     let back = to_callback(&browser, &begun.location, &callback).await;
-    let cb = Callback::parse(url::Url::parse(&back).unwrap().query().unwrap(), 8192).unwrap();
+    let cb = callback_of(&back);
     let done = step.finish(&cb, &begun.pending).await.unwrap();
     assert!(done.verified.auth_time().unwrap() >= begun.pending.began_at());
     assert_eq!(op.logins().await, 2);
@@ -316,7 +321,7 @@ async fn a_wrong_pkce_verifier_at_a_real_provider_surfaces_its_error() {
         "code={}&state={}&iss={}",
         param(&back, "code").unwrap(),
         b.pending.state(),
-        url::form_urlencoded::byte_serialize(op.issuer.as_bytes()).collect::<String>()
+        urlencode(&op.issuer)
     );
     let cb = Callback::parse(&injected, 8192).unwrap();
     let e = step.finish(&cb, &b.pending).await.unwrap_err();
@@ -327,6 +332,6 @@ async fn a_wrong_pkce_verifier_at_a_real_provider_surfaces_its_error() {
     );
     assert!(e.to_string().contains("invalid_grant"), "{e}");
     // The genuine pair still works (PKCE did not burn the code).
-    let cb = Callback::parse(url::Url::parse(&back).unwrap().query().unwrap(), 8192).unwrap();
+    let cb = callback_of(&back);
     assert!(step.finish(&cb, &a.pending).await.is_ok());
 }

@@ -16,6 +16,11 @@ pub fn query(url: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// `s` as a query value (application/x-www-form-urlencoded).
+pub fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
 /// One response.
 #[derive(Debug, Clone)]
 pub struct Page {
