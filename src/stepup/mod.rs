@@ -34,7 +34,6 @@ use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use cookie::{Cookie, SameSite};
 use reqwest::Url;
 
 pub use callback::{Callback, DEFAULT_MAX_CALLBACK_BYTES, Outcome};
@@ -684,13 +683,13 @@ impl StepUp {
         })
     }
 
-    fn cookie<'a>(&self, value: &'a str) -> Cookie<'a> {
-        Cookie::build(self.inner.session_name.clone(), value)
-            .path("/")
-            .http_only(true)
-            .secure(self.inner.secure)
-            .same_site(SameSite::Lax)
-            .finish()
+    fn cookie(&self, value: &str) -> cookie::Cookie<'static> {
+        pending::lax_cookie(
+            self.inner.session_name.clone(),
+            value.to_owned(),
+            "/",
+            self.inner.secure,
+        )
     }
 
     /// The `Set-Cookie` value that makes `id_token` the session (HttpOnly,

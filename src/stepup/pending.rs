@@ -171,9 +171,19 @@ pub(crate) fn cookie_name(prefix: &str, state: &str) -> String {
     format!("{prefix}.{state}")
 }
 
-/// A pending cookie: HttpOnly, SameSite=Lax (the callback is a top-level
-/// navigation from the issuer), only on the callback's path, for the
-/// pending lifetime.
+/// Every cookie of the step-up: HttpOnly, SameSite=Lax (the callback is
+/// a top-level navigation from the issuer, and must carry it), Secure on
+/// https, on `path`.
+pub(crate) fn lax_cookie(name: String, value: String, path: &str, secure: bool) -> Cookie<'static> {
+    Cookie::build(name, value)
+        .path(path.to_owned())
+        .http_only(true)
+        .secure(secure)
+        .same_site(SameSite::Lax)
+        .finish()
+}
+
+/// A pending cookie: only on the callback's path, for the pending lifetime.
 fn pending_cookie(
     name: String,
     value: String,
@@ -181,15 +191,11 @@ fn pending_cookie(
     secure: bool,
     lifetime: Duration,
 ) -> Cookie<'static> {
-    Cookie::build(name, value)
-        .path(path.to_owned())
-        .http_only(true)
-        .secure(secure)
-        .same_site(SameSite::Lax)
-        .max_age(cookie::time::Duration::seconds(
-            i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX),
-        ))
-        .finish()
+    let mut c = lax_cookie(name, value, path, secure);
+    c.set_max_age(cookie::time::Duration::seconds(
+        i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX),
+    ));
+    c
 }
 
 /// Seals `pending` into its cookie (AES-256-GCM; the cookie's name is the
