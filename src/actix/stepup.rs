@@ -34,7 +34,7 @@ pub(super) fn session_source(
         Some(_) => Err(GuardError::Misconfigured(
             "a StepUp and a TokenSource other than its session cookie reach this route, so a \
              browser would sign in and never be seen as signed in: remove the TokenSource (the \
-             StepUp's cookie is used) or make it TokenSource::Cookie(<StepUpConfig session_cookie>)",
+             StepUp's cookie is used) or register StepUp::token_source()",
         )),
     }
 }

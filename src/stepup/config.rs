@@ -119,11 +119,6 @@ impl StepUpConfig {
     pub fn client_id(&self) -> &str {
         &self.client_id
     }
-
-    /// The name of the cookie holding the ID token.
-    pub fn session_cookie(&self) -> &str {
-        &self.session_cookie
-    }
 }
 
 /// Builds a [`StepUpConfig`].
