@@ -342,3 +342,237 @@ fn shadowing_is_exact() {
         assert_eq!(Policy::parse(text).is_ok(), ok, "{text}");
     }
 }
+
+/// Issue 23 item 8: a `_method` query parameter chooses the handler in
+/// Symfony, Laravel, Express and Jersey, like X-HTTP-Method-Override.
+#[test]
+fn a_method_override_query_parameter_is_refused_like_the_header() {
+    let p = Policy::parse(POLICY).unwrap();
+    let h = "app.example.com";
+    for uri in [
+        "/api/x?_method=DELETE",
+        "/api/x?a=1&_method=DELETE",
+        "/api/x?a=1;_method=DELETE",
+        "/api/x?_METHOD=DELETE",
+        "/api/x?_Method=PUT",
+        "/api/x?%5Fmethod=DELETE",
+        "/api/x?%5fMETHOD=DELETE",
+        "/api/x?%255Fmethod=DELETE",
+        "/api/x?_method%3D=DELETE",
+        "/api/x?_method",
+        "/api/x?_method[]=DELETE",
+        "/api/x?+_method=DELETE",
+        "/api/x?.method=DELETE",
+        "/api/x?%2Emethod=DELETE",
+        "/api/x?_method%00x=DELETE",
+        "/api/x?#&_method=DELETE",
+        // Decoded before it is split.
+        "/api/x?q=%26_method%3DDELETE",
+    ] {
+        assert_eq!(
+            p.decide(&req("GET", h, uri)),
+            Decision::Refused(Refusal::MethodOverride),
+            "{uri}"
+        );
+    }
+    // Other names, or a value of `_method`, are not overrides.
+    for uri in [
+        "/api/x?method=DELETE",
+        "/api/x?_methods=DELETE",
+        "/api/x?x_method=DELETE",
+        "/api/x?q=_method",
+        "/api/x?q=_method%3DDELETE",
+        "/api/x?",
+        "/api/x",
+    ] {
+        assert_eq!(route(&p, "GET", h, uri), "api", "{uri}");
+    }
+    // Where no route is chosen by method, the method does not matter.
+    let any_method = Policy::parse("[[route]]\nname='api'\npath='/api/**'").unwrap();
+    assert_eq!(route(&any_method, "GET", h, "/api/x?_method=DELETE"), "api");
+    // Envoy: the query is the original request's.
+    let e = Original::envoy("GET", Some(h), "/api/x?_method=DELETE", false).unwrap();
+    assert_eq!(p.decide(&e), Decision::Refused(Refusal::MethodOverride));
+}
+
+/// Issue 23 item 9: `%3F` / `%23` decode to `?` / `#` inside a segment,
+/// which some servers read as the end of the path.
+#[test]
+fn encoded_query_and_fragment_delimiters_in_a_path_are_refused() {
+    use reauth::gate::PathError;
+    let p = Policy::parse(
+        "[[route]]\nname='admin'\npath='/admin/**'\nmax_age='5m'\n\
+         [[route]]\nname='pub'\npath='/**'\npublic=true",
+    )
+    .unwrap();
+    for uri in [
+        "/admin%3F/x",
+        "/admin%3f/x",
+        "/admin%23/x",
+        "/admin%253F/x",
+        "/admin%2523/x",
+        "/x/a%3Fb",
+        "/admin%3F",
+    ] {
+        assert_eq!(
+            p.decide(&req("GET", "a", uri)),
+            Decision::Refused(Refusal::Path(PathError::EncodedDelimiter)),
+            "{uri}"
+        );
+    }
+    // A real query is not part of the path.
+    assert_eq!(route(&p, "GET", "a", "/admin?/x"), "admin");
+    assert_eq!(route(&p, "GET", "a", "/x/%3D"), "pub");
+}
+
+/// Issue 23 item 10: `scopes` on a gate that verifies ID tokens.
+#[test]
+fn scopes_need_access_tokens() {
+    use reauth::TokenKind;
+    let text = "[[route]]\nname='pay'\npath='/pay/**'\nscopes=['pay']\n";
+    let e = Policy::parse_for(text, TokenKind::IdToken).unwrap_err();
+    assert_eq!((e.len(), e[0].line, e[0].column), (1, 4, 1), "{e:?}");
+    assert!(e[0].message.contains("route \"pay\""), "{e:?}");
+    assert!(e[0].message.contains("--token-kind access"), "{e:?}");
+    let defaults = "[defaults]\nscopes=['read']\n[[route]]\nname='all'\npath='/**'\n";
+    let e = Policy::parse_for(defaults, TokenKind::IdToken).unwrap_err();
+    assert!(e[0].message.contains("[defaults]"), "{e:?}");
+    assert!(Policy::parse_for(text, TokenKind::AccessToken).is_ok());
+    assert!(Policy::parse_for(defaults, TokenKind::AccessToken).is_ok());
+    assert!(Policy::parse_for(POLICY, TokenKind::IdToken).is_ok());
+}
+
+fn route_text(routes: &[(&str, &str, &str)]) -> String {
+    routes
+        .iter()
+        .map(|(name, path, rest)| format!("[[route]]\nname = '{name}'\npath = '{path}'\n{rest}\n"))
+        .collect()
+}
+
+/// The new-user trap: `/admin/*` then a public `/**` lets `/admin` and
+/// `/admin/users/42/delete` through without a token.
+#[test]
+fn a_one_segment_pattern_before_a_weaker_route_is_an_error() {
+    let public = "public = true";
+    let trap = route_text(&[
+        ("admin", "/admin/*", "max_age = '5m'"),
+        ("all", "/**", public),
+    ]);
+    let e = Policy::parse(&trap).unwrap_err();
+    assert_eq!((e.len(), e[0].line, e[0].column), (1, 1, 1), "{e:?}");
+    let m = &e[0].message;
+    for needle in [
+        "route \"admin\"",
+        "route \"all\"",
+        "/admin itself",
+        "no token",
+        "did you mean path = \"/admin/**\"",
+    ] {
+        assert!(m.contains(needle), "{needle:?} not in {m}");
+    }
+    // The deeper paths alone (the bare prefix has a route of its own).
+    let deeper = route_text(&[
+        ("bare", "/admin", "max_age = '5m'"),
+        ("admin", "/admin/*", "max_age = '5m'"),
+        ("all", "/**", public),
+    ]);
+    let e = Policy::parse(&deeper).unwrap_err();
+    assert!(e[0].message.contains("/admin/x/y"), "{e:?}");
+    // Weaker than a route is less of anything it demands; each is caught.
+    for (strong, weak) in [
+        ("max_age = '5m'", "max_age = '15m'"),
+        ("max_age = '5m'", ""),
+        ("acr_values = ['urn:mfa']", ""),
+        (
+            "acr_values = ['urn:mfa']",
+            "acr_values = ['urn:mfa', 'urn:pwd']",
+        ),
+        ("amr = ['mfa']", "amr = ['pwd']"),
+        ("scopes = ['admin']", ""),
+        (
+            "max_age = '5m'\nwhen_cannot_reauthenticate = 'deny'",
+            "max_age = '5m'\nwhen_cannot_reauthenticate = 'allow'",
+        ),
+    ] {
+        let text = route_text(&[("admin", "/users/*/posts/*", strong), ("all", "/**", weak)]);
+        let e = Policy::parse(&text).unwrap_err();
+        assert!(
+            e[0].message
+                .contains("did you mean path = \"/users/*/posts/**\""),
+            "{strong} / {weak}: {e:?}"
+        );
+    }
+    // A decoy for one deeper path does not hide the others.
+    let decoy = route_text(&[
+        ("admin-public", "/admin/public/**", public),
+        ("admin", "/admin/*", "max_age = '5m'"),
+        ("all", "/**", public),
+    ]);
+    assert!(Policy::parse(&decoy).is_err());
+    // `unmatched = "verify"` with laxer [defaults] is a weaker route too.
+    let defaults = format!(
+        "unmatched = 'verify'\n[defaults]\nmax_age = '1h'\n{}",
+        route_text(&[("admin", "/admin/*", "max_age = '5m'")])
+    );
+    let e = Policy::parse(&defaults).unwrap_err();
+    assert!(e[0].message.contains("[defaults]"), "{e:?}");
+
+    // Valid files stay valid.
+    for ok in [
+        // What was meant.
+        route_text(&[
+            ("admin", "/admin/**", "max_age = '5m'"),
+            ("all", "/**", public),
+        ]),
+        // As strict after it, or stricter.
+        route_text(&[
+            ("admin", "/admin/*", "max_age = '5m'"),
+            ("all", "/**", "max_age = '1m'"),
+        ]),
+        route_text(&[("api", "/api/*", ""), ("all", "/**", "")]),
+        // Nothing after it: the rest is denied.
+        route_text(&[("admin", "/admin/*", "max_age = '5m'")]),
+        // The bare prefix and the deeper paths let through on purpose.
+        route_text(&[
+            ("admin-home", "/admin", public),
+            ("admin-deep", "/admin/*/*/**", public),
+            ("admin", "/admin/*", "max_age = '5m'"),
+            ("all", "/**", public),
+        ]),
+        // Other methods or hosts than the route's.
+        route_text(&[
+            ("admin", "/admin/*", "methods = ['POST']\nmax_age = '5m'"),
+            ("reads", "/**", "methods = ['GET']\npublic = true"),
+        ]),
+        route_text(&[
+            (
+                "admin",
+                "/admin/*",
+                "hosts = ['admin.example.com']\nmax_age = '5m'",
+            ),
+            ("www", "/**", "hosts = ['www.example.com']\npublic = true"),
+        ]),
+        // A public one-segment route demands nothing to fall from.
+        route_text(&[("files", "/files/*", public), ("all", "/**", "")]),
+        // Stronger routes take every method first.
+        route_text(&[
+            ("admin", "/admin/*", "methods = ['POST']\nmax_age = '5m'"),
+            ("admin-rest", "/admin/**", "max_age = '1m'"),
+            ("all", "/**", public),
+        ]),
+    ] {
+        assert!(Policy::parse(&ok).is_ok(), "{ok}: {:?}", Policy::parse(&ok));
+    }
+    // A method the strong route takes that a weaker route catches.
+    let get_public = route_text(&[
+        (
+            "admin",
+            "/admin/*",
+            "methods = ['GET', 'POST']\nmax_age = '5m'",
+        ),
+        ("writes", "/admin/**", "methods = ['POST']\nmax_age = '1m'"),
+        ("all", "/**", public),
+    ]);
+    let e = Policy::parse(&get_public).unwrap_err();
+    assert!(e[0].message.contains("route \"all\""), "{e:?}");
+}

@@ -541,3 +541,161 @@ where
     }
     panic!("condition not met within {secs} s");
 }
+
+/// `reauth serve --check-config FILE [more]`: (exit code, stderr).
+fn check_config(file: &str, more: &[&str]) -> (Option<i32>, String) {
+    let out = std::process::Command::new(BIN)
+        .args(["serve", "--check-config", file])
+        .args(more)
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// `reauth serve --config FILE [more]` against an issuer that is never
+/// reached: the file is judged before discovery. (exit code, stderr).
+async fn start_with(file: &str, more: &[&str]) -> (Option<i32>, String) {
+    let out = tokio::process::Command::new(BIN)
+        .args([
+            "serve",
+            "--issuer",
+            "https://issuer.example",
+            "--audience",
+            "a",
+        ])
+        .args(["--config", file])
+        .args(more)
+        .env_remove("RUST_LOG")
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(30), out)
+        .await
+        .expect("exits")
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Issue 23's new-user trap: `/admin/*` then a public `/**` passed
+/// `--check-config` while `/admin` and `/admin/users/42/delete` needed no
+/// token. Now both `--check-config` and the start refuse it.
+#[tokio::test]
+async fn the_one_segment_trap_fails_check_config_and_the_start() {
+    let trap = policy_file(
+        "[[route]]\nname = 'admin'\npath = '/admin/*'\nmax_age = '5m'\n\n\
+         [[route]]\nname = 'all'\npath = '/**'\npublic = true\n",
+    );
+    let (code, err) = check_config(trap.as_str(), &[]);
+    assert_eq!(code, Some(2), "{err}");
+    for needle in [
+        &format!("{}:1:1: route \"admin\"", trap.as_str()),
+        "route \"all\"",
+        "/admin/x/y",
+        "did you mean path = \"/admin/**\"",
+        "1 error(s)",
+    ] {
+        assert!(err.contains(needle), "{needle:?} not in {err}");
+    }
+    let (code, err) = start_with(trap.as_str(), &[]).await;
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("did you mean path = \"/admin/**\""), "{err}");
+    // What was meant passes.
+    let meant = policy_file(
+        "[[route]]\nname = 'admin'\npath = '/admin/**'\nmax_age = '5m'\n\n\
+         [[route]]\nname = 'all'\npath = '/**'\npublic = true\n",
+    );
+    let (code, err) = check_config(meant.as_str(), &[]);
+    assert_eq!(code, Some(0), "{err}");
+}
+
+/// Issue 23 item 10: `scopes` in the file of a gate that verifies ID
+/// tokens (where `--required-scope` is refused) is refused at
+/// `--check-config` and at the start, naming the route and the fix.
+#[tokio::test]
+async fn scopes_in_the_file_need_token_kind_access() {
+    let file = policy_file("[[route]]\nname = 'pay'\npath = '/pay/**'\nscopes = ['pay']\n");
+    let (code, err) = check_config(file.as_str(), &[]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains(&format!("{}:4:1: scopes on route \"pay\"", file.as_str())),
+        "{err}"
+    );
+    assert!(err.contains("--token-kind access"), "{err}");
+    let (code, err) = start_with(file.as_str(), &[]).await;
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("scopes on route \"pay\""), "{err}");
+    let (code, err) = check_config(file.as_str(), &["--token-kind", "access"]);
+    assert_eq!(code, Some(0), "{err}");
+}
+
+/// Issue 23 items 8 and 9 through the gate: a `_method` query parameter
+/// is refused like the header forms where routes are chosen by method,
+/// and an encoded `?` or `#` in the path is refused like a raw `#`.
+#[tokio::test]
+async fn method_override_parameters_and_encoded_delimiters_are_refused() {
+    let issuer = TestIssuer::start().await;
+    let file = policy_file(POLICY);
+    let gate = serve(&issuer, &["--config", file.as_str()]).await;
+    let fresh = issuer.token().auth_time_ago(60).sign();
+    // The header form, and the query forms: the same answer.
+    let r = send(
+        &gate,
+        "/verify",
+        None,
+        &[
+            ("X-Original-Method", "GET"),
+            ("X-Original-URI", "/static/app.js"),
+            ("X-HTTP-Method-Override", "DELETE"),
+        ],
+    )
+    .await;
+    assert_eq!((r.status, r.code().as_str()), (403, "ambiguous_request"));
+    for uri in [
+        "/static/app.js?_method=DELETE",
+        "/static/app.js?%5Fmethod=DELETE",
+        "/static/app.js?v=1&_METHOD=DELETE",
+    ] {
+        let r = through(&gate, "GET", uri, Some(&fresh)).await;
+        assert_eq!(
+            (r.status, r.code().as_str(), r.header("x-reauth-error")),
+            (403, "ambiguous_request", Some("ambiguous_request")),
+            "{uri}"
+        );
+        assert!(r.body.contains("_method"), "{}", r.body);
+    }
+    assert_eq!(
+        through(&gate, "GET", "/static/app.js?v=1", None)
+            .await
+            .status,
+        200
+    );
+    // Envoy: the query under /verify/ is the original request's.
+    let res = reqwest::Client::new()
+        .get(format!("{}/verify/static/app.js?_method=DELETE", gate.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    // `/static%3F/../account/delete`: a server that ends the path at the
+    // decoded `?` and one that does not disagree; both forms are refused.
+    for uri in [
+        "/static%3F/x",
+        "/static%23/x",
+        "/static%253F/x",
+        "/profile%3F/../static/x",
+    ] {
+        let r = through(&gate, "GET", uri, None).await;
+        assert_eq!(
+            (r.status, r.code().as_str()),
+            (403, "ambiguous_request"),
+            "{uri}"
+        );
+        assert!(r.body.contains("encoded ? or #"), "{}", r.body);
+    }
+}

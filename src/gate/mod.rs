@@ -52,6 +52,15 @@ pub const METHOD_OVERRIDE_HEADERS: [&str; 3] = [
     "x-http-method",
     "x-method-override",
 ];
+/// Query parameters some frameworks read as the request's method, refused
+/// (like [`METHOD_OVERRIDE_HEADERS`]) where routes are chosen by method:
+/// `_method`, honoured in the query string by Symfony and Laravel, Express's
+/// `method-override('_method')`, Jersey's `HttpMethodOverrideFilter` (and
+/// as `_METHOD` by Slim). A name is compared as those frameworks read it:
+/// percent-decoded (once, and a second time), `+` as a space, without
+/// regard to case, and as PHP reads names (leading spaces dropped, ` ` and
+/// `.` as `_`, `_method[]` as `_method`).
+pub const METHOD_OVERRIDE_PARAMS: [&str; 1] = ["_method"];
 
 impl Original {
     /// Reads the original request from the gate request's headers, given
@@ -137,6 +146,87 @@ impl Original {
     }
 }
 
+/// Whether the query of `uri` (after the first `?`) names one of
+/// [`METHOD_OVERRIDE_PARAMS`]. Pairs are split on `&` and `;` (both are
+/// separators to some servers); a `#` is not an end (it is never sent).
+/// The query is read raw, decoded once and decoded twice (a server that
+/// decodes before splitting reads `%26_method%3DPUT` as a parameter), and
+/// so is each name.
+fn query_overrides_method(uri: &str) -> bool {
+    let Some((_, query)) = uri.split_once('?') else {
+        return false;
+    };
+    let mut current = std::borrow::Cow::Borrowed(query);
+    for _ in 0..3 {
+        if current.split(['&', ';']).any(|pair| {
+            let name = pair.split('=').next().unwrap_or("");
+            let mut name = std::borrow::Cow::Borrowed(name);
+            for _ in 0..3 {
+                if is_override_name(&name) {
+                    return true;
+                }
+                match decode_query(&name) {
+                    Some(next) => name = std::borrow::Cow::Owned(next),
+                    None => break,
+                }
+            }
+            false
+        }) {
+            return true;
+        }
+        match decode_query(&current) {
+            Some(next) => current = std::borrow::Cow::Owned(next),
+            None => break,
+        }
+    }
+    false
+}
+
+/// A decoded query name as PHP, Rack and Express compare it.
+fn is_override_name(name: &str) -> bool {
+    // PHP drops leading spaces, ends the name at NUL, and reads
+    // `_method[]` / `_method[x]` as the array `_method`.
+    let name = name.trim_start_matches(' ');
+    let name = name.split(['[', '\0']).next().unwrap_or("");
+    // PHP turns ` ` and `.` in names into `_`.
+    let folded: String = name
+        .chars()
+        .map(|c| match c {
+            ' ' | '.' => '_',
+            c => c.to_ascii_lowercase(),
+        })
+        .collect();
+    METHOD_OVERRIDE_PARAMS.contains(&folded.as_str())
+}
+
+/// One form-decoding of a query name (`+` is a space; a `%` that starts no
+/// escape stays); `None` when nothing changes.
+fn decode_query(s: &str) -> Option<String> {
+    if !s.contains(['%', '+']) {
+        return None;
+    }
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |j: usize| b.get(j).and_then(|&c| (c as char).to_digit(16));
+        match b[i] {
+            b'%' => {
+                if let (Some(h), Some(l)) = (hex(i + 1), hex(i + 2)) {
+                    out.push((h << 4 | l) as u8);
+                    i += 3;
+                    continue;
+                }
+                out.push(b'%');
+            }
+            b'+' => out.push(b' '),
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    Some(String::from_utf8_lossy(&out).into_owned())
+}
+
 /// An upper-case token of at most 32 letters, `-` or `_`.
 fn valid_method(m: &str) -> bool {
     !m.is_empty()
@@ -158,7 +248,9 @@ pub enum Refusal {
     Disagree(&'static str, &'static str),
     /// A header's value is not a plausible method or host, or not ASCII.
     BadHeader(&'static str),
-    /// A method-override header, while routes are restricted to methods.
+    /// A method-override header ([`METHOD_OVERRIDE_HEADERS`]) or query
+    /// parameter ([`METHOD_OVERRIDE_PARAMS`]), while routes are restricted
+    /// to methods.
     MethodOverride,
 }
 
@@ -176,7 +268,8 @@ impl Refusal {
             Self::Disagree(a, b) => format!("{a} and {b} disagree"),
             Self::BadHeader(h) => format!("{h} is not valid"),
             Self::MethodOverride => {
-                "a method-override header is not accepted where routes are chosen by method"
+                "a method override (an X-HTTP-Method-Override header or kin, or a _method query \
+                 parameter) is not accepted where routes are chosen by method"
                     .to_owned()
             }
         }
@@ -313,6 +406,10 @@ impl Policy {
             Ok(p) => p,
             Err(e) => return Decision::Refused(Refusal::Path(e)),
         };
+        // A `_method` in the query chooses the handler as the headers do.
+        if self.uses_methods && query_overrides_method(uri) {
+            return Decision::Refused(Refusal::MethodOverride);
+        }
         match path::plain_path(path, self.limits) {
             Err(e) => return Decision::Refused(Refusal::Path(e)),
             Ok(Some(segments)) => {

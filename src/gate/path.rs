@@ -34,6 +34,11 @@ pub enum PathError {
     /// Decodes to non-ASCII text, which servers may fold (Unicode case,
     /// NFKC) onto an ASCII route; allowed with `[limits] allow_non_ascii`.
     NonAscii,
+    /// Decodes (once, or a second time: `%253F`) to `?` or `#` inside a
+    /// segment (`/admin%3F/x`): a server or framework that decodes before
+    /// splitting off the query reads the path as ending there, as with a
+    /// raw `#` ([`PathError::InvalidByte`]).
+    EncodedDelimiter,
 }
 
 impl PathError {
@@ -51,6 +56,10 @@ impl PathError {
             Self::AboveRoot => "the original path goes above the root with ..",
             Self::NonAscii => {
                 "the original path decodes to non-ASCII text (allow it with [limits] allow_non_ascii)"
+            }
+            Self::EncodedDelimiter => {
+                "the original path holds an encoded ? or # (%3F, %23, or encoded twice), which \
+                 servers read as the end of the path or as part of a segment"
             }
         }
     }
@@ -327,10 +336,18 @@ fn decode_with(s: &str, strict: bool) -> Result<String, PathError> {
     check_decoded(out)
 }
 
+/// What a decoding (the first or the second) may yield. RFC 3986 §3.3: a
+/// path ends at the first `?` or `#`; decoded inside a segment, either is
+/// read as that end by some servers and as data by others, so neither
+/// reading is safe (a raw `#` is refused by `path_part`, a raw `?` starts
+/// the query, so only a decoded one reaches here).
 fn check_decoded(bytes: Vec<u8>) -> Result<String, PathError> {
     let s = String::from_utf8(bytes).map_err(|_| PathError::BadDecodedByte)?;
     if s.chars().any(char::is_control) {
         return Err(PathError::BadDecodedByte);
+    }
+    if s.contains(['?', '#']) {
+        return Err(PathError::EncodedDelimiter);
     }
     Ok(s)
 }
@@ -341,6 +358,15 @@ enum Seg {
     Literal(String),
     /// `*`: exactly one segment, whatever it is.
     Any,
+}
+
+impl fmt::Display for Seg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Literal(l) => f.write_str(l),
+            Self::Any => f.write_str("*"),
+        }
+    }
 }
 
 /// A route's `path`: `/a/b` (exactly), `/a/*/c` (`*` is one segment),
@@ -417,6 +443,46 @@ impl PathPattern {
         })
     }
 
+    /// Ends in a one-segment `*` (`/admin/*`): then the bare prefix
+    /// (`/admin`) and deeper paths (`/admin/a/b`) are not matched.
+    pub(super) fn ends_in_one_segment(&self) -> bool {
+        !self.rest && matches!(self.segs.last(), Some(Seg::Any))
+    }
+
+    /// Segments: the fixed ones (without a final `**`).
+    pub(super) fn len(&self) -> usize {
+        self.segs.len()
+    }
+
+    /// Ends in `/**`.
+    pub(super) fn is_rest(&self) -> bool {
+        self.rest
+    }
+
+    /// A path of the first `n` segments (at most), each `*` written `fill`.
+    pub(super) fn example(&self, n: usize, fill: &str) -> Vec<String> {
+        self.segs
+            .iter()
+            .take(n)
+            .map(|s| match s {
+                Seg::Literal(l) => l.clone(),
+                Seg::Any => fill.to_owned(),
+            })
+            .collect()
+    }
+
+    /// Whether the first `n` segments of both are the same (a `*` is the
+    /// same only as a `*`).
+    pub(super) fn same_start(&self, other: &PathPattern, n: usize) -> bool {
+        self.segs.len() >= n && other.segs.len() >= n && self.segs[..n] == other.segs[..n]
+    }
+
+    /// The pattern of the first `n` fixed segments, as written (`/` for none).
+    pub(super) fn prefix(&self, n: usize) -> String {
+        let p: String = self.segs.iter().take(n).map(|s| format!("/{s}")).collect();
+        if p.is_empty() { "/".to_owned() } else { p }
+    }
+
     /// Whether every path `other` matches is matched by `self` too.
     pub fn covers(&self, other: &PathPattern) -> bool {
         let seg_covers = |a: &Seg, b: &Seg| match (a, b) {
@@ -440,6 +506,22 @@ impl PathPattern {
                     .zip(&other.segs)
                     .all(|(a, b)| seg_covers(a, b))
         }
+    }
+}
+
+impl fmt::Display for PathPattern {
+    /// As written, letters lower-cased.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.segs.is_empty() && !self.rest {
+            return f.write_str("/");
+        }
+        for s in &self.segs {
+            write!(f, "/{s}")?;
+        }
+        if self.rest {
+            f.write_str("/**")?;
+        }
+        Ok(())
     }
 }
 
@@ -493,6 +575,15 @@ mod tests {
         assert_eq!(readings("/a%ff", l), Err(PathError::BadDecodedByte));
         assert_eq!(readings("http://x/a", l), Err(PathError::NotOriginForm));
         assert_eq!(readings("/a b", l), Err(PathError::InvalidByte));
+        for uri in [
+            "/admin%3F/x",
+            "/admin%3f",
+            "/a%23b",
+            "/a%253Fb",
+            "/a/%2523/b",
+        ] {
+            assert_eq!(readings(uri, l), Err(PathError::EncodedDelimiter), "{uri}");
+        }
         assert_eq!(
             readings(&"/a".repeat(200), l),
             Err(PathError::TooManySegments)

@@ -9,11 +9,14 @@ use std::time::Duration;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
+mod fallthrough;
+
 use super::duration;
 use super::host::HostPattern;
 use super::path::{PathLimits, PathPattern};
 use crate::config::MAX_DURATION;
 use crate::requirement::{ReauthPolicy, Requirement};
+use crate::token_kind::TokenKind;
 
 /// Largest policy file read, in bytes (1 MiB): a policy is written by hand.
 pub const MAX_POLICY_BYTES: usize = 1024 * 1024;
@@ -136,10 +139,24 @@ pub struct Policy {
 
 impl Policy {
     /// Parses and checks a policy file. Every error is returned, each with
-    /// its line and column.
+    /// its line and column. `scopes` are accepted whatever the tokens are;
+    /// a gate that knows its [`TokenKind`] uses [`Policy::parse_for`].
     pub fn parse(text: &str) -> Result<Policy, Vec<PolicyError>> {
+        Self::parse_with(text, None)
+    }
+
+    /// [`Policy::parse`] for a gate that verifies `kind` tokens: with
+    /// [`TokenKind::IdToken`], `scopes` (in `[defaults]` or on a route) is
+    /// an error naming the route, since an ID token carries no `scope` and
+    /// every request of that route would be refused.
+    pub fn parse_for(text: &str, kind: TokenKind) -> Result<Policy, Vec<PolicyError>> {
+        Self::parse_with(text, Some(kind))
+    }
+
+    fn parse_with(text: &str, kind: Option<TokenKind>) -> Result<Policy, Vec<PolicyError>> {
         let mut p = Parser {
             text,
+            kind,
             errors: Vec::new(),
         };
         let policy = p.policy();
@@ -186,6 +203,8 @@ impl Policy {
 
 struct Parser<'t> {
     text: &'t str,
+    /// The gate's token kind, when known.
+    kind: Option<TokenKind>,
     errors: Vec<PolicyError>,
 }
 
@@ -250,7 +269,7 @@ impl Parser<'_> {
         if let Some((_, v)) = find(doc, "defaults") {
             if let Some(t) = self.table(v, "[defaults]") {
                 self.unknown_keys(t, REQUIREMENT_KEYS, "in [defaults]");
-                defaults = self.requirement(t, &Requirement::none());
+                defaults = self.requirement(t, &Requirement::none(), "in [defaults]");
             }
         }
         let mut limits = PathLimits::default();
@@ -306,6 +325,15 @@ impl Parser<'_> {
             }
         }
         self.shadowed(&routes);
+        // Judged only on a file otherwise valid: a route left out for a
+        // mistake would change where requests fall.
+        if self.errors.is_empty() {
+            let list: Vec<Route> = routes.iter().map(|(r, _)| r.clone()).collect();
+            for (i, message) in fallthrough::check(&list, unmatched, &defaults, limits.max_segments)
+            {
+                self.error(routes[i].1.clone(), message);
+            }
+        }
         let routes: Vec<Route> = routes.into_iter().map(|(r, _)| r).collect();
         Some(Policy {
             uses_methods: routes.iter().any(|r| r.methods.is_some()),
@@ -438,7 +466,8 @@ impl Parser<'_> {
             }
             Action::Public
         } else {
-            Action::Verify(self.requirement(t, defaults))
+            let place = format!("on route {:?}", name.as_deref().unwrap_or(""));
+            Action::Verify(self.requirement(t, defaults, &place))
         };
         // A route with other mistakes is still kept for the name and
         // shadowing checks (a policy with any error is never used).
@@ -451,9 +480,10 @@ impl Parser<'_> {
         })
     }
 
-    /// A requirement from `max_age`, `acr_values`, `amr` and
+    /// A requirement from `max_age`, `acr_values`, `amr`, `scopes` and
     /// `when_cannot_reauthenticate`; absent keys keep `base`'s values.
-    fn requirement(&mut self, t: &DeTable<'_>, base: &Requirement) -> Requirement {
+    /// `place` ("on route \"x\"", "in [defaults]") names it in errors.
+    fn requirement(&mut self, t: &DeTable<'_>, base: &Requirement, place: &str) -> Requirement {
         let mut r = base.clone();
         if let Some((_, v)) = find(t, "max_age") {
             let parsed = match v.get_ref() {
@@ -490,7 +520,19 @@ impl Parser<'_> {
                 r = r.require_amr(list.into_iter().map(|(s, _)| s.to_owned()));
             }
         }
-        if let Some((_, v)) = find(t, "scopes") {
+        if let Some((k, v)) = find(t, "scopes") {
+            // RFC 9068 §2.2.3: `scope` is an access token's claim; an ID
+            // token (OIDC Core §2) has none, so the route would refuse all.
+            if self.kind == Some(TokenKind::IdToken) {
+                self.error(
+                    k.span(),
+                    format!(
+                        "scopes {place}: this gate verifies ID tokens, which carry no scope, so \
+                         every request would be refused (insufficient_scope): verify access \
+                         tokens (reauth serve --token-kind access) or remove scopes"
+                    ),
+                );
+            }
             if let Some(list) = self.strings(v, "scopes") {
                 r = r.require_scopes(list.into_iter().map(|(s, _)| s.to_owned()));
             }

@@ -5,16 +5,18 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
+use reauth::TokenKind;
 use reauth::gate::{MAX_POLICY_BYTES, Policy};
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use crate::metrics::Metrics;
 
-/// Reads and parses `path`; every error as `FILE:LINE:COL: message`.
-pub fn load(path: &Path) -> Result<Policy, Vec<String>> {
+/// Reads and parses `path` for a gate verifying `kind` tokens; every error
+/// as `FILE:LINE:COL: message`.
+pub fn load(path: &Path, kind: TokenKind) -> Result<Policy, Vec<String>> {
     let shown = path.display();
     let text = read(path).map_err(|e| vec![format!("{shown}: {e}")])?;
-    Policy::parse(&text).map_err(|errors| {
+    Policy::parse_for(&text, kind).map_err(|errors| {
         errors
             .iter()
             .map(|e| format!("{shown}:{e}"))
@@ -31,10 +33,10 @@ fn read(path: &Path) -> Result<String, String> {
     String::from_utf8(bytes).map_err(|_| "not UTF-8".to_owned())
 }
 
-/// `reauth serve --check-config FILE`: 0 and a summary on stdout, or every
-/// error on stderr and 2.
-pub fn check(path: &Path) -> i32 {
-    match load(path) {
+/// `reauth serve --check-config FILE` (with `--token-kind`, the gate's):
+/// 0 and a summary on stdout, or every error on stderr and 2.
+pub fn check(path: &Path, kind: TokenKind) -> i32 {
+    match load(path, kind) {
         Ok(p) => {
             println!(
                 "{}: ok, {} route(s), unmatched requests: {}",
@@ -70,12 +72,13 @@ pub fn reload_on(
     mut hup: Signal,
     path: PathBuf,
     current: Arc<ArcSwap<Policy>>,
+    kind: TokenKind,
     metrics: Option<Arc<Metrics>>,
 ) {
     actix_web::rt::spawn(async move {
         while hup.recv().await.is_some() {
             let file = path.clone();
-            let loaded = tokio::task::spawn_blocking(move || load(&file))
+            let loaded = tokio::task::spawn_blocking(move || load(&file, kind))
                 .await
                 .unwrap_or_else(|e| Err(vec![format!("{}: {e}", path.display())]));
             match loaded {

@@ -286,7 +286,7 @@ fn has_body(req: &HttpRequest) -> bool {
 
 pub async fn run(args: ServeArgs) -> i32 {
     if let Some(path) = &args.check_config {
-        return policy_file::check(path);
+        return policy_file::check(path, token_kind(&args));
     }
     let policy = match &args.config {
         Some(path) => match start_policy(&args, path) {
@@ -318,7 +318,13 @@ pub async fn run(args: ServeArgs) -> i32 {
     };
     let metrics = args.metrics_bind.map(|_| Metrics::new(verifier.clone()));
     if let (Some(path), Some(policy), Some(hup)) = (&args.config, &policy, hup) {
-        policy_file::reload_on(hup, path.clone(), policy.clone(), metrics.clone());
+        policy_file::reload_on(
+            hup,
+            path.clone(),
+            policy.clone(),
+            token_kind(&args),
+            metrics.clone(),
+        );
     }
     let gate = web::Data::new(Gate {
         verifier: verifier.clone(),
@@ -400,7 +406,7 @@ fn start_policy(args: &ServeArgs, path: &Path) -> Result<Arc<ArcSwap<Policy>>, (
         );
         return Err(());
     }
-    match policy_file::load(path) {
+    match policy_file::load(path, token_kind(args)) {
         Ok(p) => {
             tracing::info!(file = %path.display(), routes = p.routes().len(), "reauth: policy loaded");
             Ok(Arc::new(ArcSwap::from_pointee(p)))
@@ -412,6 +418,15 @@ fn start_policy(args: &ServeArgs, path: &Path) -> Result<Arc<ArcSwap<Policy>>, (
             tracing::error!(file = %path.display(), "reauth: the policy file is invalid (check it with reauth serve --check-config)");
             Err(())
         }
+    }
+}
+
+/// The kind of token the gate verifies (`--token-kind`): the policy file's
+/// `scopes` need access tokens.
+fn token_kind(args: &ServeArgs) -> reauth::TokenKind {
+    match args.common.token_kind {
+        crate::args::Kind::Id => reauth::TokenKind::IdToken,
+        crate::args::Kind::Access => reauth::TokenKind::AccessToken,
     }
 }
 
