@@ -85,6 +85,35 @@ pub fn fresh_within(found: Option<Requirement>, secs: u64) -> Requirement {
 
 /// Where a guarded route reads the ID token from. Place one in app data
 /// (actix) or as an `Extension` (axum) to change it; default: `Authorization: Bearer`.
+///
+/// ```
+/// use actix_web::{App, HttpResponse, test, web};
+/// use reauth::actix::Reauthenticated;
+/// use reauth::testing::TestIssuer;
+/// use reauth::{Requirement, TokenSource};
+///
+/// async fn me(user: Reauthenticated) -> HttpResponse {
+///     HttpResponse::Ok().body(user.subject().to_owned())
+/// }
+///
+/// # actix_web::rt::System::new().block_on(async {
+/// let issuer = TestIssuer::start().await;
+/// let app = test::init_service(
+///     App::new()
+///         .app_data(issuer.verifier().await)
+///         // The token comes in `X-ID-Token`, not `Authorization: Bearer`.
+///         .app_data(TokenSource::Header("X-ID-Token".into()))
+///         .app_data(Requirement::none())
+///         .route("/me", web::get().to(me)),
+/// )
+/// .await;
+/// let req = test::TestRequest::get()
+///     .uri("/me")
+///     .insert_header(("X-ID-Token", issuer.token().sign()))
+///     .to_request();
+/// assert_eq!(test::call_service(&app, req).await.status(), 200);
+/// # });
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum TokenSource {
     /// `Authorization: Bearer <token>` (RFC 6750 §2.1). The default.

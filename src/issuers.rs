@@ -159,6 +159,35 @@ impl std::fmt::Debug for IssuerSet {
             .field("issuers", &self.fixed.keys().collect::<Vec<_>>())
             .field("template", &self.tenants.as_ref().map(|t| &t.template))
             .finish()
+///
+/// The token's `iss` only chooses the [`Verifier`]; that verifier then
+/// checks everything with its own configuration. Fixed issuers come from
+/// [`IssuerSet::new`], tenants discovered on first sight from a
+/// [`TenantTemplate`] (see the README's "Several issuers, many tenants").
+/// The adapters take a set wherever they take a `Verifier` (actix: app
+/// data; axum: state, as [`Verifiers`]).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use reauth::testing::TestIssuer;
+/// use reauth::{IssuerSet, Requirement};
+///
+/// let current = TestIssuer::start().await; // in production: discovered `Verifier`s
+/// let legacy = TestIssuer::start().await;
+/// let set = IssuerSet::new([current.verifier().await, legacy.verifier().await], None)?;
+///
+/// let none = Requirement::none();
+/// assert!(set.verify(&current.token().sign(), &none).await.is_ok());
+/// assert!(set.verify(&legacy.token().sign(), &none).await.is_ok());
+///
+/// // An issuer the set does not know: refused without a network call.
+/// let stranger = TestIssuer::start().await;
+/// let err = set.verify(&stranger.token().sign(), &none).await.unwrap_err();
+/// assert_eq!(err.code(), "invalid_issuer");
+/// # Ok(())
+/// # }
+/// ```
     }
 }
 

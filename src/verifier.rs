@@ -56,6 +56,42 @@ impl<E> Verified<E> {
 
 /// Verifies ID tokens for one issuer. Cheap to clone; clones share the key
 /// cache. Build one per issuer at start-up and share it.
+///
+/// [`discover`](Self::discover) fetches the issuer's discovery document and
+/// JWKS once; [`verify`](Self::verify) then checks each token against the
+/// route's [`Requirement`](crate::Requirement) (signature, claims, and how
+/// recent the login is). The adapters' extractors
+/// ([`actix::Reauthenticated`](crate::actix::Reauthenticated),
+/// [`axum::Reauthenticated`](crate::axum::Reauthenticated)) take it from
+/// app data or state. Several issuers: [`IssuerSet`](crate::IssuerSet).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::time::Duration;
+///
+/// use reauth::testing::TestIssuer;
+/// use reauth::{Requirement, Verifier, VerifierConfig};
+///
+/// let issuer = TestIssuer::start().await; // in production: your issuer's URL
+/// let verifier = Verifier::discover(
+///     VerifierConfig::builder(issuer.issuer()) // e.g. "https://myapp.authgear.cloud"
+///         .audience("test-client") // your client id
+///         .build()?,
+/// )
+/// .await?;
+///
+/// let delete_account = Requirement::max_age(Duration::from_secs(300));
+/// let user = verifier.verify(&issuer.token().sign(), &delete_account).await?;
+/// assert_eq!(user.subject(), "user-1");
+///
+/// // A login an hour old: 401 and a challenge the client acts on.
+/// let stale = issuer.token().auth_time_ago(3600).sign();
+/// let err = verifier.verify(&stale, &delete_account).await.unwrap_err();
+/// assert_eq!((err.code(), err.status()), ("authentication_too_old", 401));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct Verifier {
     inner: Arc<Inner>,

@@ -108,3 +108,119 @@ fn the_step_up_example_command_line_is_the_documented_one() {
         "--max-age defaults to 300"
     );
 }
+
+/// The features Cargo.toml declares.
+fn cargo_features() -> Vec<&'static str> {
+    include_str!("../Cargo.toml")
+        .split("[features]")
+        .nth(1)
+        .unwrap()
+        .split("\n[")
+        .next()
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .filter_map(|l| l.split_once(" = ").map(|(k, _)| k.trim()))
+        .filter(|k| *k != "default")
+        .collect()
+}
+
+/// The crate front page (docs.rs) is its own short page, not the whole
+/// README: a row for every feature, and links to the items a newcomer
+/// looks for next (`cargo doc` with warnings denied checks they resolve).
+#[test]
+fn the_crate_front_page_is_short_links_the_items_and_lists_every_feature() {
+    let lib = include_str!("../src/lib.rs");
+    let front: Vec<&str> = lib.lines().take_while(|l| l.starts_with("//!")).collect();
+    assert!(
+        !lib.contains("#![doc = include_str!(\"../README.md\")]"),
+        "the README is the user guide, not the front page"
+    );
+    assert!(
+        (20..=120).contains(&front.len()),
+        "a front page of a screen or two: {} lines",
+        front.len()
+    );
+    let front = front.join("\n");
+    for feature in cargo_features() {
+        assert!(
+            front.contains(&format!("//! | `{feature}` |")),
+            "the front page's feature table lacks `{feature}`"
+        );
+    }
+    for link in [
+        "[`Verifier`]",
+        "[`Requirement`]",
+        "[`actix::Reauthenticated`]",
+        "[`axum::Reauthenticated`]",
+        "[`testing::TestIssuer`]",
+        "[`IssuerSet`]",
+        "[`ErrorRenderer`]",
+        "[`TokenSource`]",
+    ] {
+        assert!(front.contains(link), "the front page does not link {link}");
+    }
+    assert!(front.contains("```\n"), "the front page has an example");
+    // The README's Rust blocks still run as doctests.
+    assert!(lib.contains("#[cfg(doctest)]\n#[doc = include_str!(\"../README.md\")]"));
+}
+
+/// "In a framework, it is one line per route:" is one list; the paragraphs
+/// that explain it come after it, not between its items.
+#[test]
+fn the_one_line_per_route_list_is_one_list() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let after = readme
+        .split("one line per route:\n\n")
+        .nth(1)
+        .expect("README has the one-line-per-route list");
+    let list: Vec<&str> = after.split("\n\n").next().unwrap().lines().collect();
+    let items: Vec<&str> = list
+        .iter()
+        .copied()
+        .filter(|l| l.starts_with("- "))
+        .collect();
+    assert!(
+        list.iter()
+            .all(|l| l.starts_with("- ") || l.starts_with("  ")),
+        "{list:#?}"
+    );
+    for name in ["actix-web", "axum", "anything else", "any language"] {
+        assert!(
+            items
+                .iter()
+                .any(|i| i.starts_with(&format!("- **{name}**"))),
+            "the list lost {name}: {items:#?}"
+        );
+    }
+}
+
+/// The crate is not on crates.io: no guide shows `reauth = "0.1"` or a
+/// `version = "0.1"` dependency a newcomer would paste and fail with.
+#[test]
+fn no_dependency_line_pretends_the_crate_is_published() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    for (file, text) in [
+        ("README.md", readme.as_str()),
+        ("src/lib.rs", include_str!("../src/lib.rs")),
+        ("src/testing/mod.rs", include_str!("../src/testing/mod.rs")),
+    ] {
+        for line in text.lines() {
+            let pasted = line
+                .trim_start_matches("//!")
+                .trim_start_matches("//")
+                .trim_start_matches('#')
+                .trim();
+            assert!(
+                !(pasted.starts_with("reauth = \"") || line.contains("reauth = { version =")),
+                "{file}: {line}"
+            );
+        }
+        assert!(
+            !text.contains("a dev-dependency: `reauth = { version"),
+            "{file}"
+        );
+    }
+}

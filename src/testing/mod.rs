@@ -24,8 +24,9 @@
 //!
 //! It runs on the caller's Tokio runtime (any flavour: `#[tokio::test]`,
 //! `#[actix_web::test]`) and stops when dropped. In your own crate, add it as
-//! a dev-dependency: `reauth = { version = "0.1", default-features = false,
-//! features = ["testing"] }`.
+//! a dev-dependency: `reauth = { path = "../reauth", default-features = false,
+//! features = ["testing"] }` (the crate is not on crates.io yet: a path or
+//! git dependency).
 //!
 //! The helpers panic on setup failures (no free port, key generation): they
 //! are for tests.
@@ -56,6 +57,32 @@ pub const TEST_CLIENT_ID: &str = "test-client";
 pub const TEST_RESOURCE: &str = "https://api.test.example";
 
 /// A running test issuer. Stops when dropped.
+///
+/// Point a real [`Verifier`] at it ([`verifier`](Self::verifier), or your
+/// own configuration from [`config`](Self::config)) and mint tokens with
+/// [`token`](Self::token); see the README's "Testing your routes" for a
+/// whole route test.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use std::time::Duration;
+///
+/// use reauth::Requirement;
+/// use reauth::testing::TestIssuer;
+///
+/// let issuer = TestIssuer::start().await;
+/// let verifier = issuer.verifier().await;
+/// let recent = Requirement::max_age(Duration::from_secs(300)).require_amr(["mfa"]);
+///
+/// let token = issuer.token().amr(["pwd", "mfa"]).sign();
+/// assert_eq!(verifier.verify(&token, &recent).await.unwrap().subject(), "user-1");
+///
+/// let stale = issuer.token().amr(["pwd", "mfa"]).auth_time_ago(3600).sign();
+/// let err = verifier.verify(&stale, &recent).await.unwrap_err();
+/// assert_eq!(err.code(), "authentication_too_old");
+/// # }
+/// ```
 pub struct TestIssuer {
     issuer: String,
     shared: Arc<server::Shared>,
@@ -331,7 +358,8 @@ impl TestIssuer {
     /// An RFC 9068 access token builder: `typ: at+jwt`, `aud`
     /// [`TEST_RESOURCE`], `client_id` [`TEST_CLIENT_ID`], a random `jti`,
     /// and the ID-token builder's `iss`, `sub`, `iat`, `exp`, `auth_time`.
-    /// Add `scope`, `acr`, `amr` with [`TokenBuilder::claim`].
+    /// Add `scope` with [`TokenBuilder::claim`], `acr` and `amr` with
+    /// [`TokenBuilder::acr`] and [`TokenBuilder::amr`].
     pub fn access_token(&self) -> TokenBuilder {
         let mut b = self.token().header("typ", "at+jwt");
         b.claims.insert("aud".into(), json!(TEST_RESOURCE));
@@ -410,6 +438,57 @@ impl TokenBuilder {
     pub fn auth_time_ago(self, secs: i64) -> Self {
         let t = self.now - secs;
         self.claim("auth_time", t)
+    }
+
+    /// Sets the `acr` claim (the authentication context class the login
+    /// met), as [`TestLogin::acr`] does for a browser login.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use reauth::Requirement;
+    /// use reauth::testing::TestIssuer;
+    ///
+    /// let issuer = TestIssuer::start().await;
+    /// let verifier = issuer.verifier().await;
+    /// let gold = Requirement::none().acr_values(["urn:example:gold"]);
+    /// let token = issuer.token().acr("urn:example:gold").sign();
+    /// assert!(verifier.verify(&token, &gold).await.is_ok());
+    /// let token = issuer.token().acr("urn:example:bronze").sign();
+    /// assert!(verifier.verify(&token, &gold).await.is_err());
+    /// # }
+    /// ```
+    pub fn acr(self, acr: impl Into<String>) -> Self {
+        self.claim("acr", acr.into())
+    }
+
+    /// Sets the `amr` claim (the authentication methods the login used), as
+    /// [`TestLogin::amr`] does for a browser login; an empty list removes
+    /// the claim. Tokens carry no `amr` unless this (or
+    /// [`claim`](Self::claim)) sets one.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use reauth::Requirement;
+    /// use reauth::testing::TestIssuer;
+    ///
+    /// let issuer = TestIssuer::start().await;
+    /// let verifier = issuer.verifier().await;
+    /// let mfa = Requirement::none().require_amr(["mfa"]);
+    /// let token = issuer.token().amr(["pwd", "mfa"]).sign();
+    /// assert!(verifier.verify(&token, &mfa).await.is_ok());
+    /// let token = issuer.token().amr(["pwd"]).sign();
+    /// assert!(verifier.verify(&token, &mfa).await.is_err());
+    /// # }
+    /// ```
+    pub fn amr<I: IntoIterator<Item = S>, S: Into<String>>(self, amr: I) -> Self {
+        let amr: Vec<String> = amr.into_iter().map(Into::into).collect();
+        if amr.is_empty() {
+            self.without("amr")
+        } else {
+            self.claim("amr", amr)
+        }
     }
 
     /// Sets the `can_reauthenticate` claim (Authgear's name).
