@@ -250,7 +250,14 @@ async fn main() {
             .collect::<String>(),
     )
     .unwrap();
-    let base = ["--redis", url.as_str(), "--issuer", iss.as_str()];
+    // Loaded before any gate has started (and so recorded the issuer).
+    let base = [
+        "--redis",
+        url.as_str(),
+        "--issuer",
+        iss.as_str(),
+        "--allow-unknown-issuer",
+    ];
     let t_sessions = run_revoke(bin, &[&base[..], &["--session-file", &sfile]].concat());
     let t_users = run_revoke(bin, &[&base[..], &["--user-file", &ufile]].concat());
     println!(

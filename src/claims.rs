@@ -188,10 +188,29 @@ pub(crate) fn check_times(c: &IdTokenClaims, now: i64, leeway: i64) -> Result<()
 
 /// A claim that ends up in an HTTP header must hold no control character.
 fn no_control_chars(name: &str, value: &str) -> Result<(), Rejection> {
-    if value.chars().any(|c| c.is_ascii_control()) {
+    if value.chars().any(char::is_control) {
         return Err(invalid(name, "must not contain control characters"));
     }
     Ok(())
+}
+
+/// A `sub` or `sid`: forwarded as a header value and revocable, so it
+/// follows the revocation id rule
+/// ([`check_id`](crate::revocation::check_id): 1 to 1,024 bytes, no control
+/// character), in ID tokens, access tokens and logout tokens alike.
+pub(crate) fn id_claim(name: &str, value: &str) -> Result<(), Rejection> {
+    use crate::revocation::IdError;
+    match crate::revocation::check_id(value) {
+        Ok(()) => Ok(()),
+        Err(IdError::Empty) => Err(invalid(name, "must not be empty")),
+        Err(IdError::ControlCharacter { .. }) => {
+            Err(invalid(name, "must not contain control characters"))
+        }
+        Err(e @ IdError::TooLong { .. }) => Err(Rejection::new(
+            RejectionKind::InvalidClaim,
+            format!("{name} is invalid: {e}"),
+        )),
+    }
 }
 
 /// Checks the claims in OIDC Core 3.1.3.7 order and returns them typed.
@@ -241,13 +260,10 @@ pub(crate) fn validate(
     // forwarded as header values byte for byte, so control characters (CR,
     // LF, NUL, DEL...) are a bad claim here, never a 5xx later.
     let sub = opt_string(map, "sub")?.ok_or_else(|| missing("sub"))?;
-    if sub.is_empty() {
-        return Err(invalid("sub", "must not be empty"));
-    }
-    no_control_chars("sub", &sub)?;
+    id_claim("sub", &sub)?;
     let sid = opt_string(map, "sid")?;
     if let Some(sid) = &sid {
-        no_control_chars("sid", sid)?;
+        id_claim("sid", sid)?;
     }
     // OIDC Core 2: auth_time, when present, is a NumericDate. Whether it is
     // required, and how old it may be, is the route's freshness decision.

@@ -434,6 +434,17 @@ pub enum RevokeError {
         /// The verifier's "now".
         now: i64,
     },
+    /// The `sub` or `sid` breaks the id rule
+    /// ([`check_id`](crate::revocation::check_id)): nothing was written
+    /// (`invalid_request`, 400).
+    #[error("cannot revoke {what}: {source}")]
+    InvalidId {
+        /// `sub` or `sid`.
+        what: &'static str,
+        /// What is wrong with it.
+        #[source]
+        source: crate::revocation::IdError,
+    },
     /// The store could not be written (`revocation_unavailable`, 503: retry).
     #[error(transparent)]
     Unavailable(#[from] StoreError),
@@ -443,7 +454,7 @@ impl RevokeError {
     /// `invalid_request` or `revocation_unavailable`.
     pub fn code(&self) -> &'static str {
         match self {
-            Self::CutoffInFuture { .. } => "invalid_request",
+            Self::CutoffInFuture { .. } | Self::InvalidId { .. } => "invalid_request",
             Self::Unavailable(_) => "revocation_unavailable",
         }
     }
@@ -451,7 +462,7 @@ impl RevokeError {
     /// 400 or 503.
     pub fn status(&self) -> u16 {
         match self {
-            Self::CutoffInFuture { .. } => 400,
+            Self::CutoffInFuture { .. } | Self::InvalidId { .. } => 400,
             Self::Unavailable(_) => 503,
         }
     }
@@ -476,7 +487,15 @@ impl From<RevokeError> for LogoutError {
     fn from(e: RevokeError) -> Self {
         match e {
             RevokeError::Unavailable(s) => Self::Store(s),
-            other => Self::Store(StoreError(other.to_string())),
+            // The logout token named an id no store can hold, or (never,
+            // as the cut-off is min(iat, now)) a future cut-off: the token
+            // is at fault, 400, never a 503 the issuer would retry.
+            other @ (RevokeError::InvalidId { .. } | RevokeError::CutoffInFuture { .. }) => {
+                Self::Rejected(Rejection::new(
+                    RejectionKind::InvalidClaim,
+                    other.to_string(),
+                ))
+            }
         }
     }
 }

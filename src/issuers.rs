@@ -34,6 +34,7 @@ use crate::config::VerifierConfig;
 use crate::error::{ConfigError, FetchError, Rejection, RejectionKind, VerifyError};
 use crate::memo::Memo;
 use crate::requirement::Requirement;
+use crate::revocation::{MemoryStore, RevocationStore};
 use crate::verifier::{ClaimsMap, Verified, Verifier};
 
 type MakeConfig = dyn Fn(&str, &str) -> Result<VerifierConfig, ConfigError> + Send + Sync;
@@ -51,6 +52,8 @@ pub struct TenantTemplate {
     max_issuers: usize,
     negative_ttl: Duration,
     max_concurrent_discoveries: usize,
+    /// One store for every tenant's verifier (see [`TenantTemplate::revocation_store`]).
+    store: Arc<dyn RevocationStore>,
 }
 
 impl std::fmt::Debug for TenantTemplate {
@@ -95,7 +98,21 @@ impl TenantTemplate {
             max_issuers: 1000,
             negative_ttl: Duration::from_secs(300),
             max_concurrent_discoveries: 4,
+            store: Arc::new(MemoryStore::new()),
         })
+    }
+
+    /// The revocation store of every tenant whose configuration names none.
+    /// Defaults to one [`MemoryStore`] for the whole template, never one per
+    /// tenant: a tenant's verifier can be evicted from the cache (past
+    /// [`max_issuers`](Self::max_issuers)) and discovered again, and its
+    /// revocations must outlive it. Entries are namespaced by issuer, so one
+    /// store serves every tenant. A configuration closure that gives each
+    /// tenant a store of its own loses this; pass one shared store here (or
+    /// the same `Arc` from the closure).
+    pub fn revocation_store(mut self, store: Arc<dyn RevocationStore>) -> Self {
+        self.store = store;
+        self
     }
 
     /// Only these tenants (an allow-list; default: any valid tenant).
@@ -142,23 +159,6 @@ struct Tenants {
 }
 
 /// Several issuers behind one `verify`. Cheap to clone.
-#[derive(Clone)]
-pub struct IssuerSet {
-    fixed: Arc<HashMap<String, Verifier>>,
-    /// One memo for the whole set: a hit is one lookup, as with a single
-    /// verifier, and its entry names the verifier that re-judges it.
-    memo: Option<Arc<Memo>>,
-    tenants: Option<Arc<Tenants>>,
-    max_token_bytes: usize,
-    discovered: Arc<AtomicU64>,
-}
-
-impl std::fmt::Debug for IssuerSet {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("IssuerSet")
-            .field("issuers", &self.fixed.keys().collect::<Vec<_>>())
-            .field("template", &self.tenants.as_ref().map(|t| &t.template))
-            .finish()
 ///
 /// The token's `iss` only chooses the [`Verifier`]; that verifier then
 /// checks everything with its own configuration. Fixed issuers come from
@@ -188,6 +188,23 @@ impl std::fmt::Debug for IssuerSet {
 /// # Ok(())
 /// # }
 /// ```
+#[derive(Clone)]
+pub struct IssuerSet {
+    fixed: Arc<HashMap<String, Verifier>>,
+    /// One memo for the whole set: a hit is one lookup, as with a single
+    /// verifier, and its entry names the verifier that re-judges it.
+    memo: Option<Arc<Memo>>,
+    tenants: Option<Arc<Tenants>>,
+    max_token_bytes: usize,
+    discovered: Arc<AtomicU64>,
+}
+
+impl std::fmt::Debug for IssuerSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuerSet")
+            .field("issuers", &self.fixed.keys().collect::<Vec<_>>())
+            .field("template", &self.tenants.as_ref().map(|t| &t.template))
+            .finish()
     }
 }
 
@@ -323,8 +340,12 @@ impl IssuerSet {
             return Err(unavailable("too many discoveries at once; retry".into()));
         };
         self.discovered.fetch_add(1, Ordering::Relaxed);
-        let config = (tenants.template.config)(&iss, tenant)
+        let mut config = (tenants.template.config)(&iss, tenant)
             .map_err(|e| unavailable(format!("configuration: {e}")))?;
+        // One store for the set: revocations outlive an evicted verifier.
+        if config.revocation_store.is_none() {
+            config.revocation_store = Some(tenants.template.store.clone());
+        }
         match Verifier::discover(config).await {
             Ok(v) => {
                 let _ = guard.insert(v.clone());

@@ -5,7 +5,7 @@
 use serde_json::{Map, Value};
 
 use crate::claims::{
-    check_audience, check_exp, check_iat, check_issuer, invalid, missing, opt_string,
+    check_audience, check_exp, check_iat, check_issuer, id_claim, invalid, missing, opt_string,
 };
 use crate::error::{Rejection, RejectionKind};
 
@@ -59,6 +59,13 @@ pub(crate) fn validate(
     if sub.is_none() && sid.is_none() {
         return Err(missing("sub or sid"));
     }
+    // They are revoked as ids (and `sub` may reach a header): the same rule
+    // as in ID tokens (OIDC Core 2), checked before anything is written.
+    for (name, value) in [("sub", &sub), ("sid", &sid)] {
+        if let Some(value) = value {
+            id_claim(name, value)?;
+        }
+    }
     // Step 5: events has the back-channel logout member, a JSON object.
     match map.get("events") {
         None => return Err(missing("events")),
@@ -80,6 +87,7 @@ pub(crate) fn validate(
     }
     // §2.4: jti is REQUIRED (step 7 records it).
     let jti = opt_string(map, "jti")?.ok_or_else(|| missing("jti"))?;
+    id_claim("jti", &jti)?;
     Ok(LogoutEvent {
         sub,
         sid,
@@ -146,5 +154,17 @@ mod tests {
             Err("invalid_issuer")
         );
         assert_eq!(check(with("aud", json!("x"))), Err("invalid_audience"));
+        // Ids are revoked as written: the id rule, like ID-token claims.
+        for (k, v) in [
+            ("sid", json!("s\r")),
+            ("sid", json!("a\nb")),
+            ("sid", json!("")),
+            ("sid", json!("x".repeat(1025))),
+            ("sub", json!("u\t")),
+            ("sub", json!("")),
+            ("jti", json!("j\n")),
+        ] {
+            assert_eq!(check(with(k, v.clone())), Err("invalid_claim"), "{k}={v}");
+        }
     }
 }

@@ -35,6 +35,8 @@ pub struct RevocationSync {
     pub applied: u64,
     /// Snapshots loaded since start.
     pub snapshots: u64,
+    /// Unreadable log entries and snapshot records passed over since start.
+    pub skipped: u64,
 }
 
 impl RevocationSync {
@@ -45,7 +47,14 @@ impl RevocationSync {
             max_staleness,
             applied,
             snapshots,
+            skipped: 0,
         }
+    }
+
+    /// With the count of unreadable entries passed over.
+    pub fn with_skipped(mut self, skipped: u64) -> Self {
+        self.skipped = skipped;
+        self
     }
 
     /// Whether verification can currently vouch for revocations.

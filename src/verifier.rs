@@ -144,6 +144,11 @@ fn extract<E: DeserializeOwned + 'static>(claims: &ClaimsMap) -> Result<E, Verif
     })
 }
 
+/// The id rule, before any store write (a shared store's readers depend on it).
+fn valid_id(what: &'static str, id: &str) -> Result<(), RevokeError> {
+    crate::revocation::check_id(id).map_err(|source| RevokeError::InvalidId { what, source })
+}
+
 impl std::fmt::Debug for Verifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Verifier")
@@ -173,6 +178,11 @@ impl Verifier {
             .map_err(InitError::Revocation)?;
         let memo = Memo::new(config.memo_max_entries, config.memo_max_bytes);
         let namespace = Namespace::new(&config.issuer);
+        // ...and records the issuers it serves (what `reauth revoke` checks).
+        store
+            .register_issuer(&namespace)
+            .await
+            .map_err(InitError::Revocation)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
@@ -535,13 +545,15 @@ impl Verifier {
     /// "Log out all devices": revokes every token of `sub` whose login
     /// (`auth_time`) is at or before `before` (default: now). A cut-off later
     /// than now plus the leeway is refused ([`RevokeError::CutoffInFuture`]):
-    /// it would revoke logins that have not happened yet.
+    /// it would revoke logins that have not happened yet; so is a `sub` that
+    /// breaks the id rule ([`RevokeError::InvalidId`]).
     pub async fn revoke_user(&self, sub: &str, before: Option<i64>) -> Result<(), RevokeError> {
         let (now, leeway) = self.now_and_leeway();
         let cutoff = before.unwrap_or(now);
         if cutoff > now.saturating_add(leeway) {
             return Err(RevokeError::CutoffInFuture { cutoff, now });
         }
+        valid_id("sub", sub)?;
         let keep = cutoff.saturating_add(self.keep_secs());
         let ns = &self.inner.namespace;
         Ok(self
@@ -551,8 +563,11 @@ impl Verifier {
             .await?)
     }
 
-    /// Revokes every token carrying this `sid`.
+    /// Revokes every token carrying this `sid`. An id that breaks the id
+    /// rule ([`check_id`](crate::revocation::check_id)) is refused
+    /// ([`RevokeError::InvalidId`]) before anything is written.
     pub async fn revoke_session(&self, sid: &str) -> Result<(), RevokeError> {
+        valid_id("sid", sid)?;
         let (now, _) = self.now_and_leeway();
         let keep = now.saturating_add(self.keep_secs());
         let ns = &self.inner.namespace;

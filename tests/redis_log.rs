@@ -194,7 +194,14 @@ async fn bulk_files_are_validated_whole_before_anything_is_written() {
         format!("ok-1\nok-2\n\nok-4\nctl\u{7}x\n{long}\nok-7\n"),
     )
     .unwrap();
-    let base = ["--redis", &url, "--issuer", "https://issuer.example"];
+    // No gate has used this store yet: the explicit override.
+    let base = [
+        "--redis",
+        &url,
+        "--issuer",
+        "https://issuer.example",
+        "--allow-unknown-issuer",
+    ];
     let (code, json, stderr) = revoke_cli(
         &[&base[..], &["--session-file", bad.to_str().unwrap()]].concat(),
         None,
@@ -266,6 +273,7 @@ async fn concurrent_writers_in_several_processes_leave_every_instance_equal_to_t
                     &url,
                     "--issuer",
                     "https://issuer.example",
+                    "--allow-unknown-issuer",
                     kind,
                     file.to_str().unwrap(),
                 ],

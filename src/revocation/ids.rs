@@ -1,13 +1,73 @@
-//! Id lists for bulk revocation (`reauth revoke --session-file`): one id a
-//! line, validated whole before anything is written. Pure: bytes in, ids or
-//! every bad line out.
+//! What a revocation id may be, and id lists for bulk revocation
+//! (`reauth revoke --session-file`): one id a line, validated whole before
+//! anything is written. Pure: bytes in, ids or every bad line out.
+//!
+//! One rule for every id (`sub`, `sid`, logout `jti`) wherever it is written
+//! ([`check_id`]) and wherever it is read back (the Redis log and snapshot):
+//! 1 to [`MAX_ID_BYTES`] bytes of UTF-8 without a control character. The
+//! shared store's records are `\n{id}\t{value}` and its log fields are
+//! length-capped, so an id that broke the rule could forge records or jam
+//! every reader; it is refused before any write.
 
 use std::io::BufRead;
+
+/// Longest revocation id, in bytes (1,024). Not configurable on purpose:
+/// every writer (`reauth revoke`, each gate, back-channel logout) and every
+/// reader of a shared store must agree on it, whatever their settings.
+/// OIDC Core §2 caps `sub` at 255 ASCII characters; this leaves room.
+pub const MAX_ID_BYTES: usize = 1024;
+
+/// Why an id cannot be revoked (or read back from a shared store).
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdError {
+    /// The id is empty.
+    #[error("the id is empty")]
+    Empty,
+    /// The id is longer than [`MAX_ID_BYTES`].
+    #[error("the id is {len} bytes long; the limit is {max}")]
+    TooLong {
+        /// Its length in bytes.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The id holds a control character (CR, LF, TAB, NUL, DEL, C1...).
+    #[error("the id holds a control character (U+{code:04X}) at byte {at}")]
+    ControlCharacter {
+        /// The character's code point.
+        code: u32,
+        /// Its byte offset.
+        at: usize,
+    },
+}
+
+/// The id rule: 1 to [`MAX_ID_BYTES`] bytes, no control character
+/// (Unicode category Cc: C0, DEL and C1, so no CR, LF or TAB).
+pub fn check_id(id: &str) -> Result<(), IdError> {
+    if id.is_empty() {
+        return Err(IdError::Empty);
+    }
+    if id.len() > MAX_ID_BYTES {
+        return Err(IdError::TooLong {
+            len: id.len(),
+            max: MAX_ID_BYTES,
+        });
+    }
+    match id.char_indices().find(|(_, c)| c.is_control()) {
+        Some((at, c)) => Err(IdError::ControlCharacter {
+            code: u32::from(c),
+            at,
+        }),
+        None => Ok(()),
+    }
+}
 
 /// Limits of an id list. Every limit is a documented default.
 #[derive(Debug, Clone, Copy)]
 pub struct IdListLimits {
-    /// Longest id, in bytes. Defaults to 1,024.
+    /// Longest id, in bytes. Defaults to (and can only lower)
+    /// [`MAX_ID_BYTES`], 1,024.
     pub max_id_bytes: usize,
     /// Most ids in one list. Defaults to 10,000,000.
     pub max_ids: usize,
@@ -18,7 +78,7 @@ pub struct IdListLimits {
 impl Default for IdListLimits {
     fn default() -> Self {
         Self {
-            max_id_bytes: 1024,
+            max_id_bytes: MAX_ID_BYTES,
             max_ids: 10_000_000,
             max_reported: 100,
         }
@@ -37,8 +97,9 @@ pub struct IdListError {
 }
 
 /// Reads one id a line. A line is bad when it is empty, longer than
-/// `max_id_bytes`, not UTF-8, or holds a control character (a final `\r`
-/// of a CRLF file is removed first). The list is bad when it has more than
+/// `max_id_bytes` (at most [`MAX_ID_BYTES`]), not UTF-8, or holds a control
+/// character ([`check_id`]; a final `\r` of a CRLF file is removed first).
+/// The list is bad when it has more than
 /// `max_ids` ids or any bad line. Reading never holds more than one line
 /// beyond the limits in memory.
 pub fn parse_id_list(
@@ -50,7 +111,8 @@ pub fn parse_id_list(
     let mut bad_lines = 0usize;
     let mut line_no = 0usize;
     let mut buf = Vec::new();
-    let cap = limits.max_id_bytes.saturating_add(2) as u64;
+    let max_id_bytes = limits.max_id_bytes.min(MAX_ID_BYTES);
+    let cap = max_id_bytes.saturating_add(2) as u64;
     loop {
         buf.clear();
         // Read at most `cap` bytes of the line; skip the rest if longer.
@@ -88,17 +150,20 @@ pub fn parse_id_list(
         if buf.last() == Some(&b'\r') {
             buf.pop();
         }
-        let verdict = if too_long || buf.len() > limits.max_id_bytes {
-            Err(format!("longer than {} bytes", limits.max_id_bytes))
+        let verdict = if too_long || buf.len() > max_id_bytes {
+            Err(format!("longer than {max_id_bytes} bytes"))
         } else if buf.is_empty() {
             Err("empty line".to_owned())
         } else {
             match std::str::from_utf8(&buf) {
                 Err(_) => Err("not UTF-8".to_owned()),
-                Ok(s) if s.chars().any(char::is_control) => {
-                    Err("contains a control character".to_owned())
-                }
-                Ok(s) => Ok(s.to_owned()),
+                Ok(s) => match check_id(s) {
+                    Err(IdError::ControlCharacter { .. }) => {
+                        Err("contains a control character".to_owned())
+                    }
+                    Err(e) => Err(e.to_string()),
+                    Ok(()) => Ok(s.to_owned()),
+                },
             }
         };
         match verdict {
@@ -133,6 +198,24 @@ mod tests {
 
     fn parse(s: &str) -> Result<Vec<String>, IdListError> {
         parse_id_list(s.as_bytes(), IdListLimits::default())
+    }
+
+    #[test]
+    fn the_id_rule() {
+        assert_eq!(check_id("alice"), Ok(()));
+        assert_eq!(check_id("ünïcode-✓"), Ok(()));
+        assert_eq!(check_id(""), Err(IdError::Empty));
+        assert_eq!(check_id(&"x".repeat(MAX_ID_BYTES)), Ok(()));
+        assert!(matches!(
+            check_id(&"x".repeat(MAX_ID_BYTES + 1)),
+            Err(IdError::TooLong { len: 1025, .. })
+        ));
+        for bad in ["a\rb", "a\nb", "a\tb", "\0", "a\u{7f}", "a\u{85}", "sid\r"] {
+            assert!(
+                matches!(check_id(bad), Err(IdError::ControlCharacter { .. })),
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

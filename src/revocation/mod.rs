@@ -23,12 +23,13 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-pub use ids::{IdListError, IdListLimits, parse_id_list};
+pub use ids::{IdError, IdListError, IdListLimits, MAX_ID_BYTES, check_id, parse_id_list};
 pub use memory::MemoryStore;
 #[cfg(feature = "redis")]
 pub use redis::{
-    BUCKETS, BULK_CHUNK, Event, LogError, RedisStore, RedisStoreConfig, RedisWriter, ReplicaAcks,
-    WhenUnreachable, parse_bucket, parse_fields, parse_user_value, parse_xread,
+    BUCKETS, BULK_CHUNK, Entry, Event, LogError, RedisStore, RedisStoreConfig, RedisWriter,
+    RegisteredIssuers, ReplicaAcks, WhenUnreachable, parse_bucket, parse_fields, parse_user_value,
+    parse_xread,
 };
 
 /// A boxed future, so stores can be used as `Arc<dyn RevocationStore>`.
@@ -170,6 +171,17 @@ pub trait RevocationStore: Send + Sync + fmt::Debug + 'static {
     /// The default does nothing (a private store's writer is the verifier).
     fn require_retention(&self, keep: Duration) -> BoxFuture<'_, Result<(), StoreError>> {
         let _ = keep;
+        Box::pin(async { Ok(()) })
+    }
+
+    /// Tells the store that a verifier of `ns`'s issuer uses it (called by
+    /// [`Verifier::discover`](crate::Verifier::discover), so for each
+    /// discovered tenant too). A shared store records it, so a writer such
+    /// as `reauth revoke` can refuse an issuer no verifier serves (a
+    /// trailing slash, `localhost` for `127.0.0.1`) instead of writing an
+    /// entry nobody enforces. The default does nothing.
+    fn register_issuer<'a>(&'a self, ns: &'a Namespace) -> BoxFuture<'a, Result<(), StoreError>> {
+        let _ = ns;
         Box::pin(async { Ok(()) })
     }
 

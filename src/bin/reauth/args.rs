@@ -117,6 +117,13 @@ pub struct RevokeArgs {
     /// Key prefix in Redis (its cluster hash tag).
     #[arg(long, default_value = "reauth", value_name = "PREFIX")]
     pub redis_prefix: String,
+    /// Write even though no gate has recorded --issuer in this store. Gates
+    /// record the issuers they serve when they start (and tenants when they
+    /// are discovered); without this flag, an issuer none has recorded is
+    /// refused (exit 2), because no gate would enforce the entry. Only for
+    /// a store no gate has used yet.
+    #[arg(long)]
+    pub allow_unknown_issuer: bool,
 }
 
 fn parse_time(s: &str) -> Result<i64, String> {

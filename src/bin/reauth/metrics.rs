@@ -171,6 +171,12 @@ impl Collector for VerifierCollector {
                 "Revocation snapshots loaded",
                 r.snapshots,
             )?;
+            counter(
+                &mut enc,
+                "revocation_entries_skipped",
+                "Unreadable revocation log entries and snapshot records passed over",
+                r.skipped,
+            )?;
         }
         Ok(())
     }

@@ -40,6 +40,56 @@ fn read_ids(path: &str, max_ids: usize) -> Result<Vec<String>, Value> {
     })
 }
 
+/// Issuers listed in the refusal.
+const LIST_ISSUERS: usize = 20;
+
+/// An entry is namespaced by the issuer exactly as written: one no gate has
+/// recorded (`http://host/` for `http://host`, `localhost` for
+/// `127.0.0.1`) would be enforced by none, so it is refused, naming the
+/// issuers that are recorded, unless `--allow-unknown-issuer`.
+async fn issuer_is_served(writer: &RedisWriter, args: &RevokeArgs) -> Result<(), Value> {
+    if args.allow_unknown_issuer {
+        return Ok(());
+    }
+    let found = writer
+        .registered_issuers(&args.issuer, LIST_ISSUERS)
+        .await
+        .map_err(|e| failure("revocation_unavailable", &e.to_string()))?;
+    if found.known {
+        return Ok(());
+    }
+    let message = if found.total == 0 {
+        format!(
+            "no gate has recorded an issuer in this store (prefix {:?}): check --redis and \
+             --redis-prefix against the gates'; for a store no gate has used yet, pass \
+             --allow-unknown-issuer. Nothing was written",
+            args.redis_prefix
+        )
+    } else {
+        let near = found
+            .some
+            .iter()
+            .find(|i| same_but_for_slash(i, &args.issuer))
+            .map(|i| format!(" Did you mean {i:?}?"))
+            .unwrap_or_default();
+        format!(
+            "no gate serves issuer {:?}, so none would enforce this revocation.{near} \
+             Recorded issuers ({} in all): {}. --issuer must be exactly the gates' --issuer \
+             (the token's `iss`); --allow-unknown-issuer writes anyway. Nothing was written",
+            args.issuer,
+            found.total,
+            found.some.join(", ")
+        )
+    };
+    let mut out = failure("config_error", &message);
+    out["recorded_issuers"] = json!(found.some);
+    Err(out)
+}
+
+fn same_but_for_slash(a: &str, b: &str) -> bool {
+    a.trim_end_matches('/') == b.trim_end_matches('/')
+}
+
 pub async fn run(args: RevokeArgs) -> (Value, i32) {
     let now = chrono::Utc::now().timestamp();
     let cutoff = args.before.unwrap_or(now);
@@ -63,7 +113,23 @@ pub async fn run(args: RevokeArgs) -> (Value, i32) {
         &args.user_file,
         &args.session_file,
     ) {
-        (Some(one), ..) | (_, Some(one), ..) => vec![one.clone()],
+        (Some(one), ..) | (_, Some(one), ..) => match reauth::revocation::check_id(one) {
+            Ok(()) => vec![one.clone()],
+            Err(e) => {
+                let what = if args.user.is_some() {
+                    "--user"
+                } else {
+                    "--session"
+                };
+                return (
+                    failure(
+                        "invalid_request",
+                        &format!("{what}: {e}; nothing was written"),
+                    ),
+                    UNDECIDED,
+                );
+            }
+        },
         (.., Some(path), _) | (.., Some(path)) => match read_ids(path, args.max_ids) {
             Ok(ids) => ids,
             Err(out) => return (out, UNDECIDED),
@@ -84,6 +150,9 @@ pub async fn run(args: RevokeArgs) -> (Value, i32) {
         Ok(w) => w,
         Err(e) => return (failure("revocation_unavailable", &e.to_string()), UNDECIDED),
     };
+    if let Err(out) = issuer_is_served(&writer, &args).await {
+        return (out, UNDECIDED);
+    }
     let ns = Namespace::new(&args.issuer);
     let retention = i64::try_from(args.retention.as_secs())
         .unwrap_or(i64::MAX)

@@ -16,6 +16,9 @@
 //!   trimmed with `MAXLEN ~` [`RedisStoreConfig::log_max_len`];
 //! - `{p}:seq`: the entries' sequence counter;
 //! - `{p}:retention`: the longest keep period any verifier registered;
+//! - `{p}:issuers`: hash, issuer → when a verifier last registered it (Unix
+//!   seconds): the issuers the gates serve, which `reauth revoke` checks
+//!   its `--issuer` against;
 //! - `{p}:jti:{tag}:{jti}`: logout-token replay records (`SET NX EXAT`).
 //!
 //! **Writes** ([`RedisWriter`]) are one Lua script that updates the state
@@ -34,9 +37,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
-pub use log::{Event, LogError, parse_fields, parse_xread};
+pub use log::{Entry, Event, LogError, parse_fields, parse_xread};
 pub use snapshot::{parse_bucket, parse_user_value};
-pub use writer::{BUCKETS, BULK_CHUNK, RedisWriter};
+pub use writer::{BUCKETS, BULK_CHUNK, RedisWriter, RegisteredIssuers};
 
 use super::mirror::Mirror;
 use super::{BoxFuture, Namespace, RevocationStore, Revoked, StoreError};
@@ -184,6 +187,7 @@ pub(crate) struct Keys {
     log: String,
     seq: String,
     retention: String,
+    issuers: String,
     sweep: String,
     /// `{p}:b:`; bucket n of kind k (`u`|`s`) is `{p}:b:{k}:{n}`.
     bucket_prefix: String,
@@ -200,6 +204,7 @@ impl Keys {
             log: k("log"),
             seq: k("seq"),
             retention: k("retention"),
+            issuers: k("issuers"),
             sweep: k("sweep"),
             bucket_prefix: k("b:"),
         }
@@ -236,6 +241,8 @@ struct Shared {
     applied: AtomicU64,
     /// Snapshots loaded (metrics, tests).
     reloads: AtomicU64,
+    /// Log entries and snapshot records passed over as unreadable.
+    skipped: AtomicU64,
 }
 
 impl Shared {
@@ -276,6 +283,7 @@ impl RedisStore {
             epoch: Instant::now(),
             applied: AtomicU64::new(0),
             reloads: AtomicU64::new(0),
+            skipped: AtomicU64::new(0),
         });
         // A slow first answer (a loaded host, Redis still starting) is not yet
         // an outage: three tries, each bounded by the command timeout.
@@ -318,6 +326,12 @@ impl RedisStore {
         )
     }
 
+    /// Log entries and snapshot records skipped as unreadable since start
+    /// (each is logged; a writer that breaks the id rule shows here).
+    pub fn skipped(&self) -> u64 {
+        self.shared.skipped.load(Ordering::SeqCst)
+    }
+
     /// Staleness beyond which checks fail closed.
     fn allowed_staleness(&self) -> Duration {
         let c = &self.shared.config;
@@ -337,18 +351,34 @@ impl RedisStore {
 async fn reload(shared: &Shared) -> Result<snapshot::Position, StoreError> {
     let started = Instant::now();
     let mut conn = shared.writer.conn.clone();
-    let at = snapshot::load(&mut conn, &shared.writer.keys, &shared.mirror, unix_now()).await?;
+    let (at, skipped) =
+        snapshot::load(&mut conn, &shared.writer.keys, &shared.mirror, unix_now()).await?;
+    shared.skipped.fetch_add(skipped, Ordering::SeqCst);
     shared.reloads.fetch_add(1, Ordering::SeqCst);
     shared.confirm(started);
     Ok(at)
 }
 
-fn apply(shared: &Shared, e: &log::Event) {
-    let id = shared.mirror.stored_id(&e.key);
-    if e.user {
-        shared.mirror.apply_user(id, e.cutoff, e.keep);
-    } else {
-        shared.mirror.apply_session(id, e.keep);
+/// Applies one entry; an unreadable one is counted and logged, never applied.
+fn apply(shared: &Shared, entry: &log::Entry) {
+    match entry {
+        log::Entry::Event(e) => {
+            let id = shared.mirror.stored_id(&e.key);
+            if e.user {
+                shared.mirror.apply_user(id, e.cutoff, e.keep);
+            } else {
+                shared.mirror.apply_session(id, e.keep);
+            }
+        }
+        log::Entry::Skipped { id, n, why } => {
+            shared.skipped.fetch_add(1, Ordering::SeqCst);
+            tracing::warn!(
+                entry = %id,
+                n = ?n,
+                error = %why,
+                "reauth: unreadable revocation log entry skipped (a writer broke the id rule?)"
+            );
+        }
     }
 }
 
@@ -457,8 +487,9 @@ async fn follow(store: Weak<Shared>, target: Target, mut at: snapshot::Position)
         for e in &events[..take] {
             apply(&shared, e);
             at = snapshot::Position {
-                n: e.n,
-                id: e.id.clone(),
+                // In sequence, so every entry taken has its number.
+                n: e.n().unwrap_or(at.n.saturating_add(1)),
+                id: e.id().to_owned(),
             };
         }
         shared.applied.fetch_add(take as u64, Ordering::SeqCst);
@@ -499,12 +530,15 @@ fn backoff(failures: u32) -> Duration {
 impl RevocationStore for RedisStore {
     fn sync(&self) -> Option<crate::RevocationSync> {
         let (applied, snapshots) = self.sync_counts();
-        Some(crate::RevocationSync::new(
-            self.staleness(),
-            self.allowed_staleness(),
-            applied,
-            snapshots,
-        ))
+        Some(
+            crate::RevocationSync::new(
+                self.staleness(),
+                self.allowed_staleness(),
+                applied,
+                snapshots,
+            )
+            .with_skipped(self.skipped()),
+        )
     }
 
     fn check(
@@ -575,6 +609,15 @@ impl RevocationStore for RedisStore {
             self.shared
                 .writer
                 .record_jti(ns, jti, keep_until.max(now + 1))
+                .await
+        })
+    }
+
+    fn register_issuer<'a>(&'a self, ns: &'a Namespace) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            self.shared
+                .writer
+                .register_issuer(ns.issuer(), unix_now())
                 .await
         })
     }

@@ -11,6 +11,7 @@
 use redis::Script;
 
 use super::conn::Conn;
+use super::log::check_scoped;
 use super::writer::BUCKETS;
 use super::{Keys, err};
 use crate::revocation::StoreError;
@@ -52,13 +53,14 @@ pub fn parse_user_value(v: &str) -> Option<(i64, i64)> {
 }
 
 /// The records of one bucket string: `\n{id}\t{value}` each. A record
-/// without its tab, or with an empty id, is returned as `Err` (counted and
-/// skipped by the caller, never guessed at).
+/// without its tab, or whose id breaks the id rule (the writers' rule, so
+/// an id cannot hold the `\n` or `\t` that would forge a record), is
+/// returned as `Err` (counted and skipped by the caller, never guessed at).
 pub fn parse_bucket(text: &str) -> impl Iterator<Item = Result<(&str, &str), &str>> {
     text.split('\n')
         .skip(1)
         .map(|record| match record.split_once('\t') {
-            Some((id, value)) if !id.is_empty() => Ok((id, value)),
+            Some((id, value)) if check_scoped(id).is_ok() => Ok((id, value)),
             _ => Err(record),
         })
 }
@@ -67,7 +69,8 @@ pub fn parse_bucket(text: &str) -> impl Iterator<Item = Result<(&str, &str), &st
 const MGET_KEYS: usize = 128;
 
 /// Loads the whole state into new tables and swaps them into `mirror`;
-/// returns the log position to follow from. Entries expired at `now`, and
+/// returns the log position to follow from and how many records were
+/// skipped as unreadable. Entries expired at `now`, and
 /// records superseded by a later one for the same id, are merged away
 /// (every merge keeps the higher value).
 pub(crate) async fn load(
@@ -75,7 +78,7 @@ pub(crate) async fn load(
     keys: &Keys,
     mirror: &Mirror,
     now: i64,
-) -> Result<Position, StoreError> {
+) -> Result<(Position, u64), StoreError> {
     let started = std::time::Instant::now();
     let at = position(conn, keys).await?;
     let users: usize = redis::cmd("HLEN")
@@ -130,7 +133,7 @@ pub(crate) async fn load(
     if skipped > 0 {
         tracing::warn!(
             skipped,
-            "reauth: unreadable revocation records skipped in the snapshot"
+            "reauth: unreadable revocation records skipped in the snapshot (a writer broke the id rule?)"
         );
     }
     let (u, s) = tables.len();
@@ -142,7 +145,7 @@ pub(crate) async fn load(
         ms = started.elapsed().as_millis() as u64,
         "reauth: revocation snapshot loaded"
     );
-    Ok(at)
+    Ok((at, skipped as u64))
 }
 
 #[cfg(test)]
@@ -156,14 +159,19 @@ mod tests {
         for bad in ["", "10", "a:b", "10:", ":20", "1:2:3"] {
             assert_eq!(parse_user_value(bad), None, "{bad}");
         }
-        let records: Vec<_> = parse_bucket("\nt:a\t1\nt:b\t2:3\nbroken\n\tx").collect();
+        let records: Vec<_> = parse_bucket(
+            "\n0123456789abcdef:a\t1\n0123456789abcdef:b\t2:3\nbroken\n\tx\nt:short\t1\n0123456789abcdef:\r\t1",
+        )
+        .collect();
         assert_eq!(
             records,
             vec![
-                Ok(("t:a", "1")),
-                Ok(("t:b", "2:3")),
+                Ok(("0123456789abcdef:a", "1")),
+                Ok(("0123456789abcdef:b", "2:3")),
                 Err("broken"),
-                Err("\tx")
+                Err("\tx"),
+                Err("t:short\t1"),
+                Err("0123456789abcdef:\r\t1"),
             ]
         );
         assert_eq!(parse_bucket("").count(), 0);

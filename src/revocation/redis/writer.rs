@@ -40,6 +40,16 @@ local kind = ARGV[1]
 local cutoff, keep, now = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local maxlen, expire = ARGV[5], tonumber(ARGV[6])
 local bprefix, buckets, every = ARGV[7], tonumber(ARGV[8]), tonumber(ARGV[9])
+-- The id rule again, before anything is written (a script is not rolled
+-- back): a record is `\n{id}\t{value}`, so an id with a control character
+-- could forge records, and readers skip ids over the cap. 1041 = a 16-digit
+-- tag, ':' and MAX_ID_BYTES (1024).
+for i = 10, #ARGV do
+  local id = ARGV[i]
+  if #id > 1041 or string.find(id, '%c') or not string.find(id, '^%x+:.') then
+    return redis.error_reply('reauth: invalid revocation id (empty, too long or a control character)')
+  end
+end
 local function bucket(k, id)
   local h = 0
   for i = 1, #id do h = (h * 31 + string.byte(id, i)) % 1000003 end
@@ -210,6 +220,17 @@ impl RedisWriter {
         keep_until: i64,
         now: i64,
     ) -> Result<i64, StoreError> {
+        // The id rule before any write (callers check it too; this is the
+        // last line before the shared log every gate reads).
+        if let Some((id, e)) = ids
+            .iter()
+            .find_map(|id| crate::revocation::check_id(id).err().map(|e| (id, e)))
+        {
+            return Err(StoreError(format!(
+                "not written: id {:?}: {e}",
+                crate::revocation::redis::log::shorten(id)
+            )));
+        }
         let mut conn = self.conn.clone();
         let k = &self.keys;
         let mut inv = self.script.prepare_invoke();
@@ -342,6 +363,55 @@ impl RedisWriter {
         Ok(set.is_some())
     }
 
+    /// Records that a verifier of `issuer` uses this store (a gate, at
+    /// start or on a tenant's discovery), so `reauth revoke` can tell an
+    /// issuer no gate serves from a typo.
+    pub async fn register_issuer(&self, issuer: &str, now: i64) -> Result<(), StoreError> {
+        let mut conn = self.conn.clone();
+        let _: i64 = redis::cmd("HSET")
+            .arg(&self.keys.issuers)
+            .arg(issuer)
+            .arg(now)
+            .query_async(&mut conn)
+            .await
+            .map_err(err)?;
+        Ok(())
+    }
+
+    /// Whether a verifier of `issuer` has used this store, and (for the
+    /// error message) up to `list` of the issuers that have, with their
+    /// total count.
+    pub async fn registered_issuers(
+        &self,
+        issuer: &str,
+        list: usize,
+    ) -> Result<RegisteredIssuers, StoreError> {
+        let mut conn = self.conn.clone();
+        let (known, total): (bool, usize) = redis::pipe()
+            .cmd("HEXISTS")
+            .arg(&self.keys.issuers)
+            .arg(issuer)
+            .cmd("HLEN")
+            .arg(&self.keys.issuers)
+            .query_async(&mut conn)
+            .await
+            .map_err(err)?;
+        let mut some = Vec::new();
+        if !known && total > 0 {
+            // HSCAN, never HKEYS: a thousand tenants stay one short reply.
+            let (_cursor, flat): (String, Vec<String>) = redis::cmd("HSCAN")
+                .arg(&self.keys.issuers)
+                .arg(0)
+                .arg("COUNT")
+                .arg(list.max(1))
+                .query_async(&mut conn)
+                .await
+                .map_err(err)?;
+            some = flat.chunks(2).map(|p| p[0].clone()).take(list).collect();
+        }
+        Ok(RegisteredIssuers { known, total, some })
+    }
+
     /// Raises the retention floor every writer honours.
     pub(crate) async fn require_retention(&self, keep: Duration) -> Result<(), StoreError> {
         let mut conn = self.conn.clone();
@@ -354,6 +424,18 @@ impl RedisWriter {
             .map_err(err)?;
         Ok(())
     }
+}
+
+/// What [`RedisWriter::registered_issuers`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RegisteredIssuers {
+    /// The issuer asked about is registered.
+    pub known: bool,
+    /// Issuers registered in all.
+    pub total: usize,
+    /// Some of them, when the one asked about is not.
+    pub some: Vec<String>,
 }
 
 /// `connected_slaves:N` from `INFO replication` (0 when absent).

@@ -1,0 +1,395 @@
+//! Regression tests for the third review (issue "Findings of the third
+//! review"), the revocation items: one bad id jammed every gate's log
+//! reader (1), a newline in an id forged snapshot records (2), logout-token
+//! ids were not checked (3), a tenant's revocations died with its evicted
+//! verifier (4), and `reauth revoke` reported success for an issuer no gate
+//! serves. Each failed on the code before the fix; the Redis ones run
+//! against a real `redis-server`.
+#![cfg(feature = "cli")]
+
+mod support;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use reauth::revocation::{
+    MemoryStore, Namespace, RedisStore, RedisStoreConfig, RedisWriter, RevocationStore,
+};
+use reauth::testing::{TEST_CLIENT_ID, TestIssuer};
+use reauth::{IssuerSet, LogoutError, Requirement, RevokeError, TenantTemplate, VerifierConfig};
+use support::{Redis, redis_cli};
+
+const BIN: &str = env!("CARGO_BIN_EXE_reauth");
+
+async fn eventually(what: &str, bound: Duration, mut cond: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !cond() {
+        assert!(start.elapsed() < bound, "{what}: not within {bound:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// An entry as a writer that breaks the id rule would append it (an old
+/// version, a script of the operator's, a hostile writer): the next
+/// sequence number and whatever id.
+fn append_raw_entry(port: u16, id: &str) {
+    let n = redis_cli(port, &["INCR", "{reauth}:seq"]);
+    let keep = (chrono::Utc::now().timestamp() + 3600).to_string();
+    let out = redis_cli(
+        port,
+        &[
+            "XADD",
+            "{reauth}:log",
+            "*",
+            "n",
+            &n,
+            "k",
+            "s",
+            "i",
+            id,
+            "c",
+            "0",
+            "e",
+            &keep,
+        ],
+    );
+    assert!(out.contains('-'), "XADD answered {out:?}");
+}
+
+/// Finding 1 (high): an entry with a control character or over 4 KiB made
+/// every reader fail the whole batch, stop syncing and answer 503 within
+/// `max_staleness`. Now it is skipped, counted, and the reader goes on.
+#[tokio::test]
+async fn one_bad_log_entry_never_jams_a_gate() {
+    let Some(redis) = Redis::start() else { return };
+    let mut cfg = RedisStoreConfig::new(redis.url());
+    cfg.max_staleness = Duration::from_secs(1);
+    cfg.block = Duration::from_millis(200);
+    let gate = RedisStore::connect(cfg).await.unwrap();
+    let ns = Namespace::new("https://issuer.example");
+    append_raw_entry(redis.port, &ns.scoped("windows-line\r"));
+    append_raw_entry(redis.port, &ns.scoped(&"x".repeat(5000)));
+    append_raw_entry(redis.port, "no-issuer-tag");
+    // A good revocation after them is applied...
+    let writer = RedisWriter::connect(&RedisStoreConfig::new(redis.url()))
+        .await
+        .unwrap();
+    let now = chrono::Utc::now().timestamp();
+    writer
+        .revoke_sessions(&ns, &["after-the-bad-ones".into()], now + 3600, now, |_| {})
+        .await
+        .unwrap();
+    eventually("the good entry applied", Duration::from_secs(10), || {
+        gate.mirror_len() == (0, 1)
+    })
+    .await;
+    assert_eq!(gate.skipped(), 3, "each bad entry counted once");
+    // ...and the gate keeps vouching for its answers well past max_staleness.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let revoked = gate.check(&ns, "bob", Some("after-the-bad-ones"), now, now);
+    assert!(matches!(revoked, Ok(Some(_))), "{revoked:?}");
+    assert!(gate.check(&ns, "alice", None, now, now).unwrap().is_none());
+    assert!(gate.staleness() < Duration::from_secs(1), "still following");
+    let sync = gate.sync().unwrap();
+    assert_eq!(sync.skipped, 3);
+}
+
+/// Findings 1 and 2: ids are validated where they are written. A newline in
+/// a `sid` would have appended a second, forged record to the snapshot
+/// (revoking alice's session on every gate that loads it).
+#[tokio::test]
+async fn ids_that_could_forge_records_are_never_written() {
+    let Some(redis) = Redis::start() else { return };
+    let issuer = TestIssuer::start().await;
+    let store = RedisStore::connect(RedisStoreConfig::new(redis.url()))
+        .await
+        .unwrap();
+    let v = reauth::Verifier::discover(
+        issuer
+            .config()
+            .revocation_store(store.clone())
+            .build()
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    let ns = Namespace::new(issuer.issuer());
+    let far = chrono::Utc::now().timestamp() + 86_400 * 365;
+    let forging = format!("x\n{}\t{far}", ns.scoped("alice-session"));
+    for bad in [forging.as_str(), "tab\there", "cr\r", "", &"y".repeat(1025)] {
+        let e = v.revoke_session(bad).await.unwrap_err();
+        assert!(
+            matches!(e, RevokeError::InvalidId { what: "sid", .. }),
+            "{bad:?}: {e:?}"
+        );
+        assert_eq!((e.status(), e.code()), (400, "invalid_request"));
+        assert!(matches!(
+            v.revoke_user(bad, None).await,
+            Err(RevokeError::InvalidId { what: "sub", .. })
+        ));
+    }
+    // The writer refuses them too (`reauth revoke`, bulk callers).
+    let writer = store.writer();
+    let now = chrono::Utc::now().timestamp();
+    assert!(
+        writer
+            .revoke_sessions(&ns, &[forging.clone()], far, now, |_| {})
+            .await
+            .is_err()
+    );
+    assert_eq!(redis_cli(redis.port, &["ZCARD", "{reauth}:sessions"]), "0");
+    assert_eq!(redis_cli(redis.port, &["XLEN", "{reauth}:log"]), "0");
+    // A gate that loads the snapshot revokes nobody.
+    let fresh = RedisStore::connect(RedisStoreConfig::new(redis.url()))
+        .await
+        .unwrap();
+    assert_eq!(fresh.mirror_len(), (0, 0));
+    let alice = issuer.token().claim("sid", "alice-session").sign();
+    assert!(v.verify(&alice, &Requirement::none()).await.is_ok());
+}
+
+/// Finding 2, the reader's side: records in the snapshot strings that break
+/// the id rule (written by anything but our writers) are skipped and
+/// counted, never loaded.
+#[tokio::test]
+async fn unreadable_snapshot_records_are_skipped_and_counted() {
+    let Some(redis) = Redis::start() else { return };
+    let ns = Namespace::new("https://issuer.example");
+    let far = (chrono::Utc::now().timestamp() + 3600).to_string();
+    let records = format!(
+        "\n{}\t{far}\n{}\t{far}\nuntagged\t{far}\n{}\t{far}",
+        ns.scoped("good"),
+        ns.scoped("bad\r"),
+        ns.scoped("also-good"),
+    );
+    redis_cli(redis.port, &["SET", "{reauth}:b:s:7", &records]);
+    redis_cli(redis.port, &["ZADD", "{reauth}:sessions", &far, "x"]);
+    let store = RedisStore::connect(RedisStoreConfig::new(redis.url()))
+        .await
+        .unwrap();
+    assert_eq!(store.mirror_len(), (0, 2));
+    assert_eq!(store.skipped(), 2);
+}
+
+/// Finding 3: a signed logout token's `sid`/`sub` went to the store
+/// unchecked (the delivery of 1 or 2). They follow the ID-token rule now:
+/// 400 `invalid_claim`, nothing written.
+#[tokio::test]
+async fn logout_token_ids_are_checked_like_id_token_claims() {
+    let issuer = TestIssuer::start().await;
+    let store = Arc::new(MemoryStore::new());
+    let v = reauth::Verifier::discover(
+        issuer
+            .config()
+            .revocation_store(store.clone())
+            .build()
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    for (claim, value) in [
+        ("sid", "s1\r"),
+        ("sid", "a\nb"),
+        ("sid", ""),
+        ("sub", "alice\u{0}"),
+    ] {
+        let mut b = issuer.logout_token();
+        if claim == "sub" {
+            b = b.without("sid");
+        }
+        let token = b.claim(claim, value).sign();
+        let e = v.backchannel_logout(&token).await.unwrap_err();
+        assert!(
+            matches!(&e, LogoutError::Rejected(r) if r.code() == "invalid_claim"),
+            "{claim}={value:?}: {e:?}"
+        );
+        assert_eq!(e.status(), 400);
+    }
+    let long = "z".repeat(1025);
+    let token = issuer.logout_token().claim("sid", long.as_str()).sign();
+    assert_eq!(
+        v.backchannel_logout(&token).await.unwrap_err().status(),
+        400
+    );
+    assert!(store.is_empty(), "nothing was written");
+    // ID tokens follow the same rule (sub/sid over the cap, C1 controls).
+    let token = issuer.token().claim("sid", long.as_str()).sign();
+    assert_eq!(support::code(&v, &token).await, "invalid_claim");
+    let token = issuer.token().claim("sub", "a\u{85}b").sign();
+    assert_eq!(support::code(&v, &token).await, "invalid_claim");
+}
+
+/// Finding 4: with a tenant template and no shared store, each tenant's
+/// revocations lived in its cached verifier; evicting it (other tenants'
+/// tokens) brought a logged-out session back. One store for the set now.
+#[tokio::test]
+async fn a_tenants_revocations_outlive_its_evicted_verifier() {
+    let server = TestIssuer::start().await;
+    let template = TenantTemplate::new(
+        &format!("{}/realms/{{tenant}}", server.issuer()),
+        |issuer, _tenant| {
+            VerifierConfig::builder(issuer)
+                .audience(TEST_CLIENT_ID)
+                .http_timeout(Duration::from_secs(2))
+                .build()
+        },
+    )
+    .unwrap()
+    .max_issuers(4);
+    let set = IssuerSet::new(Vec::<reauth::Verifier>::new(), Some(template)).unwrap();
+    let verifiers = reauth::Verifiers::Set(set.clone());
+    let acme = server.tenant("acme");
+    let none = Requirement::none();
+    let session = acme.token().claim("sid", "acme-laptop").sign();
+    assert!(set.verify(&session, &none).await.is_ok());
+    let logout = acme.logout_token().claim("sid", "acme-laptop").sign();
+    verifiers.backchannel_logout(&logout).await.unwrap();
+    assert_eq!(
+        set.verify(&session, &none).await.unwrap_err().code(),
+        "revoked"
+    );
+    // Other tenants' tokens push acme's verifier out of the cache.
+    let cached = |set: &IssuerSet| {
+        set.known()
+            .iter()
+            .any(|v| v.config().issuer() == acme.issuer())
+    };
+    for i in 0..200 {
+        if !cached(&set) {
+            break;
+        }
+        // Each seen twice (two tokens, no memo hit): hot, as acme is.
+        let other = server.tenant(&format!("other-{i}"));
+        for k in 0..2 {
+            let token = other.token().claim("k", k).sign();
+            assert!(set.verify(&token, &none).await.is_ok(), "other-{i}");
+        }
+    }
+    assert!(
+        !cached(&set),
+        "acme's verifier was evicted ({} cached)",
+        set.known().len()
+    );
+    let before = set.discoveries();
+    // A token of the same session not seen before (no memo entry).
+    let again = acme
+        .token()
+        .claim("sid", "acme-laptop")
+        .auth_time_ago(1)
+        .sign();
+    assert_eq!(
+        set.verify(&again, &none).await.unwrap_err().code(),
+        "revoked",
+        "the logged-out session stays out after acme is discovered again"
+    );
+    assert_eq!(set.discoveries(), before + 1, "acme was discovered again");
+}
+
+struct Out {
+    code: i32,
+    json: serde_json::Value,
+}
+
+async fn revoke(args: &[&str]) -> Out {
+    let out = tokio::process::Command::new(BIN)
+        .arg("revoke")
+        .args(args)
+        .env_remove("REAUTH_ISSUER")
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    Out {
+        code: out.status.code().unwrap(),
+        json: serde_json::from_str(stdout.trim()).unwrap_or_else(|_| panic!("{stdout:?}")),
+    }
+}
+
+/// The new user's worst trap: `reauth revoke --issuer http://host:port/`
+/// (a trailing slash) or `localhost` for `127.0.0.1` printed `"ok":true`,
+/// exited 0 and revoked nothing any gate enforces. Gates record the issuers
+/// they serve; `revoke` refuses any other, naming those recorded.
+#[tokio::test]
+async fn revoke_refuses_an_issuer_no_gate_serves() {
+    let Some(redis) = Redis::start() else { return };
+    let url = redis.url();
+    let issuer = TestIssuer::start().await;
+    // A store no gate has used yet: refused, naming the override.
+    let out = revoke(&["--redis", &url, "--issuer", issuer.issuer(), "--user", "a"]).await;
+    assert_eq!(
+        (out.code, out.json["error"].as_str()),
+        (2, Some("config_error"))
+    );
+    let message = out.json["message"].as_str().unwrap();
+    assert!(message.contains("--allow-unknown-issuer"), "{message}");
+    // A gate starts and records its issuer.
+    let _gate = reauth::Verifier::discover(
+        issuer
+            .config()
+            .revocation_store(
+                RedisStore::connect(RedisStoreConfig::new(url.clone()))
+                    .await
+                    .unwrap(),
+            )
+            .build()
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    let slash = format!("{}/", issuer.issuer());
+    let localhost = issuer.issuer().replace("127.0.0.1", "localhost");
+    for wrong in [slash.as_str(), localhost.as_str()] {
+        let out = revoke(&["--redis", &url, "--issuer", wrong, "--user", "alice"]).await;
+        assert_eq!(
+            (out.code, out.json["error"].as_str()),
+            (2, Some("config_error")),
+            "{wrong}"
+        );
+        assert_eq!(out.json["recorded_issuers"][0], issuer.issuer());
+        let message = out.json["message"].as_str().unwrap();
+        assert!(message.contains(issuer.issuer()), "{message}");
+        if wrong == slash {
+            assert!(message.contains("Did you mean"), "{message}");
+        }
+    }
+    assert_eq!(redis_cli(redis.port, &["HLEN", "{reauth}:users"]), "0");
+    // The exact issuer is written; the override writes anyway.
+    let out = revoke(&[
+        "--redis",
+        &url,
+        "--issuer",
+        issuer.issuer(),
+        "--user",
+        "alice",
+    ])
+    .await;
+    assert_eq!((out.code, out.json["ok"].as_bool()), (0, Some(true)));
+    let out = revoke(&[
+        "--redis",
+        &url,
+        "--issuer",
+        &slash,
+        "--user",
+        "alice",
+        "--allow-unknown-issuer",
+    ])
+    .await;
+    assert_eq!(out.code, 0);
+    // A single id that breaks the rule: 400-style refusal, nothing written.
+    for bad in ["cr\r", &"x".repeat(5000)] {
+        let out = revoke(&[
+            "--redis",
+            &url,
+            "--issuer",
+            issuer.issuer(),
+            "--session",
+            bad,
+        ])
+        .await;
+        assert_eq!(
+            (out.code, out.json["error"].as_str()),
+            (2, Some("invalid_request"))
+        );
+    }
+    assert_eq!(redis_cli(redis.port, &["ZCARD", "{reauth}:sessions"]), "0");
+}
