@@ -1044,3 +1044,379 @@ async fn a_redis_pending_store_is_shared_by_instances_and_taken_once() {
     let key = format!("reauth-stepup:{}", begun.pending.state());
     assert_eq!(support::redis_cli(redis.port, &["EXISTS", &key]), "1");
 }
+
+/// The page shows no markup but its own: no tag, attribute or quote a
+/// value could have brought.
+fn assert_no_markup_but_ours(page: &Page) {
+    assert_eq!(
+        page.header("content-type"),
+        Some("text/html; charset=utf-8"),
+        "{page:#?}"
+    );
+    let ours = "<!doctype html><title>Sign-in failed</title><h1>Sign-in failed</h1><p><code>\
+                </code>: </p><p><a href=\"/\">Back</a></p>";
+    for c in ['<', '>', '"', '\''] {
+        assert_eq!(
+            page.body.matches(c).count(),
+            ours.matches(c).count(),
+            "{c:?} in {}",
+            page.body
+        );
+    }
+    for raw in ["<script", "<img", "onerror='", "alert('1')"] {
+        assert!(!page.body.contains(raw), "{}", page.body);
+    }
+}
+
+#[tokio::test]
+async fn an_issuers_error_is_never_written_raw_into_the_page() {
+    let h = start(|c| c).await;
+    let hostile = [
+        "<script>alert(1)</script>",
+        "<img src=x onerror='alert('1')'>",
+        "a&b'c<d>e",
+    ];
+    // A hostile issuer's `error`: the page names a code from the fixed
+    // vocabulary, escaped.
+    for error in hostile {
+        let (browser, callback, _) = to_callback(&h, TestLogin::error(error)).await;
+        let page = browser.get(&callback).await;
+        assert_eq!(page.status, 502, "{page:#?}");
+        assert_no_markup_but_ours(&page);
+        assert!(
+            page.body.contains("<code>authorization_failed</code>"),
+            "{}",
+            page.body
+        );
+        // JSON for an API client names the same code.
+        let (browser, callback, _) = to_callback(&h, TestLogin::error(error)).await;
+        let page = browser.get_json(&callback).await;
+        assert_eq!(json(&page)["error"], "authorization_failed", "{page:#?}");
+    }
+    // A callback made up by an attacker for a step-up this browser began
+    // (a planted pending cookie): `error` and `error_description` of their
+    // choosing.
+    for (error, description) in [
+        ("access_denied", "<script>alert(1)</script>"),
+        (
+            "<script>alert(1)</script>",
+            "<img src=x onerror='alert('1')'>",
+        ),
+        ("login_required", "a&b'c"),
+    ] {
+        let browser = Browser::new();
+        let page = browser.get(&h.url("/account/delete")).await;
+        assert_eq!(page.status, 302, "{page:#?}");
+        let q = query(&page.next().unwrap());
+        let state = param(&q, "state").unwrap();
+        let page = browser
+            .get(&h.url(&format!(
+                "/callback?state={state}&error={}&error_description={}&iss={}",
+                urlencode(error),
+                urlencode(description),
+                urlencode(h.issuer.issuer())
+            )))
+            .await;
+        assert!(matches!(page.status, 403 | 502), "{page:#?}");
+        assert_no_markup_but_ours(&page);
+        assert!(
+            page.body.contains("&lt;") || page.body.contains("&amp;"),
+            "the description is shown, escaped: {}",
+            page.body
+        );
+    }
+    // The core API: a fixed vocabulary, the issuer's text kept for the log.
+    for (sent, code) in [
+        ("access_denied", "access_denied"),
+        ("invalid_request_object", "invalid_request_object"),
+        (
+            "unmet_authentication_requirements",
+            "unmet_authentication_requirements",
+        ),
+        ("<b>", "authorization_failed"),
+        ("Access_Denied", "authorization_failed"),
+    ] {
+        let begun = h.step.begin(&Requirement::none(), "/", None).await.unwrap();
+        let cb = Callback::parse(
+            &format!(
+                "error={}&state={}&iss={}",
+                urlencode(sent),
+                begun.pending.state(),
+                urlencode(h.issuer.issuer())
+            ),
+            8192,
+        )
+        .unwrap();
+        let e = h.step.finish(&cb, &begun.pending).await.unwrap_err();
+        assert_eq!(e.code(), code);
+        assert!(!e.message().contains('<'), "{}", e.message());
+        assert!(!e.to_html().contains("<b>"), "{}", e.to_html());
+        let StepUpError::Authorization { kind, .. } = &e else {
+            panic!("{e:?}")
+        };
+        assert_eq!(kind.as_str(), sent);
+    }
+    assert_eq!(
+        reauth::stepup::html_escape("<a href=\"x\">'&'</a>"),
+        "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+    );
+}
+
+#[tokio::test]
+async fn pending_cookies_on_https_cannot_be_planted_by_a_subdomain() {
+    let issuer = TestIssuer::start().await;
+    let https = "https://app.example/account/callback";
+    let cookie_mode = issuer.step_up_config(https).build().unwrap();
+    let store_mode = issuer
+        .step_up_config(https)
+        .pending_store(Arc::new(MemoryPendingStore::default()))
+        .build()
+        .unwrap();
+    for config in [cookie_mode, store_mode] {
+        let step = StepUp::new(issuer.verifier().await, config).unwrap();
+        let begun = step.begin(&Requirement::none(), "/", None).await.unwrap();
+        let state = begun.pending.state();
+        // RFC 6265bis §4.1.3.2: `__Host-`, Secure, Path=/, no Domain, like
+        // the session cookie.
+        let set = actix_web::cookie::Cookie::parse(begun.set_cookie.clone()).unwrap();
+        assert_eq!(set.name(), format!("__Host-reauth-stepup.{state}"));
+        assert_eq!(
+            (set.secure(), set.path(), set.domain(), set.http_only()),
+            (Some(true), Some("/"), None, Some(true)),
+            "{set}"
+        );
+        let q = format!(
+            "error=access_denied&state={state}&iss={}",
+            urlencode(issuer.issuer())
+        );
+        // A sibling subdomain can set `reauth-stepup.<state>` (with
+        // Domain=), never a `__Host-` cookie: the unprefixed one is not read.
+        let planted = step
+            .complete(&q, Some(&format!("reauth-stepup.{state}={}", set.value())))
+            .await;
+        assert!(
+            matches!(
+                planted.result,
+                Err(StepUpError::InvalidState(StateProblem::Missing))
+            ),
+            "{:?}",
+            planted.result
+        );
+        // The app's own cookie is read (the issuer's error surfaces), and
+        // removed under the same name and path.
+        let done = step
+            .complete(&q, Some(&format!("{}={}", set.name(), set.value())))
+            .await;
+        assert!(
+            matches!(done.result, Err(StepUpError::Authorization { .. })),
+            "{:?}",
+            done.result
+        );
+        let removal = actix_web::cookie::Cookie::parse(done.set_cookies[0].clone()).unwrap();
+        assert_eq!(
+            (removal.name(), removal.path(), removal.secure()),
+            (set.name(), Some("/"), Some(true))
+        );
+        assert_eq!(removal.value(), "");
+    }
+}
+
+#[tokio::test]
+async fn a_stranger_who_knows_the_state_cannot_cancel_a_step_up() {
+    let store = Arc::new(MemoryPendingStore::new(100));
+    let h = start(|c| c.pending_store(store.clone())).await;
+    let (browser, callback, _) = to_callback(&h, TestLogin::default()).await;
+    let (name, value, _) = browser
+        .cookies(&h.base)
+        .into_iter()
+        .find(|(n, _, _)| n.starts_with("reauth-stepup."))
+        .unwrap();
+    // Someone who learned the callback URL (a log, a shoulder) presents it
+    // with a binding cookie of their own: refused, and the step-up stays.
+    let stranger = Browser::new();
+    stranger.set_cookie(&h.base, &name, &"A".repeat(43));
+    let page = stranger.get(&callback).await;
+    assert_eq!(page.status, 400, "{page:#?}");
+    assert!(page.body.contains("tampered"), "{}", page.body);
+    assert_eq!(store.len(), 1, "the step-up is still pending");
+    // The browser that began it finishes it.
+    let page = browser.get(&callback).await;
+    assert_eq!(page.status, 302, "{page:#?}");
+    assert!(page.set_cookie(SESSION).is_some());
+    assert!(store.is_empty());
+    // Still once: a replay with the right binding cookie finds nothing.
+    let thief = Browser::new();
+    thief.set_cookie(&h.base, &name, &value);
+    let page = thief.get(&callback).await;
+    assert_eq!(page.status, 400, "{page:#?}");
+    assert!(page.body.contains("missing"), "{}", page.body);
+    assert_eq!(h.issuer.token_requests().len(), 1);
+}
+
+/// A step-up begun by `step` and its callback with `error=access_denied`
+/// (nothing reaches the token endpoint): the query and the binding cookie.
+async fn begun_with_error(step: &StepUp, issuer: &TestIssuer) -> (String, String) {
+    let begun = step.begin(&Requirement::none(), "/", None).await.unwrap();
+    let set = actix_web::cookie::Cookie::parse(begun.set_cookie.clone()).unwrap();
+    (
+        format!(
+            "error=access_denied&state={}&iss={}",
+            begun.pending.state(),
+            urlencode(issuer.issuer())
+        ),
+        format!("{}={}", set.name(), set.value()),
+    )
+}
+
+/// Whether the callback got past the pending state (to the issuer's error).
+fn found(c: &reauth::stepup::Completion) -> bool {
+    matches!(c.result, Err(StepUpError::Authorization { .. }))
+}
+
+#[tokio::test]
+async fn the_memory_pending_store_holds_at_most_its_capacity() {
+    assert_eq!(
+        MemoryPendingStore::default().capacity(),
+        reauth::stepup::DEFAULT_MAX_PENDING
+    );
+    let (clock, issuer, verifier) = support::with_fake_clock().await;
+    let store = Arc::new(MemoryPendingStore::new(3));
+    let step = StepUp::new(
+        verifier,
+        issuer
+            .step_up_config("http://127.0.0.1:9/callback")
+            .pending_store(store.clone())
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    // An anonymous flood: each request begins a step-up; the store keeps
+    // the last 3 and drops the oldest.
+    let mut begun = Vec::new();
+    for _ in 0..5 {
+        begun.push(begun_with_error(&step, &issuer).await);
+    }
+    assert_eq!(store.len(), 3);
+    for (i, (q, cookie)) in begun.iter().enumerate() {
+        let done = step.complete(q, Some(cookie)).await;
+        assert_eq!(found(&done), i >= 2, "{i}: {:?}", done.result);
+    }
+    // Expired step-ups go before any live one.
+    for _ in 0..3 {
+        begun_with_error(&step, &issuer).await;
+    }
+    assert_eq!(store.len(), 3);
+    clock.advance(Duration::from_secs(601));
+    let (q, cookie) = begun_with_error(&step, &issuer).await;
+    assert_eq!(store.len(), 1, "the expired ones were dropped");
+    assert!(found(&step.complete(&q, Some(&cookie)).await));
+}
+
+#[tokio::test]
+async fn a_redis_pending_store_checks_the_browser_before_taking() {
+    let Some(redis) = support::Redis::start() else {
+        return;
+    };
+    let issuer = TestIssuer::start().await;
+    let mut instances = Vec::new();
+    for _ in 0..2 {
+        let store = reauth::stepup::RedisPendingStore::connect(
+            &redis.url(),
+            "reauth-stepup",
+            Duration::from_secs(2),
+        )
+        .await
+        .unwrap();
+        let config = issuer
+            .step_up_config("http://127.0.0.1:9/callback")
+            .pending_store(Arc::new(store))
+            .build()
+            .unwrap();
+        instances.push(StepUp::new(issuer.verifier().await, config).unwrap());
+    }
+    let (q, cookie) = begun_with_error(&instances[0], &issuer).await;
+    let state = param(&query(&format!("http://x/?{q}")), "state")
+        .unwrap()
+        .to_owned();
+    let key = format!("reauth-stepup:{state}");
+    // A stranger's binding cookie: refused, and the step-up stays.
+    let name = cookie.split('=').next().unwrap();
+    let stranger = instances[1]
+        .complete(&q, Some(&format!("{name}={}", "A".repeat(43))))
+        .await;
+    assert!(
+        matches!(
+            stranger.result,
+            Err(StepUpError::InvalidState(StateProblem::Tampered))
+        ),
+        "{:?}",
+        stranger.result
+    );
+    assert_eq!(support::redis_cli(redis.port, &["EXISTS", &key]), "1");
+    // The browser that began it, twice at once on two instances: once.
+    let (a, b) = tokio::join!(
+        instances[0].complete(&q, Some(&cookie)),
+        instances[1].complete(&q, Some(&cookie))
+    );
+    assert_eq!(
+        [found(&a), found(&b)].iter().filter(|f| **f).count(),
+        1,
+        "{:?} {:?}",
+        a.result,
+        b.result
+    );
+    for done in [&a, &b] {
+        assert!(
+            found(done) || matches!(done.result, Err(StepUpError::InvalidState(_))),
+            "{:?}",
+            done.result
+        );
+    }
+    assert_eq!(support::redis_cli(redis.port, &["EXISTS", &key]), "0");
+}
+
+#[tokio::test]
+async fn a_redis_pending_store_caps_the_step_ups_begun_per_lifetime() {
+    let Some(redis) = support::Redis::start() else {
+        return;
+    };
+    let (clock, issuer, verifier) = support::with_fake_clock().await;
+    let store =
+        reauth::stepup::RedisPendingStore::connect(&redis.url(), "capped", Duration::from_secs(2))
+            .await
+            .unwrap()
+            .max_pending(3);
+    let step = StepUp::new(
+        verifier,
+        issuer
+            .step_up_config("http://127.0.0.1:9/callback")
+            .pending_store(Arc::new(store))
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    let none = Requirement::none();
+    for _ in 0..3 {
+        step.begin(&none, "/", None).await.unwrap();
+    }
+    // The fourth in the same window: refused (503), nothing stored.
+    let e = step.begin(&none, "/", None).await.unwrap_err();
+    assert!(
+        matches!(e, StepUpError::TooManyPending { limit: 3 }),
+        "{e:?}"
+    );
+    assert_eq!((e.status(), e.code()), (503, "too_many_pending_step_ups"));
+    let keys = support::redis_cli(redis.port, &["KEYS", "capped:*"]);
+    assert_eq!(keys.lines().count(), 4, "3 step-ups and a counter: {keys}");
+    // The counter expires on its own.
+    let counter = keys.lines().find(|k| k.contains(":begun:")).unwrap();
+    let ttl: i64 = support::redis_cli(redis.port, &["TTL", counter])
+        .parse()
+        .unwrap();
+    assert!((1..=1200).contains(&ttl), "{ttl}");
+    // The next window begins afresh.
+    clock.advance(Duration::from_secs(600));
+    step.begin(&none, "/", None).await.unwrap();
+    // The default.
+    assert_eq!(reauth::stepup::DEFAULT_MAX_REDIS_PENDING, 20_000);
+}

@@ -105,7 +105,8 @@ pub(super) async fn challenge(
 }
 
 /// A refused step-up: its status, the `Set-Cookie`s, and a small body (HTML
-/// for browsers, JSON otherwise) naming the code. Never cached.
+/// for browsers, [`StepUpError::to_html`]; JSON otherwise) naming the code.
+/// Never cached.
 fn refused(
     req: &HttpRequest,
     step: Option<&StepUp>,
@@ -128,22 +129,12 @@ fn refused(
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok());
     if step.is_some_and(|s| s.is_browser(accept)) {
-        let text = escape(&e.message());
-        return res.content_type("text/html; charset=utf-8").body(format!(
-            "<!doctype html><title>Sign-in failed</title><h1>Sign-in failed</h1>\
-             <p><code>{}</code>: {text}</p><p><a href=\"/\">Back</a></p>",
-            e.code()
-        ));
+        // Every value escaped, the code from a fixed vocabulary.
+        return res
+            .content_type("text/html; charset=utf-8")
+            .body(e.to_html());
     }
     res.json(e.to_json())
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
 }
 
 fn not_registered(

@@ -166,6 +166,35 @@ mod tests {
         assert!(parse(&format!("{many}state=s&code=a")).is_err());
     }
 
+    proptest::proptest! {
+        /// Whatever `error` and `error_description` an issuer (or a forged
+        /// callback) sends, the code is from the fixed vocabulary and the
+        /// page carries no markup of theirs.
+        #[test]
+        fn an_issuers_error_never_reaches_the_page_raw(
+            error in "[ -~]{1,64}",
+            description in "[ -~]{0,256}",
+        ) {
+            let q = format!(
+                "state=s&error={}&error_description={}",
+                url::form_urlencoded::byte_serialize(error.as_bytes()).collect::<String>(),
+                url::form_urlencoded::byte_serialize(description.as_bytes()).collect::<String>(),
+            );
+            let Ok(Callback { outcome: Outcome::Error { kind, description }, .. }) = parse(&q)
+            else {
+                return Ok(());
+            };
+            let code = kind.code();
+            proptest::prop_assert!(code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'));
+            proptest::prop_assert!(code == error || code == "authorization_failed");
+            let page = StepUpError::Authorization { kind, description }.to_html();
+            let fixed = StepUpError::Store(String::new()).to_html();
+            for c in ['<', '>', '"', '\''] {
+                proptest::prop_assert_eq!(page.matches(c).count(), fixed.matches(c).count());
+            }
+        }
+    }
+
     #[test]
     fn the_code_is_not_in_debug_output() {
         let c = parse("code=secret-code&state=s").unwrap();

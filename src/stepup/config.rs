@@ -203,8 +203,11 @@ impl StepUpConfigBuilder {
         self
     }
 
-    /// The prefix of the pending cookies (`<prefix>.<state>`, Path = the
-    /// callback's path). Defaults to `reauth-stepup`.
+    /// The prefix of the pending cookies (`<prefix>.<state>`). When the
+    /// redirect URI is https they are named `__Host-<prefix>.<state>`,
+    /// Secure, Path=/, like the session cookie (no subdomain can plant a
+    /// pending step-up); on http their path is the callback's. Defaults to
+    /// `reauth-stepup`.
     pub fn pending_cookie_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.0.pending_cookie_prefix = prefix.into();
         self

@@ -67,7 +67,10 @@ impl AuthorizationErrorKind {
         }
     }
 
-    /// The issuer's error code, as sent.
+    /// The issuer's error code, as sent: text from the issuer (RFC 6749
+    /// printable ASCII, at most 64 bytes), which may hold `<`, `>`, `'` or
+    /// `&`. Never write it into HTML unescaped; [`code`](Self::code) is the
+    /// bounded form to show or to use as a label.
     pub fn as_str(&self) -> &str {
         match self {
             Self::AccessDenied => "access_denied",
@@ -78,7 +81,49 @@ impl AuthorizationErrorKind {
             Self::Unavailable(c) | Self::Other(c) => c,
         }
     }
+
+    /// The error code from a fixed vocabulary: the codes of RFC 6749
+    /// §4.1.2.1 and OIDC Core §3.1.2.6 (and OpenID Connect's
+    /// `unmet_authentication_requirements`) as themselves, anything else
+    /// `authorization_failed`. What the callback answers with, so an issuer
+    /// (or a planted callback) cannot choose the text of the page or of a
+    /// metric label.
+    pub fn code(&self) -> &'static str {
+        KNOWN_CODES
+            .iter()
+            .find(|known| **known == self.as_str())
+            .copied()
+            .unwrap_or(UNKNOWN_CODE)
+    }
 }
+
+/// What [`AuthorizationErrorKind::code`] answers for an error code outside
+/// the known vocabulary.
+const UNKNOWN_CODE: &str = "authorization_failed";
+
+/// The authorization error codes the specifications define.
+const KNOWN_CODES: &[&str] = &[
+    // RFC 6749 §4.1.2.1.
+    "invalid_request",
+    "unauthorized_client",
+    "access_denied",
+    "unsupported_response_type",
+    "invalid_scope",
+    "server_error",
+    "temporarily_unavailable",
+    // OIDC Core §3.1.2.6.
+    "interaction_required",
+    "login_required",
+    "account_selection_required",
+    "consent_required",
+    "invalid_request_uri",
+    "invalid_request_object",
+    "request_not_supported",
+    "request_uri_not_supported",
+    "registration_not_supported",
+    // OpenID Connect Core Unmet Authentication Requirements 1.0.
+    "unmet_authentication_requirements",
+];
 
 /// A step-up that did not complete. Every variant knows its status and a
 /// stable code; the message never contains a token, a code or a secret.
@@ -169,6 +214,17 @@ pub enum StepUpError {
     /// The pending store failed (503 `pending_store_unavailable`).
     #[error("pending step-up store: {0}")]
     Store(String),
+    /// The pending store holds as many step-ups as it may (its documented,
+    /// configurable cap, e.g. `RedisPendingStore::max_pending`): a new one
+    /// is refused rather than let a flood of anonymous requests grow the
+    /// store without bound (503 `too_many_pending_step_ups`).
+    #[error(
+        "the pending step-up store already holds its maximum of {limit} step-ups begun in this window"
+    )]
+    TooManyPending {
+        /// The cap.
+        limit: usize,
+    },
 }
 
 impl StepUpError {
@@ -197,18 +253,19 @@ impl StepUpError {
             Self::IdToken(e) if e.status() == 503 => 503,
             Self::IdToken(_) | Self::SubjectMismatch | Self::NotReauthenticated { .. } => 403,
             Self::SessionTooLarge { .. } => 500,
-            Self::Store(_) => 503,
+            Self::Store(_) | Self::TooManyPending { .. } => 503,
         }
     }
 
-    /// The stable machine code.
-    pub fn code(&self) -> &str {
+    /// The stable machine code, from a fixed vocabulary (an issuer's
+    /// unknown `error` is `authorization_failed`).
+    pub fn code(&self) -> &'static str {
         match self {
             Self::InvalidReturnTo(_) => "invalid_return_to",
             Self::InvalidCallback(_) => "invalid_callback",
             Self::InvalidState(_) => "invalid_state",
             Self::IssuerMismatch => "issuer_mismatch",
-            Self::Authorization { kind, .. } => kind.as_str(),
+            Self::Authorization { kind, .. } => kind.code(),
             Self::TokenEndpoint { .. } => "token_exchange_failed",
             Self::TokenEndpointFailed {
                 transient: true, ..
@@ -220,6 +277,7 @@ impl StepUpError {
             Self::NotReauthenticated { .. } => "reauthentication_not_proven",
             Self::SessionTooLarge { .. } => "session_too_large",
             Self::Store(_) => "pending_store_unavailable",
+            Self::TooManyPending { .. } => "too_many_pending_step_ups",
         }
     }
 
@@ -235,6 +293,19 @@ impl StepUpError {
                 "the issuer's token endpoint answered something unexpected".to_owned()
             }
             Self::Store(_) => "the pending step-up store is unavailable".to_owned(),
+            Self::TooManyPending { .. } => {
+                "too many sign-ins are in progress; try again in a moment".to_owned()
+            }
+            // The code from the fixed vocabulary, not the issuer's text (the
+            // log line has that).
+            Self::Authorization { kind, description } => format!(
+                "the issuer answered {}{}",
+                kind.code(),
+                description
+                    .as_deref()
+                    .map(|d| format!(": {d}"))
+                    .unwrap_or_default()
+            ),
             other => other.to_string(),
         }
     }
@@ -242,5 +313,11 @@ impl StepUpError {
     /// `{"error": "<code>", "message": "..."}`.
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::json!({ "error": self.code(), "message": self.message() })
+    }
+
+    /// A small HTML page for a browser naming the code and the message,
+    /// every value escaped ([`html_escape`](super::html_escape)).
+    pub fn to_html(&self) -> String {
+        super::page::error_page(self.code(), &self.message())
     }
 }

@@ -25,6 +25,7 @@ mod callback;
 mod config;
 mod error;
 mod exchange;
+mod page;
 mod pending;
 #[cfg(feature = "redis")]
 mod redis_store;
@@ -40,9 +41,12 @@ pub use callback::{Callback, DEFAULT_MAX_CALLBACK_BYTES, Outcome};
 use config::Keep;
 pub use config::{ClientAuth, StepUpConfig, StepUpConfigBuilder, UserHint};
 pub use error::{AuthorizationErrorKind, StateProblem, StepUpError};
-pub use pending::{MemoryPendingStore, PendingStepUp, PendingStore, StoreFuture};
+pub use page::html_escape;
+pub use pending::{
+    DEFAULT_MAX_PENDING, MemoryPendingStore, PendingStepUp, PendingStore, StoreFuture,
+};
 #[cfg(feature = "redis")]
-pub use redis_store::RedisPendingStore;
+pub use redis_store::{DEFAULT_MAX_REDIS_PENDING, RedisPendingStore};
 pub use return_to::{MAX_RETURN_TO_BYTES, check_return_to};
 
 use self::exchange::Endpoints;
@@ -172,6 +176,12 @@ struct Inner {
     /// (RFC 6265bis §4.1.3.2: Secure, Path=/, no Domain, so a sibling
     /// subdomain cannot set or shadow it).
     session_name: String,
+    /// The pending cookies' prefix, named the same way: a sibling subdomain
+    /// must not plant a pending step-up either (login CSRF).
+    pending_prefix: String,
+    /// The pending cookies' path: `/` on https (as `__Host-` demands), the
+    /// callback's path on http.
+    pending_path: String,
 }
 
 impl std::fmt::Debug for StepUp {
@@ -287,15 +297,15 @@ impl StepUp {
         let redirect_uri = crate::config::check_url("redirect_uri", &config.redirect_uri)?;
         let http = OAuthHttp::new(vc)?;
         let secure = redirect_uri.scheme() == "https";
-        let session_name = if secure && !config.session_cookie.starts_with("__Host-") {
-            format!("__Host-{}", config.session_cookie)
-        } else {
-            config.session_cookie.clone()
-        };
+        let session_name = pending::host_name(&config.session_cookie, secure);
+        let pending_prefix = pending::host_name(&config.pending_cookie_prefix, secure);
+        let pending_path = pending::cookie_path(redirect_uri.path(), secure).to_owned();
         Ok(Self {
             inner: Arc::new(Inner {
                 secure,
                 session_name,
+                pending_prefix,
+                pending_path,
                 iss_parameter: meta.iss_parameter,
                 used: quick_cache::sync::Cache::new(config.max_tracked_states.max(1)),
                 verifier,
@@ -322,8 +332,9 @@ impl StepUp {
         TokenSource::Cookie(self.inner.session_name.clone())
     }
 
-    /// The callback's path (the redirect URI's), where the pending cookies
-    /// are sent.
+    /// The callback's path (the redirect URI's). On http the pending
+    /// cookies are sent there only; on https they are `__Host-` cookies,
+    /// which must have `Path=/`.
     pub fn callback_path(&self) -> &str {
         self.inner.redirect_uri.path()
     }
@@ -388,8 +399,8 @@ impl StepUp {
             binding: None,
         };
         let (prefix, path, secure) = (
-            &c.pending_cookie_prefix,
-            self.callback_path(),
+            &self.inner.pending_prefix,
+            &self.inner.pending_path,
             self.inner.secure,
         );
         let set_cookie = match &c.keep {
@@ -542,7 +553,7 @@ impl StepUp {
             if !pending::well_formed_state(&callback.state) {
                 return Err(StepUpError::InvalidState(StateProblem::Missing));
             }
-            let (prefix, path) = (&c.pending_cookie_prefix, self.callback_path());
+            let (prefix, path) = (&self.inner.pending_prefix, &self.inner.pending_path);
             // The pending cookie goes, whatever happens next.
             set_cookies.push(pending::removal(
                 prefix,
@@ -553,16 +564,27 @@ impl StepUp {
             let raw = pending::cookie_value(prefix, cookie_header, &callback.state);
             let pending = match &c.keep {
                 Keep::Store(store) => {
-                    let raw = raw?;
+                    // RFC 6749 §10.12: only the browser that began the
+                    // step-up may finish it, and checking that comes before
+                    // anything is taken: a stranger who learned the `state`
+                    // must not cancel another user's step-up.
+                    let hash = pending::binding_hash(raw?);
+                    let bound =
+                        |p: &PendingStepUp| p.binding.as_deref().is_some_and(|h| same(h, &hash));
+                    let found = store
+                        .get(&callback.state)
+                        .await?
+                        .ok_or(StepUpError::InvalidState(StateProblem::Missing))?;
+                    if !bound(&found) {
+                        return Err(StepUpError::InvalidState(StateProblem::Tampered));
+                    }
+                    // Single use: of two callbacks that both got here, the
+                    // store's atomic take lets one through.
                     let pending = store
                         .take(&callback.state)
                         .await?
-                        .ok_or(StepUpError::InvalidState(StateProblem::Missing))?;
-                    let bound = pending
-                        .binding
-                        .as_deref()
-                        .is_some_and(|h| same(h, &pending::binding_hash(raw)));
-                    if !bound {
+                        .ok_or(StepUpError::InvalidState(StateProblem::Replayed))?;
+                    if !bound(&pending) {
                         return Err(StepUpError::InvalidState(StateProblem::Tampered));
                     }
                     pending

@@ -90,19 +90,49 @@ impl PendingStepUp {
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StepUpError>> + Send + 'a>>;
 
 /// Where pending step-ups live when not in a cookie: your database or
-/// cache, shared by every instance of the app. `take` must be atomic (a
-/// `GETDEL`, a `DELETE ... RETURNING`): it is what makes a callback good
-/// once across instances.
+/// cache, shared by every instance of the app.
+///
+/// A callback first [`get`](Self::get)s its pending step-up and checks that
+/// the browser presenting it is the one that began it; only then does it
+/// [`take`](Self::take) it, so someone who learned a `state` cannot cancel
+/// another user's step-up. `take` must be atomic (a `GETDEL`, a `DELETE ...
+/// RETURNING`): it is what makes a callback good once across instances.
+///
+/// Every unauthenticated browser request to a protected route can begin a
+/// step-up: a store must bound what it holds (entries expire after
+/// `lifetime`; [`MemoryPendingStore`] has a capacity,
+/// `RedisPendingStore` a cap per lifetime window) and answer
+/// [`StepUpError::TooManyPending`] or drop its oldest entries rather than
+/// grow without bound.
 pub trait PendingStore: Send + Sync + 'static {
     /// Keeps `pending` under its [`state`](PendingStepUp::state) for at
     /// least `lifetime`.
     fn put(&self, pending: PendingStepUp, lifetime: Duration) -> StoreFuture<'_, ()>;
-    /// Removes and returns the pending step-up for `state`, if any.
+    /// Returns the pending step-up for `state`, if any, leaving it in place.
+    fn get<'a>(&'a self, state: &'a str) -> StoreFuture<'a, Option<PendingStepUp>>;
+    /// Removes and returns the pending step-up for `state`, if any
+    /// (atomically: of two concurrent calls, one gets it).
     fn take<'a>(&'a self, state: &'a str) -> StoreFuture<'a, Option<PendingStepUp>>;
 }
 
+/// How many step-ups a [`MemoryPendingStore::default`] holds.
+pub const DEFAULT_MAX_PENDING: usize = 10_000;
+
 /// A [`PendingStore`] in this process's memory, for one instance (and
-/// tests). Holds at most `capacity` step-ups; the oldest go first.
+/// tests). Holds at most `capacity` step-ups (defaults to
+/// [`DEFAULT_MAX_PENDING`], 10,000: each is under 2 KiB with a `sub` of
+/// ordinary length, since `return_to` is capped at 1 KiB). Expired step-ups are dropped first; when the store
+/// is still full, the oldest step-up in flight is dropped (its callback is
+/// refused as `invalid_state`, and the user starts again), with a warning
+/// in the log at most once a minute.
+///
+/// Why drop rather than refuse: anonymous requests can begin step-ups, so a
+/// flood could fill the store either way; refusing would then stop every
+/// sign-in for the whole pending lifetime, while dropping the oldest keeps
+/// memory bounded and only costs a retry to a user whose step-up is older
+/// than the last `capacity` ones. Neither lets a callback through
+/// unchecked. For a cap shared by instances, use a store such as
+/// `RedisPendingStore`.
 #[derive(Debug)]
 pub struct MemoryPendingStore {
     inner: Mutex<MemoryInner>,
@@ -111,48 +141,106 @@ pub struct MemoryPendingStore {
 
 #[derive(Debug, Default)]
 struct MemoryInner {
-    entries: std::collections::HashMap<String, PendingStepUp>,
+    /// Each step-up with the moment it expires (Unix seconds, the
+    /// verifier's clock, like `began_at`).
+    entries: std::collections::HashMap<String, (PendingStepUp, i64)>,
     /// States in the order they were put (some already taken).
     order: std::collections::VecDeque<String>,
+    /// When a live step-up was last dropped with a warning.
+    warned_at: Option<i64>,
+}
+
+impl Default for MemoryPendingStore {
+    /// A store for [`DEFAULT_MAX_PENDING`] step-ups.
+    fn default() -> Self {
+        Self::new(DEFAULT_MAX_PENDING)
+    }
 }
 
 impl MemoryPendingStore {
-    /// A store for at most `capacity` step-ups in flight.
+    /// A store for at most `capacity` step-ups in flight (at least 1).
     pub fn new(capacity: usize) -> Self {
         Self {
             inner: Mutex::new(MemoryInner::default()),
             capacity: capacity.max(1),
         }
     }
+
+    /// The most step-ups it holds.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// How many step-ups it holds now (expired ones included until the next
+    /// `put` drops them).
+    pub fn len(&self) -> usize {
+        self.lock().entries.len()
+    }
+
+    /// Whether it holds none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, MemoryInner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 impl PendingStore for MemoryPendingStore {
-    fn put(&self, pending: PendingStepUp, _lifetime: Duration) -> StoreFuture<'_, ()> {
-        let mut m = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        while m.entries.len() >= self.capacity {
-            let Some(oldest) = m.order.pop_front() else {
+    fn put(&self, pending: PendingStepUp, lifetime: Duration) -> StoreFuture<'_, ()> {
+        let now = pending.began_at;
+        let expires = now.saturating_add(i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX));
+        let mut guard = self.lock();
+        let MemoryInner {
+            entries,
+            order,
+            warned_at,
+        } = &mut *guard;
+        // Taken and expired step-ups at the front go first (the order is
+        // the order they began in).
+        while let Some(oldest) = order.front() {
+            if entries.get(oldest).is_some_and(|(_, until)| *until > now) {
+                break;
+            }
+            entries.remove(oldest);
+            order.pop_front();
+        }
+        // Still full: the oldest step-up in flight goes.
+        while entries.len() >= self.capacity {
+            let Some(oldest) = order.pop_front() else {
                 break;
             };
-            m.entries.remove(&oldest);
+            if entries.remove(&oldest).is_some()
+                && warned_at.is_none_or(|t| now.saturating_sub(t) >= 60)
+            {
+                *warned_at = Some(now);
+                tracing::warn!(
+                    capacity = self.capacity,
+                    "reauth: the in-memory pending step-up store is full: the oldest step-up in \
+                     flight was dropped (its callback will be refused as invalid_state); raise \
+                     MemoryPendingStore's capacity, or look for a flood of anonymous requests to \
+                     protected routes"
+                );
+            }
         }
         // Taken states linger in `order`: compact it before it outgrows
         // the entries (amortised O(1)).
-        if m.order.len() >= 2 * self.capacity {
-            let MemoryInner { entries, order } = &mut *m;
+        if order.len() >= 2 * self.capacity {
             order.retain(|s| entries.contains_key(s));
         }
-        m.order.push_back(pending.state.clone());
-        m.entries.insert(pending.state.clone(), pending);
+        order.push_back(pending.state.clone());
+        entries.insert(pending.state.clone(), (pending, expires));
         Box::pin(async { Ok(()) })
     }
 
+    fn get<'a>(&'a self, state: &'a str) -> StoreFuture<'a, Option<PendingStepUp>> {
+        let found = self.lock().entries.get(state).map(|(p, _)| p.clone());
+        Box::pin(async move { Ok(found) })
+    }
+
     fn take<'a>(&'a self, state: &'a str) -> StoreFuture<'a, Option<PendingStepUp>> {
-        let found = self
-            .inner
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entries
-            .remove(state);
+        let found = self.lock().entries.remove(state).map(|(p, _)| p);
         Box::pin(async move { Ok(found) })
     }
 }
@@ -166,9 +254,28 @@ pub(crate) fn well_formed_state(state: &str) -> bool {
 }
 
 /// The pending cookie of `state`: one per step-up in flight, so two tabs
-/// stepping up at once do not overwrite each other.
+/// stepping up at once do not overwrite each other. `prefix` is the one in
+/// use ([`host_name`]).
 pub(crate) fn cookie_name(prefix: &str, state: &str) -> String {
     format!("{prefix}.{state}")
+}
+
+/// The name a cookie of the step-up is given: on https `__Host-` + `name`
+/// (RFC 6265bis §4.1.3.2: Secure, Path=/, no Domain), so a sibling
+/// subdomain can neither set nor shadow it; `name` as it is on loopback
+/// http, where browsers refuse the prefix.
+pub(crate) fn host_name(name: &str, secure: bool) -> String {
+    if secure && !name.starts_with("__Host-") {
+        format!("__Host-{name}")
+    } else {
+        name.to_owned()
+    }
+}
+
+/// The path of the pending cookies: `/` on https (the `__Host-` prefix
+/// demands it), the callback's path on http (sent nowhere else).
+pub(crate) fn cookie_path(callback_path: &str, secure: bool) -> &str {
+    if secure { "/" } else { callback_path }
 }
 
 /// Every cookie of the step-up: HttpOnly, SameSite=Lax (the callback is
