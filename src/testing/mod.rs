@@ -5,8 +5,9 @@
 //! tokens with any claims or headers, rotates keys, and can fail, hang,
 //! stream or redirect on demand while counting requests.
 //!
-//! ```no_run
-//! # async fn demo() {
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
 //! use reauth::testing::TestIssuer;
 //! use reauth::Requirement;
 //! use std::time::Duration;
