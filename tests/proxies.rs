@@ -170,6 +170,15 @@ fn spawn(cmd: &mut Command) -> Child {
 }
 
 async fn nginx(ports: &Ports) -> Proxy {
+    // Without the module, nginx's own `unknown directive` would be the
+    // only message: say what to install.
+    if let Err(why) = support::preflight::nginx_headers_more() {
+        panic!(
+            "{why}: the README's nginx guide needs it \
+             (Debian/Ubuntu: apt-get install libnginx-mod-http-headers-more-filter), \
+             or skip the proxy tests with REAUTH_SKIP_PROXIES=1"
+        );
+    }
     let dir = temp_dir("nginx");
     let d = dir.0.display();
     // The wrapper a packaged nginx has in /etc/nginx/nginx.conf; the

@@ -133,7 +133,7 @@ async fn ids_that_could_forge_records_are_never_written() {
     let now = chrono::Utc::now().timestamp();
     assert!(
         writer
-            .revoke_sessions(&ns, &[forging.clone()], far, now, |_| {})
+            .revoke_sessions(&ns, std::slice::from_ref(&forging), far, now, |_| {})
             .await
             .is_err()
     );

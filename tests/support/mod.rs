@@ -147,6 +147,7 @@ impl Drop for Redis {
 
 pub mod browser;
 pub mod cluster;
+pub mod preflight;
 pub mod provider;
 
 /// `redis-cli -p PORT ARGS...`, its output trimmed (Debian's redis-server
