@@ -393,3 +393,35 @@ async fn revoke_refuses_an_issuer_no_gate_serves() {
     }
     assert_eq!(redis_cli(redis.port, &["ZCARD", "{reauth}:sessions"]), "0");
 }
+
+/// Finding 10: Redis expiry used the writing host's clock; a writer whose
+/// clock ran ahead expired other entries early. An entry is now dropped
+/// only when Redis's clock agrees.
+#[tokio::test]
+async fn a_writer_with_a_fast_clock_expires_nothing_early() {
+    let Some(redis) = Redis::start() else { return };
+    let mut cfg = RedisStoreConfig::new(redis.url());
+    cfg.compact_every = 1;
+    let writer = RedisWriter::connect(&cfg).await.unwrap();
+    let ns = Namespace::new("https://issuer.example");
+    let now = chrono::Utc::now().timestamp();
+    writer
+        .revoke_sessions(&ns, &["kept-an-hour".into()], now + 3600, now, |_| {})
+        .await
+        .unwrap();
+    // A host two hours ahead writes.
+    let ahead = now + 7200;
+    writer
+        .revoke_sessions(&ns, &["other".into()], ahead + 3600, ahead, |_| {})
+        .await
+        .unwrap();
+    let score = redis_cli(
+        redis.port,
+        &["ZSCORE", "{reauth}:sessions", &ns.scoped("kept-an-hour")],
+    );
+    assert_eq!(score, (now + 3600).to_string(), "still held");
+    let gate = RedisStore::connect(RedisStoreConfig::new(redis.url()))
+        .await
+        .unwrap();
+    assert_eq!(gate.mirror_len(), (0, 2));
+}

@@ -60,13 +60,19 @@ local function session_value(id)
   if score then return string.format('%d', tonumber(score)) end
   return nil
 end
--- Expiry of the lookup structures, a bounded number per call.
-local old = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, expire)
+-- Expiry of the lookup structures, a bounded number per call. An entry is
+-- dropped only when both the writer's clock and Redis's say it is past: a
+-- writer whose clock runs ahead cannot expire entries early. (TIME before
+-- writes needs effects replication: always on since Redis 7, asked for
+-- before.)
+if redis.replicate_commands then redis.replicate_commands() end
+local expire_at = math.min(now, tonumber(redis.call('TIME')[1]))
+local old = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', expire_at, 'LIMIT', 0, expire)
 if #old > 0 then
   redis.call('HDEL', KEYS[1], unpack(old))
   redis.call('ZREM', KEYS[2], unpack(old))
 end
-old = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, expire)
+old = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', expire_at, 'LIMIT', 0, expire)
 if #old > 0 then redis.call('ZREM', KEYS[3], unpack(old)) end
 -- Every `every`-th call compacts one bucket of each kind (round robin): keep
 -- each id's current record once, drop expired and superseded ones.
