@@ -33,7 +33,9 @@
 use std::ops::Deref;
 
 use axum::extract::{FromRef, FromRequestParts};
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, COOKIE, RETRY_AFTER, WWW_AUTHENTICATE};
+use axum::http::header::{
+    CACHE_CONTROL, CONTENT_TYPE, COOKIE, HOST, RETRY_AFTER, WWW_AUTHENTICATE,
+};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -86,20 +88,27 @@ where
 {
     let requirement = requirement.inspect_err(GuardError::log)?;
     let verifier = Verifiers::from_ref(state);
-    let (token, _) = read_token(parts);
+    let (token, _) = read_token(parts)?;
     guard::check_with(Some(&verifier), token.as_deref(), &requirement).await
 }
 
 /// The token of the route's [`TokenSource`] (default `Authorization:
-/// Bearer`), and whether it was sent ([`TokenSource::read`]: every
-/// `Cookie` header counts).
-fn read_token(parts: &Parts) -> (Option<String>, bool) {
+/// Bearer`), and whether it was sent ([`TokenSource::read_request`]: every
+/// `Cookie` header counts; a cross-site request with the cookie is refused).
+fn read_token(parts: &Parts) -> Result<(Option<String>, bool), GuardError> {
+    let host = parts
+        .uri
+        .authority()
+        .map(|a| a.as_str())
+        .or_else(|| parts.headers.get(HOST).and_then(|h| h.to_str().ok()));
     parts
         .extensions
         .get::<TokenSource>()
         .cloned()
         .unwrap_or_default()
-        .read(
+        .read_request(
+            parts.method.as_str(),
+            host,
             |name| parts.headers.get(name).map(|v| v.as_bytes()),
             || parts.headers.get_all(COOKIE).iter().map(|v| v.as_bytes()),
         )
@@ -122,8 +131,8 @@ where
     }
 }
 
-fn token_sent(parts: &Parts) -> bool {
-    read_token(parts).1
+fn token_sent(parts: &Parts) -> Result<bool, GuardError> {
+    Ok(read_token(parts)?.1)
 }
 
 fn requirement(parts: &Parts) -> Option<Requirement> {
@@ -221,7 +230,8 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Refused> {
         let checked = extract(parts, state, guard::required(requirement(parts))).await;
-        guard::optional(checked, token_sent(parts))
+        token_sent(parts)
+            .and_then(|sent| guard::optional(checked, sent))
             .map(MaybeReauthenticated)
             .map_err(|e| refused(parts, e))
     }

@@ -121,7 +121,10 @@ pub enum TokenSource {
     AuthorizationBearer,
     /// The whole value of this header (e.g. `X-ID-Token`).
     Header(String),
-    /// The value of this cookie.
+    /// The value of this cookie. A browser sends a cookie whatever site
+    /// made the request, so a state-changing cross-site request that
+    /// carries it is refused (403 `cross_site_request`, see
+    /// [`TokenSource::read_request`]).
     Cookie(String),
 }
 
@@ -190,6 +193,73 @@ impl TokenSource {
         let token = self.extract(header).map(str::to_owned);
         let sent = unreadable || self.is_sent(|n| header(n).map(str::as_bytes));
         (token, sent)
+    }
+}
+
+impl TokenSource {
+    /// [`read`](Self::read), plus the CSRF rule of a cookie source: a
+    /// cookie is sent by the browser whatever site made the request, so a
+    /// state-changing request (not GET, HEAD, OPTIONS or TRACE) from another
+    /// site that carries the cookie is refused with
+    /// [`GuardError::CrossSiteRequest`] (403 `cross_site_request`); see
+    /// [`cross_site`]. `host` is the request's own authority (`Host`, or
+    /// HTTP/2's `:authority`), what `Origin` is compared with when the
+    /// browser sends no `Sec-Fetch-Site`. Header and bearer sources are not
+    /// sent by browsers on their own and are never refused here. This is
+    /// what the actix and axum extractors call.
+    pub fn read_request<'a, C>(
+        &self,
+        method: &str,
+        host: Option<&str>,
+        first: impl Fn(&str) -> Option<&'a [u8]>,
+        cookies: impl FnOnce() -> C,
+    ) -> Result<(Option<String>, bool), GuardError>
+    where
+        C: Iterator<Item = &'a [u8]>,
+    {
+        let (token, sent) = self.read(&first, cookies);
+        if let Self::Cookie(_) = self {
+            let text = |name: &str| first(name).and_then(|v| std::str::from_utf8(v).ok());
+            let own = |origin: &str| {
+                host.is_some_and(|h| {
+                    origin
+                        .split_once("://")
+                        .is_some_and(|(_, authority)| authority.eq_ignore_ascii_case(h))
+                })
+            };
+            if sent && cross_site(method, text("origin"), text("sec-fetch-site"), own) {
+                tracing::warn!(
+                    method,
+                    "reauth: cross-site request with the session cookie refused"
+                );
+                return Err(GuardError::CrossSiteRequest);
+            }
+        }
+        Ok((token, sent))
+    }
+}
+
+/// Whether a request is a browser's cross-site request that must not use
+/// a cookie: a state-changing method (anything but GET, HEAD, OPTIONS and
+/// TRACE, RFC 9110 §9.2.1 safe methods) whose `Sec-Fetch-Site` is not
+/// `same-origin` or `none` (a sibling subdomain, `same-site`, is another
+/// site here), or, without that header, whose `Origin` is not the app's
+/// own (`is_own_origin`; `Origin: null` never is). A request with neither
+/// header is not a modern browser's cross-site request (and SameSite=Lax
+/// keeps the cookie off older browsers' cross-site posts).
+pub fn cross_site(
+    method: &str,
+    origin: Option<&str>,
+    fetch_site: Option<&str>,
+    is_own_origin: impl FnOnce(&str) -> bool,
+) -> bool {
+    if matches!(method, "GET" | "HEAD" | "OPTIONS" | "TRACE") {
+        return false;
+    }
+    match (fetch_site, origin) {
+        (Some(site), _) => !matches!(site.trim(), "same-origin" | "none"),
+        (None, Some(origin)) => origin == "null" || !is_own_origin(origin),
+        (None, None) => false,
     }
 }
 

@@ -425,3 +425,105 @@ async fn a_writer_with_a_fast_clock_expires_nothing_early() {
         .unwrap();
     assert_eq!(gate.mirror_len(), (0, 2));
 }
+
+/// The new user's trap: `TokenSource::Cookie` had no cross-site check (a
+/// cross-site form POST to a cookie-authenticated route answered 200). The
+/// step-up flow refused it; the plain cookie source does too now, in both
+/// adapters.
+mod cookie_source_csrf {
+    use actix_web::{App, HttpResponse, test, web};
+    use axum::body::Body;
+    use axum::http::Request;
+    use axum::routing::post as axum_post;
+    use reauth::testing::TestIssuer;
+    use reauth::{Requirement, TokenSource};
+    use tower::ServiceExt;
+
+    /// (method, extra headers, expected status)
+    fn cases() -> Vec<(&'static str, Vec<(&'static str, &'static str)>, u16)> {
+        vec![
+            ("POST", vec![("Sec-Fetch-Site", "cross-site")], 403),
+            ("POST", vec![("Sec-Fetch-Site", "same-site")], 403),
+            ("POST", vec![("Origin", "https://evil.example")], 403),
+            ("POST", vec![("Origin", "null")], 403),
+            ("DELETE", vec![("Sec-Fetch-Site", "cross-site")], 403),
+            ("POST", vec![("Sec-Fetch-Site", "same-origin")], 200),
+            ("POST", vec![("Origin", "http://app.example:8080")], 200),
+            ("POST", vec![], 200),
+            ("GET", vec![("Sec-Fetch-Site", "cross-site")], 200),
+        ]
+    }
+
+    #[actix_web::test]
+    async fn actix_refuses_cross_site_requests_with_the_cookie() {
+        let issuer = TestIssuer::start().await;
+        let token = issuer.token().sign();
+        let app = test::init_service(
+            App::new()
+                .app_data(issuer.verifier().await)
+                .app_data(TokenSource::Cookie("id_token".into()))
+                .app_data(Requirement::none())
+                .route(
+                    "/delete",
+                    web::route().to(|_: reauth::actix::Reauthenticated| async {
+                        HttpResponse::Ok().finish()
+                    }),
+                ),
+        )
+        .await;
+        for (method, headers, want) in cases() {
+            let mut req = test::TestRequest::default()
+                .method(method.parse().unwrap())
+                .uri("/delete")
+                .insert_header(("Host", "app.example:8080"))
+                .insert_header(("Cookie", format!("id_token={token}")));
+            for h in &headers {
+                req = req.insert_header(*h);
+            }
+            let res = test::call_service(&app, req.to_request()).await;
+            assert_eq!(res.status().as_u16(), want, "{method} {headers:?}");
+            if want == 403 {
+                let body: serde_json::Value = test::read_body_json(res).await;
+                assert_eq!(body["error"], "cross_site_request");
+            }
+        }
+        // An anonymous cross-site post authenticates nobody: the usual 401.
+        let req = test::TestRequest::post()
+            .uri("/delete")
+            .insert_header(("Sec-Fetch-Site", "cross-site"))
+            .to_request();
+        assert_eq!(test::call_service(&app, req).await.status(), 401);
+    }
+
+    #[tokio::test]
+    async fn axum_refuses_cross_site_requests_with_the_cookie() {
+        let issuer = TestIssuer::start().await;
+        let token = issuer.token().sign();
+        let app = axum::Router::new()
+            .route(
+                "/delete",
+                axum_post(|_: reauth::axum::Reauthenticated| async { "ok" })
+                    .delete(|_: reauth::axum::Reauthenticated| async { "ok" })
+                    .get(|_: reauth::axum::Reauthenticated| async { "ok" }),
+            )
+            .layer(axum::Extension(Requirement::none()))
+            .layer(axum::Extension(TokenSource::Cookie("id_token".into())))
+            .with_state(issuer.verifier().await);
+        for (method, headers, want) in cases() {
+            let mut req = Request::builder()
+                .method(method)
+                .uri("/delete")
+                .header("Host", "app.example:8080")
+                .header("Cookie", format!("id_token={token}"));
+            for (k, v) in &headers {
+                req = req.header(*k, *v);
+            }
+            let res = app
+                .clone()
+                .oneshot(req.body(Body::empty()).unwrap())
+                .await
+                .unwrap();
+            assert_eq!(res.status().as_u16(), want, "{method} {headers:?}");
+        }
+    }
+}

@@ -166,10 +166,13 @@ pub fn request_token(req: &HttpRequest) -> Result<Option<String>, GuardError> {
 /// The token of the closest [`TokenSource`], and whether it was sent
 /// ([`TokenSource::read`]: every `Cookie` header counts).
 fn read_token(req: &HttpRequest) -> Result<(Option<String>, bool), GuardError> {
-    Ok(token_source(req)?.read(
+    let host = req.connection_info().host().to_owned();
+    token_source(req)?.read_request(
+        req.method().as_str(),
+        Some(&host),
         |name| req.headers().get(name).map(|v| v.as_bytes()),
         || req.headers().get_all(header::COOKIE).map(|v| v.as_bytes()),
-    ))
+    )
 }
 
 /// The closest [`TokenSource`]; without one, the browser step-up's session

@@ -628,16 +628,9 @@ impl StepUp {
     /// header is not a modern browser's cross-site request (and SameSite=Lax
     /// keeps the cookie off older browsers' cross-site posts).
     pub fn cross_site(&self, method: &str, origin: Option<&str>, fetch_site: Option<&str>) -> bool {
-        if matches!(method, "GET" | "HEAD" | "OPTIONS" | "TRACE") {
-            return false;
-        }
-        match (fetch_site, origin) {
-            (Some(site), _) => !matches!(site, "same-origin" | "none"),
-            (None, Some(origin)) => {
-                origin != self.inner.redirect_uri.origin().ascii_serialization()
-            }
-            (None, None) => false,
-        }
+        crate::guard::cross_site(method, origin, fetch_site, |origin| {
+            origin == self.inner.redirect_uri.origin().ascii_serialization()
+        })
     }
 
     /// Whether a request with this `Accept` header is a browser's (one of
