@@ -11,10 +11,12 @@
 
 pub mod duration;
 mod host;
+mod method;
 pub mod path;
 mod policy;
 
 pub use host::HostPattern;
+pub use method::{METHOD_OVERRIDE_HEADERS, METHOD_OVERRIDE_PARAMS};
 pub use path::{PathError, PathLimits, PathPattern};
 pub use policy::{
     Action, MAX_LIST_ITEMS, MAX_NAME_BYTES, MAX_POLICY_BYTES, MAX_ROUTES, Policy, PolicyError,
@@ -22,6 +24,7 @@ pub use policy::{
 };
 
 use crate::requirement::Requirement;
+use method::{query_overrides_method, valid_method};
 
 /// The original request as the proxy described it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,23 +48,6 @@ pub struct Original {
 const METHOD_HEADERS: [&str; 2] = ["x-original-method", "x-forwarded-method"];
 const HOST_HEADERS: [&str; 2] = ["x-original-host", "x-forwarded-host"];
 const URI_HEADERS: [&str; 2] = ["x-original-uri", "x-forwarded-uri"];
-/// Method-override headers some frameworks honour: forwarded to the gate
-/// by the proxy guides, and refused where routes are chosen by method.
-pub const METHOD_OVERRIDE_HEADERS: [&str; 3] = [
-    "x-http-method-override",
-    "x-http-method",
-    "x-method-override",
-];
-/// Query parameters some frameworks read as the request's method, refused
-/// (like [`METHOD_OVERRIDE_HEADERS`]) where routes are chosen by method:
-/// `_method`, honoured in the query string by Symfony and Laravel, Express's
-/// `method-override('_method')`, Jersey's `HttpMethodOverrideFilter` (and
-/// as `_METHOD` by Slim). A name is compared as those frameworks read it:
-/// percent-decoded (once, and a second time), `+` as a space, without
-/// regard to case, and as PHP reads names (leading spaces dropped, ` ` and
-/// `.` as `_`, `_method[]` as `_method`).
-pub const METHOD_OVERRIDE_PARAMS: [&str; 1] = ["_method"];
-
 impl Original {
     /// Reads the original request from the gate request's headers, given
     /// as (name, value) pairs in one pass (names compared without regard
@@ -144,95 +130,6 @@ impl Original {
             method_override,
         })
     }
-}
-
-/// Whether the query of `uri` (after the first `?`) names one of
-/// [`METHOD_OVERRIDE_PARAMS`]. Pairs are split on `&` and `;` (both are
-/// separators to some servers); a `#` is not an end (it is never sent).
-/// The query is read raw, decoded once and decoded twice (a server that
-/// decodes before splitting reads `%26_method%3DPUT` as a parameter), and
-/// so is each name.
-fn query_overrides_method(uri: &str) -> bool {
-    let Some((_, query)) = uri.split_once('?') else {
-        return false;
-    };
-    let mut current = std::borrow::Cow::Borrowed(query);
-    for _ in 0..3 {
-        if current.split(['&', ';']).any(|pair| {
-            let name = pair.split('=').next().unwrap_or("");
-            let mut name = std::borrow::Cow::Borrowed(name);
-            for _ in 0..3 {
-                if is_override_name(&name) {
-                    return true;
-                }
-                match decode_query(&name) {
-                    Some(next) => name = std::borrow::Cow::Owned(next),
-                    None => break,
-                }
-            }
-            false
-        }) {
-            return true;
-        }
-        match decode_query(&current) {
-            Some(next) => current = std::borrow::Cow::Owned(next),
-            None => break,
-        }
-    }
-    false
-}
-
-/// A decoded query name as PHP, Rack and Express compare it.
-fn is_override_name(name: &str) -> bool {
-    // PHP drops leading spaces, ends the name at NUL, and reads
-    // `_method[]` / `_method[x]` as the array `_method`.
-    let name = name.trim_start_matches(' ');
-    let name = name.split(['[', '\0']).next().unwrap_or("");
-    // PHP turns ` ` and `.` in names into `_`.
-    let folded: String = name
-        .chars()
-        .map(|c| match c {
-            ' ' | '.' => '_',
-            c => c.to_ascii_lowercase(),
-        })
-        .collect();
-    METHOD_OVERRIDE_PARAMS.contains(&folded.as_str())
-}
-
-/// One form-decoding of a query name (`+` is a space; a `%` that starts no
-/// escape stays); `None` when nothing changes.
-fn decode_query(s: &str) -> Option<String> {
-    if !s.contains(['%', '+']) {
-        return None;
-    }
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let hex = |j: usize| b.get(j).and_then(|&c| (c as char).to_digit(16));
-        match b[i] {
-            b'%' => {
-                if let (Some(h), Some(l)) = (hex(i + 1), hex(i + 2)) {
-                    out.push((h << 4 | l) as u8);
-                    i += 3;
-                    continue;
-                }
-                out.push(b'%');
-            }
-            b'+' => out.push(b' '),
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    Some(String::from_utf8_lossy(&out).into_owned())
-}
-
-/// An upper-case token of at most 32 letters, `-` or `_`.
-fn valid_method(m: &str) -> bool {
-    !m.is_empty()
-        && m.len() <= 32
-        && m.bytes()
-            .all(|b| b.is_ascii_uppercase() || b == b'-' || b == b'_')
 }
 
 /// Why a request is refused (403 `ambiguous_request`) before any route.

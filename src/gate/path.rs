@@ -449,6 +449,14 @@ impl PathPattern {
         !self.rest && matches!(self.segs.last(), Some(Seg::Any))
     }
 
+    /// The first segment, when it is a literal.
+    pub(super) fn first_literal(&self) -> Option<&str> {
+        match self.segs.first() {
+            Some(Seg::Literal(l)) => Some(l),
+            _ => None,
+        }
+    }
+
     /// Segments: the fixed ones (without a final `**`).
     pub(super) fn len(&self) -> usize {
         self.segs.len()

@@ -11,6 +11,8 @@
 //! segments and does not match the `*` route's own paths: `path = "/admin"`,
 //! `path = "/admin/*/*/**"`) is not a mistake.
 
+use std::collections::HashMap;
+
 use super::{Action, Route, Unmatched};
 use crate::gate::host::HostPattern;
 use crate::requirement::{ReauthPolicy, Requirement};
@@ -35,6 +37,29 @@ pub(super) fn check(
     max_segments: usize,
 ) -> Vec<(usize, String)> {
     let mut out = Vec::new();
+    // The depths at which the set of routes that can match a path changes
+    // (a pattern starts or stops matching), within what a request may have.
+    let mut changes: Vec<usize> = Vec::new();
+    for s in routes {
+        changes.push(s.path.len());
+        if !s.path.is_rest() {
+            changes.push(s.path.len() + 1);
+        }
+    }
+    changes.retain(|&d| d <= max_segments);
+    changes.sort_unstable();
+    changes.dedup();
+    // Routes by first segment, so a route is judged against those that can
+    // match below its prefix, not every route of a large file.
+    let mut by_first: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut any_first: Vec<usize> = Vec::new();
+    for (j, s) in routes.iter().enumerate() {
+        match s.path.first_literal() {
+            Some(l) => by_first.entry(l).or_default().push(j),
+            None => any_first.push(j),
+        }
+    }
+    let all: Vec<usize> = (0..routes.len()).collect();
     for (i, r) in routes.iter().enumerate() {
         if !r.path.ends_in_one_segment() || matches!(r.action, Action::Public) {
             continue;
@@ -51,22 +76,24 @@ pub(super) fn check(
         // The bare prefix, then one example path per depth at which the
         // set of routes that can match changes.
         let bare = r.path.example(n, ANY);
-        let mut depths: Vec<usize> = vec![n + 2];
-        for s in routes {
-            depths.push(s.path.len());
-            if !s.path.is_rest() {
-                depths.push(s.path.len() + 1);
+        let candidates: Vec<usize> = match r.path.first_literal() {
+            Some(l) if n > 0 => {
+                let mut c = by_first.get(l).cloned().unwrap_or_default();
+                c.extend(&any_first);
+                c.sort_unstable();
+                c
             }
-        }
-        depths.retain(|&d| d >= n + 2 && d <= max_segments);
-        depths.sort_unstable();
-        depths.dedup();
-        let bare_falls = catch(routes, i, &bare, &own, unmatched, defaults);
+            _ => all.clone(),
+        };
+        let depths = std::iter::once(n + 2)
+            .filter(|&d| d <= max_segments)
+            .chain(changes.iter().copied().filter(|&d| d > n + 2));
+        let bare_falls = catch(routes, &candidates, i, &bare, &own, unmatched, defaults);
         let mut deeper_falls = None;
         for d in depths {
             let mut deeper = bare.clone();
             deeper.resize(d, ANY.to_owned());
-            deeper_falls = catch(routes, i, &deeper, &own, unmatched, defaults);
+            deeper_falls = catch(routes, &candidates, i, &deeper, &own, unmatched, defaults);
             if deeper_falls.is_some() {
                 break;
             }
@@ -114,6 +141,7 @@ pub(super) fn check(
 /// and host of route `i`, when that is not a route written for it.
 fn catch<'r>(
     routes: &'r [Route],
+    candidates: &[usize],
     i: usize,
     path: &[String],
     own: &[String],
@@ -130,7 +158,8 @@ fn catch<'r>(
     };
     for host in hosts {
         let mut methods = Methods::of(r);
-        for (j, s) in routes.iter().enumerate() {
+        for &j in candidates {
+            let s = &routes[j];
             if j == i || !s.path.matches(path) || !host_overlaps(s, host) || !methods.overlap(s) {
                 continue;
             }
