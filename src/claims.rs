@@ -145,17 +145,44 @@ pub(crate) fn check_audience(
     if !aud.iter().any(|a| audiences.contains(a)) {
         return Err(reject(
             RejectionKind::InvalidAudience,
-            "aud does not contain an accepted audience",
+            format!(
+                "aud {} does not contain an accepted audience ({})",
+                some_of(&aud),
+                some_of(audiences)
+            ),
         ));
     }
     Ok(aud)
+}
+
+/// Up to three values, each truncated, for a message: `["a", "b", +2 more]`.
+fn some_of(values: &[String]) -> String {
+    let mut shown: Vec<String> = values
+        .iter()
+        .take(3)
+        .map(|v| format!("{:?}", truncate(v)))
+        .collect();
+    if values.len() > 3 {
+        shown.push(format!("+{} more", values.len() - 3));
+    }
+    format!("[{}]", shown.join(", "))
+}
+
+/// "expired 120 s ago" style offsets, with the leeway that was allowed:
+/// a refusal by time names both, so a skewed clock is seen at once.
+fn too_late(what: &str, secs: i64, leeway: i64) -> String {
+    format!("{what} {secs} s ago (leeway {leeway} s; is a clock skewed?)")
+}
+
+fn too_early(what: &str, secs: i64, leeway: i64) -> String {
+    format!("{what} {secs} s in the future, beyond the {leeway} s leeway (is a clock skewed?)")
 }
 
 /// RFC 7519 §4.1.4 / OIDC Core 3.1.3.7 step 9: `exp` required, not passed.
 pub(crate) fn check_exp(map: &Map<String, Value>, now: i64, leeway: i64) -> Result<i64, Rejection> {
     let exp = numeric_date(map, "exp")?.ok_or_else(|| missing("exp"))?;
     if now >= exp.saturating_add(leeway) {
-        return Err(reject(RejectionKind::Expired, "token has expired"));
+        return Err(expired(exp, now, leeway));
     }
     Ok(exp)
 }
@@ -166,22 +193,40 @@ pub(crate) fn check_iat(map: &Map<String, Value>, now: i64, leeway: i64) -> Resu
     if iat > now.saturating_add(leeway) {
         return Err(reject(
             RejectionKind::NotYetValid,
-            "token is issued in the future (iat)",
+            too_early("token is issued (iat)", iat.saturating_sub(now), leeway),
         ));
     }
     Ok(iat)
+}
+
+fn expired(exp: i64, now: i64, leeway: i64) -> Rejection {
+    reject(
+        RejectionKind::Expired,
+        too_late("token expired (exp)", now.saturating_sub(exp), leeway),
+    )
+}
+
+fn not_before(nbf: i64, now: i64, leeway: i64) -> Rejection {
+    reject(
+        RejectionKind::NotYetValid,
+        too_early("token is valid from (nbf)", nbf.saturating_sub(now), leeway),
+    )
 }
 
 /// The time-dependent checks again, on claims validated earlier (a memo hit):
 /// `exp`, `nbf`, `iat`, with the same rules and codes as [`validate`].
 pub(crate) fn check_times(c: &IdTokenClaims, now: i64, leeway: i64) -> Result<(), Rejection> {
     if now >= c.exp.saturating_add(leeway) {
-        return Err(reject(RejectionKind::Expired, "token has expired"));
+        return Err(expired(c.exp, now, leeway));
     }
-    if c.nbf.is_some_and(|nbf| nbf > now.saturating_add(leeway))
-        || c.iat > now.saturating_add(leeway)
-    {
-        return Err(reject(RejectionKind::NotYetValid, "token is not valid yet"));
+    if let Some(nbf) = c.nbf.filter(|nbf| *nbf > now.saturating_add(leeway)) {
+        return Err(not_before(nbf, now, leeway));
+    }
+    if c.iat > now.saturating_add(leeway) {
+        return Err(reject(
+            RejectionKind::NotYetValid,
+            too_early("token is issued (iat)", c.iat.saturating_sub(now), leeway),
+        ));
     }
     Ok(())
 }
@@ -237,11 +282,8 @@ pub(crate) fn validate(
     let exp = check_exp(map, ctx.now, ctx.leeway)?;
     // RFC 7519 §4.1.5: not before nbf (minus leeway).
     let nbf = numeric_date(map, "nbf")?;
-    if nbf.is_some_and(|nbf| nbf > ctx.now.saturating_add(ctx.leeway)) {
-        return Err(reject(
-            RejectionKind::NotYetValid,
-            "token is not valid yet (nbf)",
-        ));
+    if let Some(nbf) = nbf.filter(|nbf| *nbf > ctx.now.saturating_add(ctx.leeway)) {
+        return Err(not_before(nbf, ctx.now, ctx.leeway));
     }
     // Step 10: iat is required; one in the future means a skewed or forged token.
     let iat = check_iat(map, ctx.now, ctx.leeway)?;

@@ -277,6 +277,11 @@ pub enum ConfigError {
     /// The issuer has a query or fragment (OIDC Discovery §2 forbids them).
     #[error("issuer must not contain a query or fragment: {0}")]
     IssuerShape(String),
+    /// An issuer set or tenant template that cannot work as written: a
+    /// template without exactly one `{tenant}`, an allow-listed tenant the
+    /// template can never match, an issuer listed twice, an empty set.
+    #[error("{0}")]
+    IssuerSet(String),
     /// No audience was configured.
     #[error("at least one audience (client id) is required")]
     NoAudience,

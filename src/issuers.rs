@@ -83,13 +83,33 @@ impl TenantTemplate {
         template: &str,
         config: impl Fn(&str, &str) -> Result<VerifierConfig, ConfigError> + Send + Sync + 'static,
     ) -> Result<Self, ConfigError> {
-        let bad = || ConfigError::IssuerShape(template.to_owned());
-        let (prefix, suffix) = template.split_once("{tenant}").ok_or_else(bad)?;
-        if suffix.contains("{tenant}") || prefix.is_empty() {
-            return Err(bad());
+        let bad =
+            |why: &str| ConfigError::IssuerSet(format!("issuer template {template:?}: {why}"));
+        let (prefix, suffix) = template
+            .split_once("{tenant}")
+            .ok_or_else(|| bad("it has no {tenant}"))?;
+        if suffix.contains("{tenant}") {
+            return Err(bad("it has {tenant} twice"));
+        }
+        if prefix.is_empty() {
+            return Err(bad("it must start with https:// (or http:// for loopback)"));
         }
         // The template must give a valid issuer URL for a tenant.
-        crate::config::check_url("issuer template", &format!("{prefix}tenant{suffix}"))?;
+        let url = crate::config::check_url("issuer template", &format!("{prefix}tenant{suffix}"))?;
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(ConfigError::IssuerShape(template.to_owned()));
+        }
+        // OIDC Discovery §4.3: `iss` is compared exactly, so a slash the
+        // provider's issuers do not have makes every token `invalid_issuer`.
+        // After a path (`.../realms/{tenant}/`) no provider we know writes
+        // one; a bare host (`https://{tenant}.auth0.com/`, Auth0's form)
+        // keeps it, and a mismatch there is logged per token.
+        if suffix.ends_with('/') && url.path() != "/" {
+            return Err(bad(
+                "it ends with '/' after a path; issuers there have none (Keycloak: \
+                 https://sso.example.com/realms/{tenant}): remove the slash",
+            ));
+        }
         Ok(Self {
             prefix: prefix.to_owned(),
             suffix: suffix.to_owned(),
@@ -115,10 +135,17 @@ impl TenantTemplate {
         self
     }
 
-    /// Only these tenants (an allow-list; default: any valid tenant).
+    /// Only these tenants (an allow-list; default: any valid tenant). An
+    /// entry the template can never match (`ACME`: tenants are lower case)
+    /// is refused by [`IssuerSet::new`].
     pub fn tenants<I: IntoIterator<Item = S>, S: Into<String>>(mut self, tenants: I) -> Self {
         self.allowed = Some(tenants.into_iter().map(Into::into).collect());
         self
+    }
+
+    /// The template as written (`https://{tenant}.example.com`).
+    pub fn template(&self) -> String {
+        format!("{}{{tenant}}{}", self.prefix, self.suffix)
     }
 
     /// Most tenants' verifiers kept (default 1,000).
@@ -197,7 +224,15 @@ pub struct IssuerSet {
     tenants: Option<Arc<Tenants>>,
     max_token_bytes: usize,
     discovered: Arc<AtomicU64>,
+    /// When an unknown `iss` was last logged (seconds since `started`, plus
+    /// one; 0 never) and how many were refused since.
+    unknown_logged: Arc<AtomicU64>,
+    unknown_since: Arc<AtomicU64>,
+    started: Instant,
 }
+
+/// How often a refused unknown `iss` is logged at most.
+const UNKNOWN_LOG_EVERY: Duration = Duration::from_secs(10);
 
 impl std::fmt::Debug for IssuerSet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -228,13 +263,28 @@ impl IssuerSet {
             let iss = v.config().issuer().to_owned();
             max_token_bytes = max_token_bytes.max(v.config().max_token_bytes);
             if fixed.insert(iss.clone(), v).is_some() {
-                return Err(ConfigError::IssuerShape(format!("{iss} (listed twice)")));
+                return Err(ConfigError::IssuerSet(format!(
+                    "issuer {iss:?} is listed twice"
+                )));
             }
         }
         if fixed.is_empty() && template.is_none() {
-            return Err(ConfigError::IssuerShape(
-                "an issuer set with no issuer".into(),
+            return Err(ConfigError::IssuerSet(
+                "an issuer set with no issuer and no template".into(),
             ));
+        }
+        if let Some(t) = &template {
+            // An allow-listed tenant that can never match is a typo that
+            // would refuse that tenant's every token: refused here.
+            for tenant in t.allowed.iter().flatten() {
+                if !valid_tenant(tenant) {
+                    return Err(ConfigError::IssuerSet(format!(
+                        "allowed tenant {tenant:?} can never match {}: a tenant is 1 to 63 of \
+                         a-z, 0-9 and - (lower case)",
+                        t.template()
+                    )));
+                }
+            }
         }
         let tenants = template.map(|template| {
             Arc::new(Tenants {
@@ -258,7 +308,51 @@ impl IssuerSet {
             tenants,
             max_token_bytes,
             discovered: Arc::new(AtomicU64::new(0)),
+            unknown_logged: Arc::new(AtomicU64::new(0)),
+            unknown_since: Arc::new(AtomicU64::new(0)),
+            started: Instant::now(),
         })
+    }
+
+    /// A token's `iss` matched no issuer and no template: logged with what
+    /// the set accepts (at most once per [`UNKNOWN_LOG_EVERY`], with the
+    /// count since, so a flood of strangers costs one line), and a hint
+    /// when only a trailing slash is in the way.
+    fn log_unknown(&self, iss: &str) {
+        let now = self.started.elapsed().as_secs();
+        let last = self.unknown_logged.load(Ordering::Relaxed);
+        self.unknown_since.fetch_add(1, Ordering::Relaxed);
+        if last != 0 && now.saturating_sub(last - 1) < UNKNOWN_LOG_EVERY.as_secs() {
+            return;
+        }
+        if self
+            .unknown_logged
+            .compare_exchange(last, now + 1, Ordering::Relaxed, Ordering::Relaxed)
+            .is_err()
+        {
+            return;
+        }
+        let trimmed = iss.trim_end_matches('/');
+        let slash_variant = [trimmed.to_owned(), format!("{trimmed}/")];
+        let template = self.tenants.as_ref().map(|t| &t.template);
+        let near = slash_variant.iter().any(|v| {
+            v != iss
+                && (self.fixed.contains_key(v)
+                    || template.is_some_and(|t| t.tenant_of(v).is_some()))
+        });
+        let issuers: Vec<&String> = self.fixed.keys().take(5).collect();
+        tracing::warn!(
+            iss = %crate::token::truncate(iss),
+            issuers = ?issuers,
+            template = ?template.map(TenantTemplate::template),
+            refused_since_last_line = self.unknown_since.swap(0, Ordering::Relaxed),
+            hint = if near {
+                "it differs from an accepted issuer only by a trailing slash: fix --issuer / the template"
+            } else {
+                "the token's iss must equal an issuer, or fit the template (tenant: a-z, 0-9, -; allow-list)"
+            },
+            "reauth: token refused as invalid_issuer"
+        );
     }
 
     /// Tenant discoveries attempted since the set was built.
@@ -301,9 +395,13 @@ impl IssuerSet {
             return Ok(v.clone());
         }
         let unknown = || {
+            self.log_unknown(&iss);
             VerifyError::from(Rejection::new(
                 RejectionKind::InvalidIssuer,
-                "iss is not an issuer this service accepts",
+                format!(
+                    "iss {:?} is not an issuer this service accepts",
+                    crate::token::truncate(&iss)
+                ),
             ))
         };
         let Some(tenants) = &self.tenants else {

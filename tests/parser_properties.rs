@@ -104,6 +104,64 @@ mod redis_parsers {
             }
         }
 
+        /// The one id rule: 1 to 1,024 bytes, no control character.
+        #[test]
+        fn the_id_rule_is_exactly_its_definition(id in "(\\PC|[\\x00-\\x1f\\x7f\\u{80}-\\u{9f}]){0,40}", long in 1000usize..1100) {
+            use reauth::revocation::check_id;
+            let ok = !id.is_empty() && !id.chars().any(char::is_control);
+            prop_assert_eq!(check_id(&id).is_ok(), ok);
+            let padded = format!("{}{id}", "x".repeat(long));
+            let clean = !id.chars().any(char::is_control);
+            prop_assert_eq!(check_id(&padded).is_ok(), clean && padded.len() <= 1024);
+        }
+
+        /// An entry whose id breaks the rule is skipped with its sequence
+        /// number (never applied, never a failed read); one that keeps it is
+        /// an event with exactly that id.
+        #[test]
+        fn a_bad_entry_is_skipped_with_its_number(n in 1u64..u64::MAX, id in "(\\PC|[\\r\\n\\t\\x00]){0,24}") {
+            use reauth::revocation::{Entry, Namespace, check_id};
+            let key = Namespace::new("https://i.example").scoped(&id);
+            let bulk = |s: &str| Value::BulkString(s.as_bytes().to_vec());
+            let fields = [("n", n.to_string()), ("k", "s".into()), ("i", key.clone()), ("c", "0".into()), ("e", "9".into())];
+            let entry = Value::Array(vec![
+                bulk("1-0"),
+                Value::Array(fields.iter().flat_map(|(k, v)| [bulk(k), bulk(v)]).collect()),
+            ]);
+            let reply = Value::Array(vec![Value::Array(vec![bulk("{p}:log"), Value::Array(vec![entry])])]);
+            let entries = parse_xread(&reply).unwrap();
+            prop_assert_eq!(entries.len(), 1);
+            match &entries[0] {
+                Entry::Event(e) => {
+                    prop_assert!(check_id(&id).is_ok());
+                    prop_assert_eq!(&e.key, &key);
+                }
+                Entry::Skipped { n: got, .. } => {
+                    prop_assert!(check_id(&id).is_err());
+                    prop_assert_eq!(*got, Some(n));
+                }
+            }
+        }
+
+        /// Records written for ids that keep the rule read back exactly as
+        /// written: no id can add, split or hide a record.
+        #[test]
+        fn buckets_of_valid_ids_round_trip(ids in prop::collection::vec("\\PC{1,16}", 0..12), keep in any::<i64>()) {
+            use reauth::revocation::{Namespace, check_id};
+            let ns = Namespace::new("https://i.example");
+            let written: Vec<(String, String)> = ids
+                .iter()
+                .filter(|id| check_id(id).is_ok())
+                .map(|id| (ns.scoped(id), keep.to_string()))
+                .collect();
+            let text: String = written.iter().map(|(id, v)| format!("\n{id}\t{v}")).collect();
+            let read: Vec<(String, String)> = parse_bucket(&text)
+                .map(|r| r.map(|(i, v)| (i.to_owned(), v.to_owned())))
+                .collect::<Result<_, _>>()
+                .unwrap();
+            prop_assert_eq!(read, written);
+        }
+
         #[test]
         fn stored_values_round_trip(c in any::<i64>(), k in any::<i64>(), junk in "\\PC{0,12}") {
             prop_assert_eq!(parse_user_value(&format!("{c}:{k}")), Some((c, k)));

@@ -527,3 +527,146 @@ mod cookie_source_csrf {
         }
     }
 }
+
+/// The new user's traps: refusals that did not name their values, and
+/// settings that could never work, accepted silently.
+mod messages {
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use actix_web::{App, HttpResponse, test, web};
+    use reauth::testing::{TEST_CLIENT_ID, TestIssuer};
+    use reauth::{IssuerSet, Requirement, TenantTemplate, VerifierConfig};
+
+    /// Everything logged while `f` runs on this thread.
+    #[derive(Clone, Default)]
+    struct Logs(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Logs {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Logs {
+        fn capture(&self) -> tracing::subscriber::DefaultGuard {
+            let logs = self.clone();
+            let subscriber = tracing_subscriber::fmt()
+                .with_writer(move || logs.clone())
+                .with_ansi(false)
+                .with_max_level(tracing::Level::DEBUG)
+                .finish();
+            tracing::subscriber::set_default(subscriber)
+        }
+        fn text(&self) -> String {
+            String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+        }
+    }
+
+    #[tokio::test]
+    async fn audience_and_clock_refusals_name_their_values() {
+        let issuer = TestIssuer::start().await;
+        let v = issuer.verifier().await;
+        let none = Requirement::none();
+        let e = v
+            .verify(&issuer.token().claim("aud", "other-app").sign(), &none)
+            .await
+            .unwrap_err();
+        let m = e.message();
+        assert!(
+            m.contains("\"other-app\"") && m.contains(TEST_CLIENT_ID),
+            "{m}"
+        );
+        let now = chrono::Utc::now().timestamp();
+        let e = v
+            .verify(&issuer.token().claim("exp", now - 120).sign(), &none)
+            .await
+            .unwrap_err();
+        let m = e.message();
+        assert!(m.contains("120 s ago") && m.contains("leeway"), "{m}");
+        let e = v
+            .verify(&issuer.token().claim("iat", now + 600).sign(), &none)
+            .await
+            .unwrap_err();
+        let m = e.message();
+        assert!(m.contains("s in the future") && m.contains("leeway"), "{m}");
+        let e = v
+            .verify(&issuer.token().claim("nbf", now + 600).sign(), &none)
+            .await
+            .unwrap_err();
+        assert!(e.message().contains("s in the future"), "{}", e.message());
+    }
+
+    fn template(t: &str) -> Result<TenantTemplate, reauth::ConfigError> {
+        TenantTemplate::new(t, |issuer, _| {
+            VerifierConfig::builder(issuer)
+                .audience(TEST_CLIENT_ID)
+                .http_timeout(Duration::from_secs(2))
+                .build()
+        })
+    }
+
+    #[tokio::test]
+    async fn settings_that_can_never_match_are_refused_at_build() {
+        let no_verifiers = Vec::<reauth::Verifier>::new;
+        let t = template("https://{tenant}.example.com").unwrap();
+        let e = IssuerSet::new(no_verifiers(), Some(t.tenants(["acme", "ACME"]))).unwrap_err();
+        assert!(e.to_string().contains("\"ACME\" can never match"), "{e}");
+        let e = template("https://sso.example.com/realms/{tenant}/")
+            .err()
+            .expect("a slash after a path is refused");
+        assert!(e.to_string().contains("remove the slash"), "{e}");
+        // Auth0's issuers end with a slash after the host: kept.
+        assert!(template("https://{tenant}.auth0.com/").is_ok());
+        let e = template("https://example.com/realms/").err().unwrap();
+        assert!(e.to_string().contains("no {tenant}"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn an_unknown_tenant_issuer_is_logged_with_the_template() {
+        let server = TestIssuer::start().await;
+        let t = template(&format!("{}/realms/{{tenant}}", server.issuer())).unwrap();
+        let set = IssuerSet::new(Vec::<reauth::Verifier>::new(), Some(t)).unwrap();
+        let logs = Logs::default();
+        let _guard = logs.capture();
+        // A token whose iss has a slash the template does not.
+        let iss = format!("{}/realms/acme/", server.issuer());
+        let token = server.token().claim("iss", iss.as_str()).sign();
+        let e = set.verify(&token, &Requirement::none()).await.unwrap_err();
+        assert_eq!(e.code(), "invalid_issuer");
+        let text = logs.text();
+        assert!(text.contains("invalid_issuer"), "{text}");
+        assert!(text.contains("/realms/{tenant}"), "the template: {text}");
+        assert!(text.contains("trailing slash"), "the hint: {text}");
+    }
+
+    #[actix_web::test]
+    async fn a_verifier_in_an_arc_is_named_as_the_problem() {
+        let issuer = TestIssuer::start().await;
+        let logs = Logs::default();
+        let _guard = logs.capture();
+        let app = test::init_service(
+            App::new()
+                .app_data(web::Data::new(Arc::new(issuer.verifier().await)))
+                .app_data(Requirement::none())
+                .route(
+                    "/me",
+                    web::get().to(|_: reauth::actix::Reauthenticated| async {
+                        HttpResponse::Ok().finish()
+                    }),
+                ),
+        )
+        .await;
+        let req = test::TestRequest::get()
+            .uri("/me")
+            .insert_header(("Authorization", format!("Bearer {}", issuer.token().sign())))
+            .to_request();
+        assert_eq!(test::call_service(&app, req).await.status(), 500);
+        let text = logs.text();
+        assert!(text.contains("web::Data<Arc<Verifier>>"), "{text}");
+    }
+}

@@ -151,8 +151,23 @@ fn verifier(req: &HttpRequest) -> Result<Option<Verifiers>, GuardError> {
         )),
         (Some(v), None) => Ok(Some(Verifiers::One(v))),
         (None, Some(s)) => Ok(Some(Verifiers::Set(s))),
+        (None, None) if wrapped_in_arc(req) => Err(GuardError::Misconfigured(
+            "a Verifier (or IssuerSet) is registered wrapped in an Arc (web::Data<Arc<Verifier>> \
+             or Arc<Verifier>), which the extractors do not look for: register the Verifier \
+             itself, `.app_data(verifier)` or `web::Data::new(verifier)` (it is an Arc inside, \
+             cheap to clone)",
+        )),
         (None, None) => Ok(None),
     }
+}
+
+/// The wiring mistake behind most "no Verifier registered" reports.
+fn wrapped_in_arc(req: &HttpRequest) -> bool {
+    use std::sync::Arc;
+    req.app_data::<web::Data<Arc<Verifier>>>().is_some()
+        || req.app_data::<Arc<Verifier>>().is_some()
+        || req.app_data::<web::Data<Arc<IssuerSet>>>().is_some()
+        || req.app_data::<Arc<IssuerSet>>().is_some()
 }
 
 /// The request's ID token, read from the closest [`TokenSource`] in app data

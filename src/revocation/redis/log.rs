@@ -90,15 +90,7 @@ pub(crate) fn check_scoped(key: &str) -> Result<(), LogError> {
         }
         _ => Err("not {issuer tag}:{id}".to_owned()),
     };
-    rule.map_err(|why| bad(format!("id {:?}: {why}", shorten(key))))
-}
-
-/// At most 64 characters of `s`, for log lines about hostile values.
-pub(crate) fn shorten(s: &str) -> String {
-    match s.char_indices().nth(64) {
-        Some((at, _)) => format!("{}...", &s[..at]),
-        None => s.to_owned(),
-    }
+    rule.map_err(|why| bad(format!("id {:?}: {why}", crate::token::truncate(key))))
 }
 
 fn text(v: &Value) -> Result<&str, LogError> {
