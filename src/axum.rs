@@ -33,16 +33,16 @@
 use std::ops::Deref;
 
 use axum::extract::{FromRef, FromRequestParts};
-use axum::http::header::{
-    CACHE_CONTROL, CONTENT_TYPE, COOKIE, HOST, RETRY_AFTER, WWW_AUTHENTICATE,
-};
+use axum::http::header::{CONTENT_TYPE, COOKIE, HOST};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 
 use crate::guard::{self, GuardError, TokenSource};
-use crate::{ClaimsMap, ErrorRenderer, Refused, Requirement, Verified, Verifier, Verifiers};
+use crate::{
+    Answer, ClaimsMap, ErrorRenderer, Refused, Requirement, Verified, Verifier, Verifiers,
+};
 
 impl IntoResponse for GuardError {
     fn into_response(self) -> Response {
@@ -51,30 +51,26 @@ impl IntoResponse for GuardError {
 }
 
 /// The status, challenge, `Retry-After` and `Cache-Control` always; the
-/// body from the route's `Extension(ErrorRenderer)` when one is registered.
+/// body from the route's `Extension(ErrorRenderer)` when one is registered
+/// ([`Refused::answer`], converted here and only here).
 impl IntoResponse for Refused {
     fn into_response(self) -> Response {
-        let status =
-            StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let body = self.body();
-        let mut res = (status, body.body).into_response();
-        if let Ok(ct) = HeaderValue::from_str(&body.content_type) {
-            res.headers_mut().insert(CONTENT_TYPE, ct);
-        }
-        if let Some(challenge) = self
-            .www_authenticate()
-            .and_then(|c| HeaderValue::from_str(&c).ok())
-        {
-            res.headers_mut().insert(WWW_AUTHENTICATE, challenge);
-        }
-        if let Some(secs) = self.retry_after() {
-            res.headers_mut()
-                .insert(RETRY_AFTER, HeaderValue::from(secs));
-        }
-        res.headers_mut()
-            .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        res
+        answer_response(self.answer())
     }
+}
+
+/// The framework-neutral [`Answer`] as an axum response.
+pub fn answer_response(answer: Answer) -> Response {
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut res = (status, answer.body).into_response();
+    let headers = res.headers_mut();
+    headers.remove(CONTENT_TYPE);
+    for (name, value) in answer.headers {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.append(name, value);
+        }
+    }
+    res
 }
 
 async fn extract<S, E>(

@@ -160,7 +160,7 @@ pub use guard::{GuardError, TokenSource};
 pub use issuers::{IssuerSet, TenantTemplate, Verifiers, valid_tenant};
 pub use jsonwebtoken::Algorithm;
 pub use logout::{BACKCHANNEL_LOGOUT_EVENT, LogoutEvent};
-pub use render::{ErrorBody, ErrorRenderer, Redirect, Refused};
+pub use render::{Answer, ErrorBody, ErrorRenderer, Redirect, Refused};
 pub use requirement::{Freshness, ReauthPolicy, Requirement};
 pub use stats::{RevocationSync, VerifierStats};
 pub use token_kind::TokenKind;

@@ -166,6 +166,75 @@ impl Refused {
     }
 }
 
+impl Refused {
+    /// The one HTTP answer of this refusal, framework-neutral: what every
+    /// adapter converts (in one place each). A redirect (a browser sent to
+    /// step up) is `302` with `Location` and its cookies; an error is its
+    /// status, the `WWW-Authenticate` challenge, `Retry-After` on a 503, and
+    /// the rendered body. Both are `Cache-Control: no-store`.
+    pub fn answer(&self) -> Answer {
+        if let Some(redirect) = &self.redirect {
+            return Answer::redirect(redirect);
+        }
+        let mut headers = vec![("cache-control", "no-store".to_owned())];
+        if let Some(challenge) = self.error.www_authenticate() {
+            headers.push(("www-authenticate", challenge));
+        }
+        if let Some(secs) = self.error.retry_after() {
+            headers.push(("retry-after", secs.to_string()));
+        }
+        let body = self.body();
+        headers.push(("content-type", body.content_type));
+        Answer {
+            status: self.error.status(),
+            headers,
+            body: body.body,
+        }
+    }
+}
+
+/// One HTTP answer, built once by the framework-free core and converted by
+/// each adapter in one place: status, headers (lower-case names, in order;
+/// a name may repeat, e.g. `set-cookie`) and body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    /// The status code.
+    pub status: u16,
+    /// Header names (lower case, `'static`) and values.
+    pub headers: Vec<(&'static str, String)>,
+    /// The body (empty for a redirect).
+    pub body: Vec<u8>,
+}
+
+impl Answer {
+    /// `302 Found` to the redirect's location, with its cookies, never cached.
+    pub fn redirect(redirect: &Redirect) -> Self {
+        let mut headers = vec![
+            ("location", redirect.location.clone()),
+            ("cache-control", "no-store".to_owned()),
+        ];
+        headers.extend(
+            redirect
+                .set_cookies
+                .iter()
+                .map(|c| ("set-cookie", c.clone())),
+        );
+        Self {
+            status: 302,
+            headers,
+            body: Vec::new(),
+        }
+    }
+
+    /// The first value of a header (`name` in lower case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
 impl std::ops::Deref for Refused {
     type Target = GuardError;
     fn deref(&self) -> &GuardError {

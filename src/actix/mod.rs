@@ -46,8 +46,8 @@ use serde::de::DeserializeOwned;
 
 use crate::guard::{self, GuardError, TokenSource};
 use crate::{
-    ClaimsMap, ErrorRenderer, IssuerSet, Redirect, Refused, Requirement, Verified, Verifier,
-    Verifiers,
+    Answer, ClaimsMap, ErrorRenderer, IssuerSet, Redirect, Refused, Requirement, Verified,
+    Verifier, Verifiers,
 };
 
 #[cfg(feature = "stepup")]
@@ -73,37 +73,28 @@ impl ResponseError for Refused {
     }
 
     fn error_response(&self) -> HttpResponse<BoxBody> {
-        if let Some(redirect) = self.redirect() {
-            return redirect_response(redirect);
-        }
-        let mut res = HttpResponse::build(self.status_code());
-        if let Some(challenge) = self
-            .www_authenticate()
-            .and_then(|c| HeaderValue::from_str(&c).ok())
-        {
-            res.insert_header((header::WWW_AUTHENTICATE, challenge));
-        }
-        if let Some(secs) = self.retry_after() {
-            res.insert_header((header::RETRY_AFTER, secs));
-        }
-        let body = self.body();
-        res.insert_header((header::CACHE_CONTROL, "no-store"))
-            .content_type(body.content_type)
-            .body(body.body)
+        answer_response(self.answer())
     }
 }
 
 type RefusedFuture<T> = Pin<Box<dyn Future<Output = Result<T, Refused>>>>;
 
+/// The framework-neutral [`Answer`] as an actix response (converted here
+/// and only here).
+pub fn answer_response(answer: Answer) -> HttpResponse {
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut res = HttpResponse::build(status);
+    for (name, value) in answer.headers {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            res.append_header((name, value));
+        }
+    }
+    res.body(answer.body)
+}
+
 /// `302 Found` to the redirect's location, with its cookies, never cached.
 pub(crate) fn redirect_response(redirect: &Redirect) -> HttpResponse {
-    let mut res = HttpResponse::Found();
-    res.insert_header((header::LOCATION, redirect.location.as_str()))
-        .insert_header((header::CACHE_CONTROL, "no-store"));
-    for cookie in &redirect.set_cookies {
-        res.append_header((header::SET_COOKIE, cookie.as_str()));
-    }
-    res.finish()
+    answer_response(Answer::redirect(redirect))
 }
 
 /// `checked`, refused through the closest [`ErrorRenderer`] in app data,
