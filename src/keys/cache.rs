@@ -158,8 +158,21 @@ impl KeyCache {
         kid: Option<&str>,
         alg: Algorithm,
     ) -> Result<Arc<KeySet>, VerifyError> {
-        let mut st = self.snapshot();
         let now = now_ms(&self.config);
+        // The common case, keys within their TTL that know this key: one
+        // read lock and one reference count, no snapshot of the whole state.
+        {
+            let st = self.state.read().unwrap_or_else(|p| p.into_inner());
+            if let Some(keys) = st.keys.as_ref().filter(|_| now < st.expires_at) {
+                match keys.find(kid, alg) {
+                    Lookup::Found(..) => return Ok(Arc::clone(keys)),
+                    // Perhaps the issuer rotated: the path below refreshes.
+                    Lookup::Unknown => {}
+                    other => return Err(lookup_rejection(other, kid, alg).into()),
+                }
+            }
+        }
+        let mut st = self.snapshot();
         if st.keys.is_none() || now >= self.stale_limit(&st) {
             // Nothing servable: this caller has to wait for a fetch.
             self.refresh(st.generation).await;
