@@ -387,7 +387,7 @@ impl Verifier {
         let claims = Arc::new(claims);
         let payload: ClaimsMap = Arc::new(signed.map);
         let extra = extract::<E>(&payload)?;
-        let freshness = self.decide(&claims, req, now, leeway);
+        let freshness = self.decide(&claims, req, now, leeway).await;
         if let Some(memo) = memo {
             let mut entry = MemoEntry::new(
                 Arc::clone(&claims),
@@ -440,6 +440,7 @@ impl Verifier {
         }
         let result = self
             .decide(&entry.claims, req, now, leeway)
+            .await
             .and_then(|freshness| {
                 let extra = extract::<E>(&entry.payload)?;
                 Ok(Verified {
@@ -453,9 +454,28 @@ impl Verifier {
         Some(result)
     }
 
+    /// The store's check. A shared store's copy that cannot vouch for its
+    /// answer (stale: a paused process, a reconnect) gets one bounded wait
+    /// for its log reader to catch up, then one more check; if that fails
+    /// too, the error stands (503 `revocation_unavailable`: fail closed).
+    async fn check_revocation(
+        &self,
+        sub: &str,
+        sid: Option<&str>,
+        login_time: i64,
+        now: i64,
+    ) -> Result<Option<Revoked>, crate::revocation::StoreError> {
+        let (store, ns) = (&self.inner.store, &self.inner.namespace);
+        let first = store.check(ns, sub, sid, login_time, now);
+        if first.is_err() && store.until_current().await {
+            return store.check(ns, sub, sid, login_time, now);
+        }
+        first
+    }
+
     /// Revocation, then freshness: the per-request decisions about a token
     /// whose signature and claims are good.
-    fn decide(
+    async fn decide(
         &self,
         claims: &IdTokenClaims,
         req: &Requirement,
@@ -473,13 +493,10 @@ impl Verifier {
             None if config.insecure_trust_iat_as_login_time => claims.iat,
             None => i64::MIN,
         };
-        match self.inner.store.check(
-            &self.inner.namespace,
-            &claims.sub,
-            claims.sid.as_deref(),
-            login_time,
-            now,
-        )? {
+        match self
+            .check_revocation(&claims.sub, claims.sid.as_deref(), login_time, now)
+            .await?
+        {
             None => {}
             Some(Revoked::Session) => {
                 return Err(

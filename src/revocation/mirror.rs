@@ -15,9 +15,11 @@
 //! in at most 27 MiB (2^21 slots).
 //!
 //! The tables sit behind one `RwLock`: a check takes the read lock for two
-//! lookups; an event takes the write lock for one insert; a reload builds
-//! new tables beside the old ones and swaps them in one pointer move, so no
-//! check ever waits for a reload or a catch-up.
+//! lookups; an event takes the write lock for one insert. The first load
+//! (and one after a store reset) builds new tables and swaps them in one
+//! move; a load after a gap in the log merges into the live tables one
+//! bucket (about a thousand inserts) per write lock, so a check waits at
+//! most for one bucket, and memory never holds two mirrors.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
@@ -87,6 +89,26 @@ impl Tables {
         self.next_expiry = self.next_expiry.min(k);
     }
 
+    /// Adds the records of one snapshot bucket: (id, cut-off, keep until)
+    /// of user cut-offs (`user`) or sessions (the cut-off unused).
+    pub fn add_all(&mut self, user: bool, records: &[(u64, i64, i64)]) {
+        for &(id, cutoff, keep) in records {
+            if user {
+                self.add_user(id, cutoff, keep);
+            } else {
+                self.add_session(id, keep);
+            }
+        }
+    }
+
+    /// Room for this many entries in all, so a merge grows each table at
+    /// most once.
+    fn reserve(&mut self, users: usize, sessions: usize) {
+        self.users.reserve(users.saturating_sub(self.users.len()));
+        self.sessions
+            .reserve(sessions.saturating_sub(self.sessions.len()));
+    }
+
     /// (users, sessions) held.
     pub fn len(&self) -> (usize, usize) {
         (self.users.len(), self.sessions.len())
@@ -146,6 +168,19 @@ impl Mirror {
     /// Applies one session revocation.
     pub fn apply_session(&self, id: u64, keep_until: i64) {
         self.write().add_session(id, keep_until);
+    }
+
+    /// Merges one snapshot bucket's records into the live tables (a load
+    /// after a gap), under the write lock for that bucket only (about a
+    /// thousand inserts at a million entries).
+    pub fn merge(&self, user: bool, records: &[(u64, i64, i64)]) {
+        self.write().add_all(user, records);
+    }
+
+    /// Makes room for this many entries in all (a merge to come); grows a
+    /// table at most once, under the write lock.
+    pub fn reserve(&self, users: usize, sessions: usize) {
+        self.write().reserve(users, sessions);
     }
 
     /// Swaps in tables built elsewhere (a snapshot load); the old ones are
@@ -236,6 +271,30 @@ mod tests {
         assert_eq!(m.len(), (1, 0));
         m.purge(NOW + 61);
         assert_eq!(m.len(), (0, 0));
+    }
+
+    #[test]
+    fn merge_only_adds_and_keeps_the_higher_value() {
+        let m = Mirror::new();
+        let ns = Namespace::new("https://i");
+        let (alice, s1, s2) = (
+            m.id(ns.tag(), "alice"),
+            m.id(ns.tag(), "s1"),
+            m.id(ns.tag(), "s2"),
+        );
+        m.apply_user(alice, NOW, NOW + 60);
+        m.apply_session(s1, NOW + 60);
+        m.reserve(10, 10);
+        // A snapshot with an older cut-off for alice, s1 kept longer, s2 new.
+        m.merge(true, &[(alice, NOW - 100, NOW + 10)]);
+        m.merge(false, &[(s1, 0, NOW + 600), (s2, 0, NOW + 60)]);
+        assert_eq!(m.len(), (1, 2));
+        assert_eq!(
+            m.lookup(&ns, "alice", None, NOW - 50, NOW),
+            Some(Revoked::User { cutoff: NOW })
+        );
+        assert!(m.lookup(&ns, "u", Some("s1"), NOW, NOW + 300).is_some());
+        assert!(m.lookup(&ns, "u", Some("s2"), NOW, NOW).is_some());
     }
 
     #[test]

@@ -28,8 +28,8 @@ pub use memory::MemoryStore;
 #[cfg(feature = "redis")]
 pub use redis::{
     BUCKETS, BULK_CHUNK, Entry, Event, LogError, RedisStore, RedisStoreConfig, RedisWriter,
-    RegisteredIssuers, ReplicaAcks, WhenUnreachable, parse_bucket, parse_fields, parse_user_value,
-    parse_xread,
+    RegisteredIssuers, ReplicaAcks, WhenUnreachable, parse_bucket, parse_bucket_bytes,
+    parse_fields, parse_user_value, parse_xread,
 };
 
 /// A boxed future, so stores can be used as `Arc<dyn RevocationStore>`.
@@ -131,6 +131,18 @@ pub trait RevocationStore: Send + Sync + fmt::Debug + 'static {
         login_time: i64,
         now: i64,
     ) -> Result<Option<Revoked>, StoreError>;
+
+    /// Called by a verifier when [`check`](Self::check) failed: waits,
+    /// bounded by the store's own setting, for a local copy that is catching
+    /// up (a process that was paused, a reconnect) to be confirmed current
+    /// again. `true` when it is (the verifier then checks once more);
+    /// `false` when it is not within the bound, or when waiting cannot help
+    /// (the verifier then answers `revocation_unavailable`: fail closed).
+    /// The default answers `false` at once (a store that is not a copy has
+    /// nothing to catch up on).
+    fn until_current(&self) -> BoxFuture<'_, bool> {
+        Box::pin(async { false })
+    }
 
     /// Revokes every token of the issuer's `sub` logged in at or before
     /// `cutoff`; the entry may be forgotten after `keep_until`. A lower

@@ -33,18 +33,21 @@ mod log;
 mod snapshot;
 mod writer;
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
+use tokio::sync::Notify;
+
 pub use log::{Entry, Event, LogError, parse_fields, parse_xread};
-pub use snapshot::{parse_bucket, parse_user_value};
+pub use snapshot::{parse_bucket, parse_bucket_bytes, parse_user_value};
 pub use writer::{BUCKETS, BULK_CHUNK, RedisWriter, RegisteredIssuers};
 
 use super::mirror::Mirror;
 use super::{BoxFuture, Namespace, RevocationStore, Revoked, StoreError};
 use conn::{Conn, Target};
 use log::Next;
+use snapshot::Load;
 use writer::Kind;
 
 /// What checks do when Redis cannot be reached.
@@ -96,6 +99,13 @@ pub struct RedisStoreConfig {
     pub max_staleness: Duration,
     /// Behaviour when Redis is unreachable. Defaults to [`WhenUnreachable::FailClosed`].
     pub when_unreachable: WhenUnreachable,
+    /// How long a check that finds the mirror stale may wait for the log
+    /// reader to confirm it current again (an instance resuming from a
+    /// pause, a dropped connection being reopened) before it fails closed.
+    /// A check waits only while the reader is not failing: once Redis has
+    /// refused a reconnect, checks fail at once. Zero disables the wait.
+    /// Defaults to 1 s; at most 60 s.
+    pub catch_up_wait: Duration,
     /// Connect and response timeout of each command. Defaults to 1 s.
     pub command_timeout: Duration,
     /// How long one `XREAD` blocks waiting for new entries. Defaults to 1 s
@@ -130,6 +140,7 @@ impl RedisStoreConfig {
             key_prefix: "reauth".into(),
             max_staleness: Duration::from_secs(5),
             when_unreachable: WhenUnreachable::FailClosed,
+            catch_up_wait: Duration::from_secs(1),
             command_timeout: Duration::from_secs(1),
             block: Duration::from_secs(1),
             batch: 10_000,
@@ -172,6 +183,9 @@ impl RedisStoreConfig {
         }
         if self.coalesce > Duration::from_secs(1) {
             return bad("coalesce must be at most 1 s");
+        }
+        if self.catch_up_wait > Duration::from_secs(60) {
+            return bad("catch_up_wait must be at most 60 s");
         }
         Ok(())
     }
@@ -243,12 +257,18 @@ struct Shared {
     reloads: AtomicU64,
     /// Log entries and snapshot records passed over as unreadable.
     skipped: AtomicU64,
+    /// Woken on every confirmation (checks waiting for a catch-up).
+    confirmed: Notify,
+    /// The log reader failed to reach Redis twice or more in a row: a
+    /// check does not wait for it ([`RedisStoreConfig::catch_up_wait`]).
+    failing: AtomicBool,
 }
 
 impl Shared {
     fn confirm(&self, at: Instant) {
         let ms = u64::try_from(at.saturating_duration_since(self.epoch).as_millis()).unwrap_or(0);
         self.confirmed_ms.fetch_max(ms, Ordering::SeqCst);
+        self.confirmed.notify_waiters();
     }
 
     fn age(&self) -> Duration {
@@ -284,12 +304,14 @@ impl RedisStore {
             applied: AtomicU64::new(0),
             reloads: AtomicU64::new(0),
             skipped: AtomicU64::new(0),
+            confirmed: Notify::new(),
+            failing: AtomicBool::new(false),
         });
         // A slow first answer (a loaded host, Redis still starting) is not yet
         // an outage: three tries, each bounded by the command timeout.
         let mut attempt = 1;
         let position = loop {
-            match reload(&shared).await {
+            match reload(&shared, Load::Replace).await {
                 Ok(p) => break p,
                 Err(e) if attempt == 3 => return Err(e),
                 Err(e) => {
@@ -345,14 +367,42 @@ impl RedisStore {
         let age = self.shared.age();
         (age > self.allowed_staleness()).then_some(age)
     }
+
+    /// Waits up to `catch_up_wait` for a confirmation that makes the mirror
+    /// current; at once `false` when the log reader is failing.
+    async fn wait_current(&self) -> bool {
+        let shared = &self.shared;
+        let deadline = tokio::time::Instant::now() + shared.config.catch_up_wait;
+        loop {
+            // Registered before the look, so a confirmation between the
+            // look and the wait is not missed.
+            let notified = shared.confirmed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.stale().is_none() {
+                return true;
+            }
+            if shared.failing.load(Ordering::SeqCst)
+                || tokio::time::timeout_at(deadline, notified).await.is_err()
+            {
+                return self.stale().is_none();
+            }
+        }
+    }
 }
 
 /// Loads a snapshot into the mirror; returns the position to follow from.
-async fn reload(shared: &Shared) -> Result<snapshot::Position, StoreError> {
+async fn reload(shared: &Shared, into: Load) -> Result<snapshot::Position, StoreError> {
     let started = Instant::now();
     let mut conn = shared.writer.conn.clone();
-    let (at, skipped) =
-        snapshot::load(&mut conn, &shared.writer.keys, &shared.mirror, unix_now()).await?;
+    let (at, skipped) = snapshot::load(
+        &mut conn,
+        &shared.writer.keys,
+        &shared.mirror,
+        unix_now(),
+        into,
+    )
+    .await?;
     shared.skipped.fetch_add(skipped, Ordering::SeqCst);
     shared.reloads.fetch_add(1, Ordering::SeqCst);
     shared.confirm(started);
@@ -397,7 +447,8 @@ async fn follow(store: Weak<Shared>, target: Target, mut at: snapshot::Position)
             return;
         };
         let c = &shared.config;
-        let (block, batch, coalesce) = (c.block, c.batch, c.coalesce);
+        let (block, batch, coalesce, max_staleness) =
+            (c.block, c.batch, c.coalesce, c.max_staleness);
         let read_timeout = block.saturating_add(c.command_timeout);
         if conn.is_none() {
             let t = Instant::now();
@@ -409,23 +460,33 @@ async fn follow(store: Weak<Shared>, target: Target, mut at: snapshot::Position)
                     );
                     // After a disconnect: was the store reset meanwhile?
                     match snapshot::position(&mut fresh, &shared.writer.keys).await {
-                        Ok(remote) if remote.n < at.n => match reload(&shared).await {
-                            Ok(p) => at = p,
-                            Err(e) => {
-                                tracing::warn!(error = %e, "reauth: revocation snapshot failed")
+                        // Reset: what the mirror holds may be gone, so new
+                        // tables replace it.
+                        Ok(remote) if remote.n < at.n => {
+                            match reload(&shared, Load::Replace).await {
+                                Ok(p) => at = p,
+                                Err(e) => {
+                                    tracing::warn!(error = %e, "reauth: revocation snapshot failed")
+                                }
                             }
-                        },
+                        }
                         Ok(_) => {}
                         Err(e) => {
                             tracing::warn!(error = %e, "reauth: revocation log position unknown")
                         }
                     }
                     conn = Some(fresh);
+                    shared.failing.store(false, Ordering::SeqCst);
+                    // The first read after a reconnect does not block: a
+                    // reader with nothing to catch up confirms at once, and
+                    // the checks waiting for it are answered.
+                    behind = true;
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "reauth: cannot reach Redis to follow revocations");
-                    drop(shared);
                     failures += 1;
+                    shared.failing.store(failures >= 2, Ordering::SeqCst);
+                    drop(shared);
                     tokio::time::sleep(backoff(failures)).await;
                     continue;
                 }
@@ -465,13 +526,15 @@ async fn follow(store: Weak<Shared>, target: Target, mut at: snapshot::Position)
             Err(e) => {
                 tracing::warn!(error = %e, "reauth: following the revocation log failed; reconnecting");
                 conn = None;
-                drop(shared);
                 failures += 1;
+                shared.failing.store(failures >= 2, Ordering::SeqCst);
+                drop(shared);
                 tokio::time::sleep(backoff(failures)).await;
                 continue;
             }
         };
         failures = 0;
+        shared.failing.store(false, Ordering::SeqCst);
         behind = events.len() >= batch;
         let (take, gap) = match log::in_sequence(at.n, &events) {
             Next::Apply(k) => (k, false),
@@ -498,7 +561,7 @@ async fn follow(store: Weak<Shared>, target: Target, mut at: snapshot::Position)
                 after = at.n,
                 "reauth: revocation log has a gap (trimmed or reset); loading a snapshot"
             );
-            match reload(&shared).await {
+            match reload(&shared, Load::Merge).await {
                 Ok(p) => at = p,
                 Err(e) => {
                     tracing::warn!(error = %e, "reauth: revocation snapshot failed");
@@ -509,7 +572,12 @@ async fn follow(store: Weak<Shared>, target: Target, mut at: snapshot::Position)
         } else if !behind {
             // Everything up to when this read was sent is applied.
             shared.confirm(sent);
-            if !events.is_empty() && !coalesce.is_zero() {
+            // A read that returned late (the process was paused, Redis
+            // was slow): its confirmation may leave the mirror stale, with
+            // checks waiting; the next read does not block and confirms now.
+            if sent.elapsed() > max_staleness.min(read_timeout) {
+                behind = true;
+            } else if !events.is_empty() && !coalesce.is_zero() {
                 drop(shared);
                 tokio::time::sleep(coalesce).await;
             }
@@ -528,6 +596,15 @@ fn backoff(failures: u32) -> Duration {
 }
 
 impl RevocationStore for RedisStore {
+    fn until_current(&self) -> BoxFuture<'_, bool> {
+        Box::pin(async move {
+            if self.shared.config.catch_up_wait.is_zero() {
+                return false;
+            }
+            self.wait_current().await
+        })
+    }
+
     fn sync(&self) -> Option<crate::RevocationSync> {
         let (applied, snapshots) = self.sync_counts();
         Some(
