@@ -1,7 +1,7 @@
 //! Entry points for the fuzz targets in `fuzz/` (feature `fuzzing`). Not an
 //! API: no stability promise.
 
-use crate::RejectionKind;
+use crate::error::RejectionKind;
 
 /// True for every code `Verifier::verify` may answer with.
 pub fn documented(code: &str) -> bool {
@@ -12,10 +12,10 @@ pub fn documented(code: &str) -> bool {
 
 /// Parses a JWKS document as the key cache does; the number of usable keys.
 pub fn parse_jwks(data: &[u8]) -> Result<usize, String> {
-    crate::keys::KeySet::parse(data, 100).map(|(set, _)| set.len())
+    crate::provider::keys::KeySet::parse(data, 100).map(|(set, _)| set.len())
 }
 
 /// Parses a discovery document as discovery does, for a fixed issuer.
 pub fn parse_discovery(data: &[u8]) -> bool {
-    crate::discovery::parse(data, "https://issuer.example").is_ok()
+    crate::provider::discovery::parse(data, "https://issuer.example").is_ok()
 }

@@ -46,8 +46,10 @@ use serde::de::DeserializeOwned;
 
 use crate::guard::{self, GuardError, TokenSource};
 use crate::{
-    Answer, ClaimsMap, ErrorRenderer, IssuerSet, Redirect, Refused, Requirement, Verified,
-    Verifier, Verifiers,
+    guard::render::Answer, guard::render::ErrorRenderer, guard::render::Redirect,
+    guard::render::Refused, verify::issuers::IssuerSet, verify::issuers::Verifiers,
+    verify::requirement::Requirement, verify::verifier::ClaimsMap, verify::verifier::Verified,
+    verify::verifier::Verifier,
 };
 
 #[cfg(feature = "stepup")]

@@ -10,7 +10,7 @@ use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use super::{closest, redirect_response};
 use crate::guard::{GuardError, TokenSource};
 use crate::stepup::{StepUp, StepUpError};
-use crate::{Redirect, Requirement};
+use crate::{guard::render::Redirect, verify::requirement::Requirement};
 
 /// The closest [`StepUp`], bare or `web::Data<StepUp>`.
 pub(super) fn closest_stepup(req: &HttpRequest) -> Result<Option<StepUp>, GuardError> {

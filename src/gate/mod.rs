@@ -23,7 +23,7 @@ pub use policy::{
     Route, Unmatched,
 };
 
-use crate::requirement::Requirement;
+use crate::verify::requirement::Requirement;
 use method::{query_overrides_method, valid_method};
 
 /// The original request as the proxy described it.

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use super::StepUpError;
 use super::config::{ClientAuth, StepUpConfig};
-use crate::http::OAuthHttp;
+use crate::provider::http::OAuthHttp;
 
 /// The OpenID Connect member of the token response (OIDC Core §3.1.3.3).
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -51,11 +51,11 @@ pub use return_to::{MAX_RETURN_TO_BYTES, check_return_to};
 
 use self::exchange::Endpoints;
 use crate::error::{ConfigError, Rejection, RejectionKind};
+use crate::guard::render::Redirect;
 use crate::guard::{GuardError, TokenSource};
-use crate::http::OAuthHttp;
-use crate::render::Redirect;
-use crate::requirement::Requirement;
-use crate::verifier::{Verified, Verifier};
+use crate::provider::http::OAuthHttp;
+use crate::verify::requirement::Requirement;
+use crate::verify::verifier::{Verified, Verifier};
 
 /// The largest cookie (name and value) browsers keep (RFC 6265 §6.1 asks
 /// for at least 4096 bytes; most stop there).
@@ -130,7 +130,10 @@ pub struct Completion {
 impl std::fmt::Debug for Begun {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Begun")
-            .field("location", &crate::render::without_query(&self.location))
+            .field(
+                "location",
+                &crate::guard::render::without_query(&self.location),
+            )
             .field("pending", &self.pending)
             .finish_non_exhaustive()
     }
@@ -240,7 +243,7 @@ impl StepUp {
     pub fn new(verifier: Verifier, config: StepUpConfig) -> Result<Self, ConfigError> {
         let bad = |name, reason: String| ConfigError::InvalidSetting { name, reason };
         let vc = verifier.config();
-        if vc.kind() != crate::TokenKind::IdToken {
+        if vc.kind() != crate::jwt::token_kind::TokenKind::IdToken {
             return Err(bad(
                 "verifier",
                 "the step-up's verifier must accept ID tokens (TokenKind::IdToken)".into(),
@@ -394,7 +397,7 @@ impl StepUp {
             amr: requirement.amr().to_vec(),
             allow_unavailable: requirement
                 .policy()
-                .map(|p| p == crate::ReauthPolicy::Allow),
+                .map(|p| p == crate::verify::requirement::ReauthPolicy::Allow),
             prove_login,
             binding: None,
         };

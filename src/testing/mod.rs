@@ -49,7 +49,7 @@ pub use login::{Recorded, TestLogin};
 pub use server::Behavior;
 
 use crate::clock::{SharedClock, SystemClock};
-use crate::{Verifier, VerifierConfig, VerifierConfigBuilder};
+use crate::{config::VerifierConfig, config::VerifierConfigBuilder, verify::verifier::Verifier};
 
 /// The audience (client id) the test issuer's tokens carry by default.
 pub const TEST_CLIENT_ID: &str = "test-client";
@@ -375,7 +375,7 @@ impl TestIssuer {
     pub fn access_config(&self) -> VerifierConfigBuilder {
         VerifierConfig::builder(self.issuer.clone())
             .audience(TEST_RESOURCE)
-            .token_kind(crate::TokenKind::AccessToken)
+            .token_kind(crate::jwt::token_kind::TokenKind::AccessToken)
             .clock(self.clock.clone())
     }
 
@@ -396,7 +396,7 @@ impl TestIssuer {
         b.claims.insert("sid".into(), json!("session-1"));
         b.claims.insert(
             "events".into(),
-            json!({ crate::BACKCHANNEL_LOGOUT_EVENT: {} }),
+            json!({ crate::jwt::logout::BACKCHANNEL_LOGOUT_EVENT: {} }),
         );
         b
     }
@@ -494,7 +494,7 @@ impl TokenBuilder {
 
     /// Sets the `can_reauthenticate` claim (Authgear's name).
     pub fn can_reauthenticate(self, can: bool) -> Self {
-        self.claim(crate::AUTHGEAR_CAN_REAUTHENTICATE, can)
+        self.claim(crate::config::AUTHGEAR_CAN_REAUTHENTICATE, can)
     }
 
     /// Sets a header parameter (`alg`, `typ: JWT` and `kid` are set from the

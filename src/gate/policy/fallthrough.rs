@@ -15,7 +15,7 @@ use std::collections::HashMap;
 
 use super::{Action, Route, Unmatched};
 use crate::gate::host::HostPattern;
-use crate::requirement::{ReauthPolicy, Requirement};
+use crate::verify::requirement::{ReauthPolicy, Requirement};
 
 /// A segment no pattern has (patterns are visible ASCII): it stands for
 /// "any name" in the example paths, matched only by `*` and `**`.

@@ -15,8 +15,8 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::claims::IdTokenClaims;
-use crate::verifier::ClaimsMap;
+use crate::jwt::claims::IdTokenClaims;
+use crate::verify::verifier::ClaimsMap;
 use jsonwebtoken::Algorithm;
 use quick_cache::Weighter;
 use quick_cache::sync::Cache;
@@ -32,7 +32,7 @@ pub(crate) struct MemoEntry {
     pub fingerprint: [u8; 32],
     /// The verifier that judged it, when the memo is an issuer set's (one
     /// lookup finds both the entry and who re-judges it).
-    pub owner: Option<crate::Verifier>,
+    pub owner: Option<crate::verify::verifier::Verifier>,
     weight: u64,
 }
 

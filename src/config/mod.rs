@@ -8,8 +8,8 @@ use url::{Host, Url};
 
 use crate::clock::{SharedClock, SystemClock};
 use crate::error::ConfigError;
-use crate::requirement::ReauthPolicy;
 use crate::revocation::RevocationStore;
+use crate::verify::requirement::ReauthPolicy;
 
 /// Authgear's claim telling whether the user can re-authenticate.
 pub const AUTHGEAR_CAN_REAUTHENTICATE: &str = "https://authgear.com/claims/user/can_reauthenticate";
@@ -70,7 +70,7 @@ pub struct VerifierConfig {
     pub(crate) memo_max_entries: usize,
     pub(crate) memo_max_bytes: u64,
     pub(crate) insecure_trust_iat_as_login_time: bool,
-    pub(crate) token_kind: crate::TokenKind,
+    pub(crate) token_kind: crate::jwt::token_kind::TokenKind,
 }
 
 impl VerifierConfig {
@@ -104,7 +104,7 @@ impl VerifierConfig {
                 memo_max_entries: 100_000,
                 memo_max_bytes: 32 * 1024 * 1024,
                 insecure_trust_iat_as_login_time: false,
-                token_kind: crate::TokenKind::IdToken,
+                token_kind: crate::jwt::token_kind::TokenKind::IdToken,
             },
         }
     }
@@ -135,7 +135,7 @@ impl VerifierConfig {
     }
 
     /// The kind of token accepted.
-    pub fn kind(&self) -> crate::TokenKind {
+    pub fn kind(&self) -> crate::jwt::token_kind::TokenKind {
         self.token_kind
     }
 
@@ -286,7 +286,7 @@ impl VerifierConfigBuilder {
     /// The kind of token accepted: ID tokens (the default) or RFC 9068
     /// access tokens, whose `aud` must contain one of the
     /// [`audience`](Self::audience)s, here resource identifiers.
-    pub fn token_kind(mut self, kind: crate::TokenKind) -> Self {
+    pub fn token_kind(mut self, kind: crate::jwt::token_kind::TokenKind) -> Self {
         self.config.token_kind = kind;
         self
     }

@@ -8,10 +8,12 @@
 //! - [`VerifyError`]: one token was rejected ([`Rejection`], the token's fault)
 //!   or could not be decided (keys unavailable: never a rejection).
 
+pub(crate) mod challenge;
+
 use std::borrow::Cow;
 use std::fmt;
 
-use crate::challenge::BearerChallenge;
+use crate::error::challenge::BearerChallenge;
 use crate::revocation::StoreError;
 
 /// Why a token was rejected. [`as_str`](Self::as_str) is the stable code.

@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::error::{Rejection, RejectionKind};
-use crate::token::truncate;
+use crate::jwt::token::truncate;
 
 /// The standard claims of a verified ID token. Times are Unix seconds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -67,7 +67,7 @@ pub(crate) struct ClaimContext<'a> {
     pub now: i64,
     pub leeway: i64,
     pub can_reauthenticate_claim: &'a str,
-    pub kind: crate::TokenKind,
+    pub kind: crate::jwt::token_kind::TokenKind,
 }
 
 fn reject(kind: RejectionKind, msg: impl Into<std::borrow::Cow<'static, str>>) -> Rejection {
@@ -269,7 +269,7 @@ pub(crate) fn validate(
     // Steps 4-5: when azp is present, it must be one of our client ids
     // (ID tokens; an access token's audience is a resource, not a client).
     let azp = opt_string(map, "azp")?;
-    let is_access = ctx.kind == crate::TokenKind::AccessToken;
+    let is_access = ctx.kind == crate::jwt::token_kind::TokenKind::AccessToken;
     if let Some(azp) = azp.as_ref().filter(|_| !is_access) {
         if !ctx.audiences.contains(azp) {
             return Err(reject(
@@ -291,7 +291,7 @@ pub(crate) fn validate(
     // token (its `events` names the logout event) is never an ID token,
     // even without `typ: logout+jwt`.
     if let Some(Value::Object(events)) = map.get("events") {
-        if events.contains_key(crate::logout::BACKCHANNEL_LOGOUT_EVENT) {
+        if events.contains_key(crate::jwt::logout::BACKCHANNEL_LOGOUT_EVENT) {
             return Err(reject(
                 RejectionKind::InvalidTokenType,
                 "a back-channel logout token is not an ID token",
@@ -383,7 +383,7 @@ mod tests {
             now: NOW,
             leeway: 30,
             can_reauthenticate_claim: "can",
-            kind: crate::TokenKind::IdToken,
+            kind: crate::jwt::token_kind::TokenKind::IdToken,
         };
         validate(claims.as_object().unwrap(), &ctx).map_err(|r| r.code())
     }

@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use crate::claims::IdTokenClaims;
 use crate::error::{Rejection, RejectionKind};
-use crate::requirement::{Freshness, ReauthPolicy, Requirement};
+use crate::jwt::claims::IdTokenClaims;
+use crate::verify::requirement::{Freshness, ReauthPolicy, Requirement};
 
 pub(crate) struct FreshnessContext {
     pub now: i64,

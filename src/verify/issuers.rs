@@ -32,10 +32,10 @@ use tokio::sync::Semaphore;
 
 use crate::config::VerifierConfig;
 use crate::error::{ConfigError, FetchError, Rejection, RejectionKind, VerifyError};
-use crate::memo::Memo;
-use crate::requirement::Requirement;
 use crate::revocation::{MemoryStore, RevocationStore};
-use crate::verifier::{ClaimsMap, Verified, Verifier};
+use crate::verify::memo::Memo;
+use crate::verify::requirement::Requirement;
+use crate::verify::verifier::{ClaimsMap, Verified, Verifier};
 
 type MakeConfig = dyn Fn(&str, &str) -> Result<VerifierConfig, ConfigError> + Send + Sync;
 
@@ -342,7 +342,7 @@ impl IssuerSet {
         });
         let issuers: Vec<&String> = self.fixed.keys().take(5).collect();
         tracing::warn!(
-            iss = %crate::token::truncate(iss),
+            iss = %crate::jwt::token::truncate(iss),
             issuers = ?issuers,
             template = ?template.map(TenantTemplate::template),
             refused_since_last_line = self.unknown_since.swap(0, Ordering::Relaxed),
@@ -400,7 +400,7 @@ impl IssuerSet {
                 RejectionKind::InvalidIssuer,
                 format!(
                     "iss {:?} is not an issuer this service accepts",
-                    crate::token::truncate(&iss)
+                    crate::jwt::token::truncate(&iss)
                 ),
             ))
         };
@@ -480,7 +480,7 @@ fn unverified_issuer(token: &str, max_bytes: usize) -> Result<String, Rejection>
     else {
         return Err(malformed("not a compact JWS"));
     };
-    let bytes = crate::token::b64(payload, "payload")?;
+    let bytes = crate::jwt::token::b64(payload, "payload")?;
     // Fast path: the first `"iss":"<no escapes>"`. Only for choosing: a
     // nested or repeated `iss` picks a verifier that then refuses the token
     // (it parses strictly and compares the top-level `iss` exactly).
@@ -558,8 +558,8 @@ impl Verifiers {
 
     /// The counters of every known verifier, summed; the oldest keys' fetch
     /// time; the stalest revocation copy.
-    pub fn stats(&self) -> crate::VerifierStats {
-        let mut total = crate::VerifierStats::default();
+    pub fn stats(&self) -> crate::verify::stats::VerifierStats {
+        let mut total = crate::verify::stats::VerifierStats::default();
         for s in self.known().iter().map(Verifier::stats) {
             total.jwks_fetches += s.jwks_fetches;
             total.jwks_fetch_failures += s.jwks_fetch_failures;
@@ -581,13 +581,13 @@ impl Verifiers {
     pub async fn backchannel_logout(
         &self,
         logout_token: &str,
-    ) -> Result<crate::LogoutEvent, crate::LogoutError> {
+    ) -> Result<crate::jwt::logout::LogoutEvent, crate::error::LogoutError> {
         let v = match self {
             Self::One(v) => v.clone(),
             Self::Set(s) => s.choose(logout_token).await.map_err(|e| match e {
-                VerifyError::Rejected(r) => crate::LogoutError::Rejected(r),
-                VerifyError::KeysUnavailable(f) => crate::LogoutError::KeysUnavailable(f),
-                VerifyError::RevocationUnavailable(s) => crate::LogoutError::Store(s),
+                VerifyError::Rejected(r) => crate::error::LogoutError::Rejected(r),
+                VerifyError::KeysUnavailable(f) => crate::error::LogoutError::KeysUnavailable(f),
+                VerifyError::RevocationUnavailable(s) => crate::error::LogoutError::Store(s),
             })?,
         };
         v.backchannel_logout(logout_token).await

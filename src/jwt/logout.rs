@@ -4,10 +4,10 @@
 
 use serde_json::{Map, Value};
 
-use crate::claims::{
+use crate::error::{Rejection, RejectionKind};
+use crate::jwt::claims::{
     check_audience, check_exp, check_iat, check_issuer, id_claim, invalid, missing, opt_string,
 };
-use crate::error::{Rejection, RejectionKind};
 
 /// The `events` member that makes a JWT a logout token (§2.4).
 pub const BACKCHANNEL_LOGOUT_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";

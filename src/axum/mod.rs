@@ -41,7 +41,9 @@ use serde::de::DeserializeOwned;
 
 use crate::guard::{self, GuardError, TokenSource};
 use crate::{
-    Answer, ClaimsMap, ErrorRenderer, Refused, Requirement, Verified, Verifier, Verifiers,
+    guard::render::Answer, guard::render::ErrorRenderer, guard::render::Refused,
+    verify::issuers::Verifiers, verify::requirement::Requirement, verify::verifier::ClaimsMap,
+    verify::verifier::Verified, verify::verifier::Verifier,
 };
 
 impl IntoResponse for GuardError {
@@ -159,7 +161,7 @@ fn requirement(parts: &Parts) -> Option<Requirement> {
 /// }
 /// ```
 ///
-#[doc = include_str!("../docs/extractor_failures.md")]
+#[doc = include_str!("../../docs/extractor_failures.md")]
 #[derive(Debug, Clone)]
 pub struct Reauthenticated<E = ClaimsMap>(pub Verified<E>);
 
@@ -212,7 +214,7 @@ where
 /// }
 /// ```
 ///
-#[doc = include_str!("../docs/extractor_failures.md")]
+#[doc = include_str!("../../docs/extractor_failures.md")]
 #[derive(Debug, Clone)]
 pub struct MaybeReauthenticated<E = ClaimsMap>(pub Option<Verified<E>>);
 
@@ -251,7 +253,7 @@ where
 /// }
 /// ```
 ///
-#[doc = include_str!("../docs/extractor_failures.md")]
+#[doc = include_str!("../../docs/extractor_failures.md")]
 #[derive(Debug, Clone)]
 pub struct FreshWithin<const MAX_AGE_SECS: u64, E = ClaimsMap>(pub Verified<E>);
 

@@ -1,13 +1,15 @@
 //! Framework-free pieces every adapter shares: where the token comes from,
 //! and the one error type a guarded route answers with.
 
+pub(crate) mod render;
+
 use serde::de::DeserializeOwned;
 
-use crate::challenge::BearerChallenge;
 use crate::error::VerifyError;
-use crate::issuers::Verifiers;
-use crate::requirement::Requirement;
-use crate::verifier::{Verified, Verifier};
+use crate::error::challenge::BearerChallenge;
+use crate::verify::issuers::Verifiers;
+use crate::verify::requirement::Requirement;
+use crate::verify::verifier::{Verified, Verifier};
 
 /// `Retry-After` on every 503 the adapters and `reauth serve` answer, in
 /// seconds: about the JWKS refresh back-off and the revocation store's

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::config::{SUPPORTED_ALGORITHMS, check_url};
 use crate::error::{ConfigError, InitError};
-use crate::json;
+use crate::jwt::json;
 
 /// What we use of the discovery document.
 #[derive(Debug, Clone, PartialEq, Eq)]

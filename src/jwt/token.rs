@@ -6,7 +6,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::Algorithm;
 
 use crate::error::{Rejection, RejectionKind};
-use crate::json::{self, Header, Member};
+use crate::jwt::json::{self, Header, Member};
 
 /// Which kind of JWT the caller expects (RFC 8725 §3.11 explicit typing).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
