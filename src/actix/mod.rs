@@ -94,11 +94,6 @@ pub fn answer_response(answer: Answer) -> HttpResponse {
     res.body(answer.body)
 }
 
-/// `302 Found` to the redirect's location, with its cookies, never cached.
-pub(crate) fn redirect_response(redirect: &Redirect) -> HttpResponse {
-    answer_response(Answer::redirect(redirect))
-}
-
 /// `checked`, refused through the closest [`ErrorRenderer`] in app data,
 /// or answered with the browser step-up's redirect when one was made.
 fn rendered<T: 'static>(req: &HttpRequest, checked: GuardFuture<T>) -> RefusedFuture<T> {

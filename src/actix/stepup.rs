@@ -7,7 +7,8 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 
-use super::{closest, redirect_response};
+use super::{answer_response, closest};
+use crate::guard::render::Answer;
 use crate::guard::{GuardError, TokenSource};
 use crate::stepup::{StepUp, StepUpError};
 use crate::{guard::render::Redirect, verify::requirement::Requirement};
@@ -173,10 +174,10 @@ pub async fn stepup_callback(req: HttpRequest) -> HttpResponse {
         .complete(req.query_string(), cookie_header(&req).as_deref())
         .await;
     match done.result {
-        Ok(finished) => redirect_response(&Redirect {
+        Ok(finished) => answer_response(Answer::redirect(&Redirect {
             location: finished.return_to,
             set_cookies: done.set_cookies,
-        }),
+        })),
         Err(e) => refused(&req, Some(&step), &e, &done.set_cookies),
     }
 }
@@ -204,7 +205,7 @@ pub async fn sign_in_to(req: &HttpRequest, return_to: &str) -> HttpResponse {
         Err(res) => return res,
     };
     match step.sign_in(return_to).await {
-        Ok(redirect) => redirect_response(&redirect),
+        Ok(redirect) => answer_response(Answer::redirect(&redirect)),
         Err(e) => refused(req, Some(&step), &e, &[]),
     }
 }

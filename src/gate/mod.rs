@@ -10,6 +10,7 @@
 //! "misconfigured" (500: the proxy does not send what the policy needs).
 
 pub mod duration;
+pub mod forward;
 mod host;
 mod method;
 pub mod path;

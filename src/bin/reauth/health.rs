@@ -7,7 +7,7 @@ use actix_web::{HttpResponse, web};
 use reauth::guard::RETRY_AFTER_SECS;
 use serde_json::json;
 
-use crate::serve::Gate;
+use crate::state::Gate;
 
 fn unavailable(status: &str) -> HttpResponse {
     HttpResponse::ServiceUnavailable()

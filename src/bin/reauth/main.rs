@@ -7,6 +7,7 @@ mod metrics;
 mod policy_file;
 mod revoke;
 mod serve;
+mod state;
 mod verify;
 
 use std::io::IsTerminal;

@@ -6,88 +6,29 @@
 //! [`reauth::gate`]) or, without one, from the command line and the query
 //! overrides. This module is the HTTP wiring; decisions live in the library.
 
-use std::borrow::Cow;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use actix_web::http::header::{self, HeaderValue};
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, ResponseError, web};
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use arc_swap::ArcSwap;
-use reauth::gate::{
-    Action, Decision, METHOD_OVERRIDE_HEADERS, Original, Policy, ProxyMistake, duration,
-};
+use reauth::actix::answer_response;
+use reauth::gate::Policy;
+use reauth::gate::forward::{self, ForwardRequest, Step};
 use reauth::guard::{self, GuardError};
-use reauth::{ClaimsMap, IssuerSet, Requirement, Verifier, Verifiers};
-use serde::Deserialize;
-use serde_json::json;
+use reauth::{Answer, ClaimsMap, IssuerSet, Refused, Verifier, Verifiers};
 
 use crate::args::ServeArgs;
 use crate::health;
 use crate::metrics::{self, Metrics};
 use crate::policy_file;
-
-pub(crate) struct Gate {
-    pub(crate) verifier: Verifiers,
-    /// The command line's requirement (no policy file).
-    requirement: Requirement,
-    /// The policy file in force, swapped whole on SIGHUP.
-    policy: Option<Arc<ArcSwap<Policy>>>,
-    metrics: Option<Arc<Metrics>>,
-}
-
-/// Per-request overrides, so one gate serves several locations. They may
-/// only tighten the requirement ([`Requirement::tightened`]); an unknown
-/// parameter is a 400 (a typo must not silently drop a demand).
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Overrides {
-    max_age: Option<String>,
-    acr_values: Option<String>,
-    amr: Option<String>,
-}
-
-fn list(s: &str) -> Vec<String> {
-    s.split([',', ' '])
-        .filter(|v| !v.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
-
-fn tightened<'a>(query: &str, base: &'a Requirement) -> Result<Cow<'a, Requirement>, String> {
-    if query.is_empty() {
-        return Ok(Cow::Borrowed(base));
-    }
-    let o =
-        web::Query::<Overrides>::from_query(query).map_err(|e| format!("invalid query: {e}"))?;
-    let max_age = o.max_age.as_deref().map(duration::parse).transpose()?;
-    base.tightened(
-        max_age,
-        o.acr_values.as_deref().map(list),
-        o.amr.as_deref().map(list),
-    )
-    .map(Cow::Owned)
-}
-
-fn error(status: u16, code: &str, message: &str) -> HttpResponse {
-    let status = actix_web::http::StatusCode::from_u16(status)
-        .unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR);
-    HttpResponse::build(status)
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(json!({"error": code, "message": message}))
-}
-
-/// Route labels where no route of the file was chosen (route names start
-/// with a letter or digit, so these never collide).
-const NO_FILE: &str = "_default";
-const UNMATCHED: &str = "_unmatched";
-const NO_ROUTE: &str = "_none";
+use crate::state::Gate;
 
 /// What one `/verify` request was, for metrics and the decision log.
 struct Outcome<'p> {
     route: &'p str,
     code: &'static str,
-    response: HttpResponse,
+    answer: Answer,
 }
 
 async fn verify(req: HttpRequest, gate: web::Data<Gate>) -> HttpResponse {
@@ -97,15 +38,12 @@ async fn verify(req: HttpRequest, gate: web::Data<Gate>) -> HttpResponse {
     let Outcome {
         route,
         code,
-        mut response,
+        mut answer,
     } = decide(&req, &gate, policy.as_deref()).await;
-    if !response.status().is_success() {
+    if answer.status != 200 {
         // The code in a header too: nginx's auth_request drops the body,
         // and the guides build the client's JSON answer from this.
-        response.headers_mut().insert(
-            header::HeaderName::from_static("x-reauth-error"),
-            HeaderValue::from_static(code),
-        );
+        answer.headers.push(("x-reauth-error", code.to_owned()));
     }
     let elapsed = started.elapsed();
     if let Some(m) = &gate.metrics {
@@ -115,173 +53,70 @@ async fn verify(req: HttpRequest, gate: web::Data<Gate>) -> HttpResponse {
         target: "reauth::decision",
         route = %route,
         code,
-        status = response.status().as_u16(),
+        status = answer.status,
         latency_us = elapsed.as_micros() as u64,
         "reauth: decision"
     );
-    response
+    answer_response(answer)
 }
 
+/// The actix glue around [`forward::classify`] and [`forward::identity`]:
+/// the decisions themselves are the library's.
 async fn decide<'p>(req: &HttpRequest, gate: &'p Gate, policy: Option<&'p Policy>) -> Outcome<'p> {
-    let out = |route: &'p str, code, response| Outcome {
-        route,
-        code,
-        response,
+    let headers: Vec<(&str, &[u8])> = req
+        .headers()
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_bytes()))
+        .collect();
+    let forward = ForwardRequest {
+        method: req.method().as_str(),
+        path: req.path(),
+        query: req.query_string(),
+        headers: &headers,
     };
-    // The gate never needs the client's body; a proxy that forwards it
-    // wastes both sides' bandwidth (nginx: proxy_pass_request_body off).
-    if has_body(req) {
-        tracing::warn!(
-            "reauth: the proxy forwarded a request body to /verify; configure it not to \
-             (nginx: proxy_pass_request_body off; proxy_set_header Content-Length \"\")"
-        );
-        return out(
-            NO_ROUTE,
-            "invalid_request",
-            error(
-                400,
-                "invalid_request",
-                "the gate takes no request body: configure the proxy not to forward it",
-            ),
-        );
-    }
-    // `/verify?overrides`; under `/verify/...` (Envoy ext_authz with
-    // `path_prefix: /verify`) the rest of the path and its query are the
-    // original request's, never overrides.
-    let envoy = req.path() != "/verify";
-    let query = if envoy { "" } else { req.query_string() };
-    let (route, base): (&str, &Requirement) = match policy {
-        None => (NO_FILE, &gate.requirement),
-        Some(policy) => {
-            let headers = req.headers();
-            let original = if envoy {
-                // A `.../verify/` typo in a proxy that also describes the
-                // original request would otherwise make every request `/`.
-                if ["x-original-uri", "x-forwarded-uri"]
-                    .iter()
-                    .any(|h| headers.contains_key(*h))
-                {
-                    let mistake = ProxyMistake::EnvoyAndHeaders;
-                    tracing::error!("reauth: {}", mistake.fix());
-                    let res = error(500, "server_error", "the gate is misconfigured");
-                    return out(NO_ROUTE, "server_error", res);
-                }
-                let uri = match req.uri().path_and_query() {
-                    Some(pq) => &pq.as_str()["/verify".len()..],
-                    None => "/",
-                };
-                let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
-                let method_override = METHOD_OVERRIDE_HEADERS
-                    .iter()
-                    .any(|h| headers.contains_key(*h));
-                Original::envoy(req.method().as_str(), host, uri, method_override)
-            } else {
-                Original::from_headers(
-                    req.headers()
-                        .iter()
-                        .map(|(name, value)| (name.as_str(), value.as_bytes())),
-                )
-            };
-            let decision = match &original {
-                Ok(o) => policy.decide(o),
-                Err(refusal) => Decision::Refused(*refusal),
-            };
-            match decision {
-                Decision::Route(r) => match r.action() {
-                    Action::Public => {
-                        let res = HttpResponse::Ok()
-                            .insert_header(("X-Reauth-Route", r.name()))
-                            .insert_header((header::CACHE_CONTROL, "no-store"))
-                            .finish();
-                        return out(r.name(), "public", res);
-                    }
-                    Action::Verify(req) => (r.name(), req),
-                },
-                Decision::Defaults(req) => (UNMATCHED, req),
-                Decision::NoRoute => {
-                    let res = error(
-                        403,
-                        "no_route",
-                        "no route of the policy matches this request",
-                    );
-                    return out(NO_ROUTE, "no_route", res);
-                }
-                Decision::Refused(why) => {
-                    let res = error(403, "ambiguous_request", &why.message());
-                    return out(NO_ROUTE, "ambiguous_request", res);
-                }
-                Decision::Misconfigured(missing) => {
-                    tracing::error!("reauth: {}", missing.fix());
-                    let res = error(500, "server_error", "the gate is misconfigured");
-                    return out(NO_ROUTE, "server_error", res);
-                }
-            }
-        }
-    };
-    let requirement = match tightened(query, base) {
-        Ok(r) => r,
-        Err(msg) => {
-            return out(
+    let (route, requirement) = match forward::classify(&forward, policy, &gate.requirement) {
+        Step::Answer {
+            route,
+            code,
+            answer,
+        } => {
+            return Outcome {
                 route,
-                "invalid_request",
-                error(400, "invalid_request", &msg),
-            );
+                code,
+                answer,
+            };
         }
+        Step::Verify { route, requirement } => (route, requirement),
+    };
+    let refused = |e: GuardError| Outcome {
+        route,
+        code: e.code(),
+        answer: Refused::from(e).answer(),
     };
     // The gate registers no TokenSource: `Authorization: Bearer`.
     let token = match reauth::actix::request_token(req) {
         Ok(t) => t,
-        Err(e) => return out(route, e.code(), e.error_response()),
+        Err(e) => return refused(e),
     };
     let verified =
         match guard::check_with::<ClaimsMap>(Some(&gate.verifier), token.as_deref(), &requirement)
             .await
         {
             Ok(v) => v,
-            Err(e) => return out(route, e.code(), e.error_response()),
+            Err(e) => return refused(e),
         };
-    let claims = &verified.claims;
-    let mut res = HttpResponse::Ok();
-    let auth_time = claims.auth_time.map(|t| t.to_string());
-    let scope = (!claims.scope.is_empty()).then(|| claims.scope.join(" "));
-    let identity: [(&'static str, Option<&str>); 8] = [
-        ("x-reauth-issuer", Some(&claims.iss)),
-        ("x-reauth-subject", Some(&claims.sub)),
-        (
-            "x-reauth-reauthentication",
-            Some(verified.freshness.as_str()),
-        ),
-        ("x-reauth-auth-time", auth_time.as_deref()),
-        ("x-reauth-session", claims.sid.as_deref()),
-        ("x-reauth-route", gate.policy.is_some().then_some(route)),
-        ("x-reauth-client-id", claims.client_id.as_deref()),
-        ("x-reauth-scope", scope.as_deref()),
-    ];
-    for (name, value) in identity {
-        let Some(value) = value else { continue };
-        match HeaderValue::from_str(value) {
-            Ok(v) => {
-                res.insert_header((header::HeaderName::from_static(name), v));
-            }
-            // Fail closed: an identity the upstream cannot read is no identity.
-            Err(_) => {
-                tracing::warn!(header = name, "reauth: claim cannot be sent as a header");
-                let e = GuardError::NotConfigured;
-                return out(route, e.code(), e.error_response());
-            }
-        }
+    match forward::identity(&verified, gate.policy.is_some().then_some(route)) {
+        Ok(answer) => Outcome {
+            route,
+            code: "ok",
+            answer,
+        },
+        Err(unencodable) => Outcome {
+            route,
+            code: "server_error",
+            answer: unencodable.answer(),
+        },
     }
-    let res = res
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .finish();
-    out(route, "ok", res)
-}
-
-fn has_body(req: &HttpRequest) -> bool {
-    let h = req.headers();
-    h.contains_key(header::TRANSFER_ENCODING)
-        || h.get_all(header::CONTENT_LENGTH)
-            .any(|v| v.as_bytes().iter().any(|&b| b != b'0'))
 }
 
 pub async fn run(args: ServeArgs) -> i32 {
