@@ -119,39 +119,51 @@ mod verify;
 mod keys;
 mod verifier;
 mod claims {
+    #[allow(unused_imports)]
     pub(crate) use crate::jwt::claims::*;
 }
 mod token {
+    #[allow(unused_imports)]
     pub(crate) use crate::jwt::token::*;
 }
 mod json {
+    #[allow(unused_imports)]
     pub(crate) use crate::jwt::json::*;
 }
 mod logout {
+    #[allow(unused_imports)]
     pub(crate) use crate::jwt::logout::*;
 }
 mod http {
+    #[allow(unused_imports)]
     pub(crate) use crate::provider::http::*;
 }
 mod discovery {
+    #[allow(unused_imports)]
     pub(crate) use crate::provider::discovery::*;
 }
 mod memo {
+    #[allow(unused_imports)]
     pub(crate) use crate::verify::memo::*;
 }
 mod freshness {
+    #[allow(unused_imports)]
     pub(crate) use crate::verify::freshness::*;
 }
 mod requirement {
+    #[allow(unused_imports)]
     pub(crate) use crate::verify::requirement::*;
 }
 mod issuers {
+    #[allow(unused_imports)]
     pub(crate) use crate::verify::issuers::*;
 }
 mod stats {
+    #[allow(unused_imports)]
     pub(crate) use crate::verify::stats::*;
 }
 mod render {
+    #[allow(unused_imports)]
     pub(crate) use crate::guard::render::*;
 }
 
@@ -178,8 +190,8 @@ mod fuzzing;
 
 pub use clock::{Clock, FakeClock, SharedClock, SystemClock};
 pub use config::{
-    AUTHGEAR_CAN_REAUTHENTICATE, MAX_DURATION, MAX_HTTP_TIMEOUT, MAX_LEEWAY, SUPPORTED_ALGORITHMS,
-    VerifierConfig, VerifierConfigBuilder, algorithm_named,
+    AUTHGEAR_CAN_REAUTHENTICATE, MAX_DURATION, MAX_HTTP_TIMEOUT, MAX_LEEWAY, ReauthPolicy,
+    VerifierConfig, VerifierConfigBuilder,
 };
 pub use error::challenge::BearerChallenge;
 pub use error::{
@@ -189,10 +201,11 @@ pub use error::{
 pub use guard::render::{Answer, ErrorBody, ErrorRenderer, Redirect, Refused};
 pub use guard::{GuardError, TokenSource};
 pub use jsonwebtoken::Algorithm;
+pub use jwt::alg::{SUPPORTED_ALGORITHMS, algorithm_named};
 pub use jwt::claims::IdTokenClaims;
 pub use jwt::logout::{BACKCHANNEL_LOGOUT_EVENT, LogoutEvent};
 pub use jwt::token_kind::TokenKind;
 pub use verify::issuers::{IssuerSet, TenantTemplate, Verifiers, valid_tenant};
-pub use verify::requirement::{Freshness, ReauthPolicy, Requirement};
+pub use verify::requirement::{Freshness, Requirement};
 pub use verify::stats::{RevocationSync, VerifierStats};
 pub use verify::verifier::{ClaimsMap, Verified, Verifier};

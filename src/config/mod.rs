@@ -1,5 +1,9 @@
 //! [`VerifierConfig`] and its builder. Every field documents its default.
 
+mod reauth_policy;
+
+pub use reauth_policy::ReauthPolicy;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -8,39 +12,11 @@ use url::{Host, Url};
 
 use crate::clock::{SharedClock, SystemClock};
 use crate::error::ConfigError;
+use crate::jwt::alg::SUPPORTED_ALGORITHMS;
 use crate::revocation::RevocationStore;
-use crate::verify::requirement::ReauthPolicy;
 
 /// Authgear's claim telling whether the user can re-authenticate.
 pub const AUTHGEAR_CAN_REAUTHENTICATE: &str = "https://authgear.com/claims/user/can_reauthenticate";
-
-/// The signature algorithms an ID token may use with `reauth`: asymmetric
-/// only (RFC 8725 §3.1: never `none`; `HS*` would make the client secret a
-/// signing key).
-pub const SUPPORTED_ALGORITHMS: [Algorithm; 9] = [
-    Algorithm::RS256,
-    Algorithm::RS384,
-    Algorithm::RS512,
-    Algorithm::PS256,
-    Algorithm::PS384,
-    Algorithm::PS512,
-    Algorithm::ES256,
-    Algorithm::ES384,
-    Algorithm::EdDSA,
-];
-
-/// The algorithm a JOSE `alg` name denotes, as `reauth` verifies it.
-/// RFC 9864's fully-specified `Ed25519` is [`Algorithm::EdDSA`]: the only
-/// EdDSA curve `reauth` accepts is Ed25519 (Ed448 keys are refused), so the
-/// two names mean the same signature and are accepted wherever either is
-/// (token headers, JWKs, the discovery document, `--algorithms`). Every
-/// other name is `jsonwebtoken`'s.
-pub fn algorithm_named(name: &str) -> Option<Algorithm> {
-    match name {
-        "Ed25519" => Some(Algorithm::EdDSA),
-        other => other.parse().ok(),
-    }
-}
 
 /// How a [`Verifier`](crate::Verifier) decides. Build with [`VerifierConfig::builder`].
 #[derive(Debug, Clone)]

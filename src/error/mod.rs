@@ -14,7 +14,6 @@ use std::borrow::Cow;
 use std::fmt;
 
 use crate::error::challenge::BearerChallenge;
-use crate::revocation::StoreError;
 
 /// Why a token was rejected. [`as_str`](Self::as_str) is the stable code.
 #[non_exhaustive]
@@ -450,7 +449,7 @@ pub enum RevokeError {
         what: &'static str,
         /// What is wrong with it.
         #[source]
-        source: crate::revocation::IdError,
+        source: IdError,
     },
     /// The store could not be written (`revocation_unavailable`, 503: retry).
     #[error(transparent)]
@@ -633,3 +632,34 @@ mod tests {
         );
     }
 }
+
+/// Why an id cannot be revoked (or read back from a shared store).
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdError {
+    /// The id is empty.
+    #[error("the id is empty")]
+    Empty,
+    /// The id is longer than [`MAX_ID_BYTES`](crate::revocation::MAX_ID_BYTES).
+    #[error("the id is {len} bytes long; the limit is {max}")]
+    TooLong {
+        /// Its length in bytes.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The id holds a control character (CR, LF, TAB, NUL, DEL, C1...).
+    #[error("the id holds a control character (U+{code:04X}) at byte {at}")]
+    ControlCharacter {
+        /// The character's code point.
+        code: u32,
+        /// Its byte offset.
+        at: usize,
+    },
+}
+
+/// The shared revocation state could not be consulted (or written).
+/// Verification answers `revocation_unavailable` (503): fail closed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("revocation store unavailable: {0}")]
+pub struct StoreError(pub String);

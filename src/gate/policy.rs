@@ -15,8 +15,9 @@ use super::duration;
 use super::host::HostPattern;
 use super::path::{PathLimits, PathPattern};
 use crate::config::MAX_DURATION;
+use crate::config::ReauthPolicy;
 use crate::jwt::token_kind::TokenKind;
-use crate::verify::requirement::{ReauthPolicy, Requirement};
+use crate::verify::requirement::Requirement;
 
 /// Largest policy file read, in bytes (1 MiB): a policy is written by hand.
 pub const MAX_POLICY_BYTES: usize = 1024 * 1024;

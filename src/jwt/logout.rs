@@ -5,7 +5,7 @@
 use serde_json::{Map, Value};
 
 use crate::error::{Rejection, RejectionKind};
-use crate::jwt::claims::{
+use crate::jwt::claim::{
     check_audience, check_exp, check_iat, check_issuer, id_claim, invalid, missing, opt_string,
 };
 

@@ -93,7 +93,7 @@ fn check_header(
         Some(Member::Other) => return Err(malformed("alg is not a string")),
         None => return Err(malformed("header has no alg")),
     };
-    let alg = crate::config::algorithm_named(alg_name)
+    let alg = crate::jwt::alg::algorithm_named(alg_name)
         .filter(|a| allowed.contains(a))
         .ok_or_else(|| {
             Rejection::new(
@@ -156,7 +156,7 @@ pub(crate) fn truncate(s: &str) -> String {
 mod tests {
     use super::*;
 
-    const ALL: &[Algorithm] = &crate::config::SUPPORTED_ALGORITHMS;
+    const ALL: &[Algorithm] = &crate::jwt::alg::SUPPORTED_ALGORITHMS;
 
     fn tok(header: &str) -> String {
         format!("{}.e30.c2ln", URL_SAFE_NO_PAD.encode(header))

@@ -5,7 +5,8 @@ use jsonwebtoken::Algorithm;
 use reqwest::Url;
 use serde_json::Value;
 
-use crate::config::{SUPPORTED_ALGORITHMS, check_url};
+use crate::config::check_url;
+use crate::jwt::alg::SUPPORTED_ALGORITHMS;
 use crate::error::{ConfigError, InitError};
 use crate::jwt::json;
 
@@ -89,7 +90,7 @@ pub(crate) fn parse(body: &[u8], expected_issuer: &str) -> Result<Discovery, Dis
         Some(Value::Array(items)) => Some(
             items
                 .iter()
-                .filter_map(|v| crate::config::algorithm_named(v.as_str()?))
+                .filter_map(|v| crate::jwt::alg::algorithm_named(v.as_str()?))
                 .collect(),
         ),
         Some(_) => {

@@ -11,57 +11,8 @@
 
 use std::io::BufRead;
 
-/// Longest revocation id, in bytes (1,024). Not configurable on purpose:
-/// every writer (`reauth revoke`, each gate, back-channel logout) and every
-/// reader of a shared store must agree on it, whatever their settings.
-/// OIDC Core §2 caps `sub` at 255 ASCII characters; this leaves room.
-pub const MAX_ID_BYTES: usize = 1024;
-
-/// Why an id cannot be revoked (or read back from a shared store).
-#[non_exhaustive]
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum IdError {
-    /// The id is empty.
-    #[error("the id is empty")]
-    Empty,
-    /// The id is longer than [`MAX_ID_BYTES`].
-    #[error("the id is {len} bytes long; the limit is {max}")]
-    TooLong {
-        /// Its length in bytes.
-        len: usize,
-        /// The limit.
-        max: usize,
-    },
-    /// The id holds a control character (CR, LF, TAB, NUL, DEL, C1...).
-    #[error("the id holds a control character (U+{code:04X}) at byte {at}")]
-    ControlCharacter {
-        /// The character's code point.
-        code: u32,
-        /// Its byte offset.
-        at: usize,
-    },
-}
-
-/// The id rule: 1 to [`MAX_ID_BYTES`] bytes, no control character
-/// (Unicode category Cc: C0, DEL and C1, so no CR, LF or TAB).
-pub fn check_id(id: &str) -> Result<(), IdError> {
-    if id.is_empty() {
-        return Err(IdError::Empty);
-    }
-    if id.len() > MAX_ID_BYTES {
-        return Err(IdError::TooLong {
-            len: id.len(),
-            max: MAX_ID_BYTES,
-        });
-    }
-    match id.char_indices().find(|(_, c)| c.is_control()) {
-        Some((at, c)) => Err(IdError::ControlCharacter {
-            code: u32::from(c),
-            at,
-        }),
-        None => Ok(()),
-    }
-}
+pub use crate::error::IdError;
+pub use crate::jwt::id::{MAX_ID_BYTES, check_id};
 
 /// Limits of an id list. Every limit is a documented default.
 #[derive(Debug, Clone, Copy)]

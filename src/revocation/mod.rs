@@ -68,11 +68,7 @@ pub(crate) fn rule(
     }
 }
 
-/// The shared revocation state could not be consulted (or written).
-/// Verification answers `revocation_unavailable` (503): fail closed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("revocation store unavailable: {0}")]
-pub struct StoreError(pub String);
+pub use crate::error::StoreError;
 
 /// The namespace of one issuer's entries. Its tag is the first 16 hex
 /// digits of the SHA-256 of the issuer URL exactly as configured: issuers

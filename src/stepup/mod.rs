@@ -397,7 +397,7 @@ impl StepUp {
             amr: requirement.amr().to_vec(),
             allow_unavailable: requirement
                 .policy()
-                .map(|p| p == crate::verify::requirement::ReauthPolicy::Allow),
+                .map(|p| p == crate::config::ReauthPolicy::Allow),
             prove_login,
             binding: None,
         };

@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use super::StepUpError;
 use super::error::StateProblem;
-use crate::verify::requirement::{ReauthPolicy, Requirement};
+use crate::config::ReauthPolicy;
+use crate::verify::requirement::Requirement;
 
 /// The state of one step-up in flight. Holds secrets (the PKCE verifier,
 /// the nonce): keep it sealed or server-side, never in a URL or a log.

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use crate::error::{Rejection, RejectionKind};
 use crate::jwt::claims::IdTokenClaims;
-use crate::verify::requirement::{Freshness, ReauthPolicy, Requirement};
+use crate::config::ReauthPolicy;
+use crate::verify::requirement::{Freshness, Requirement};
 
 pub(crate) struct FreshnessContext {
     pub now: i64,

@@ -14,8 +14,9 @@
 use std::collections::HashMap;
 
 use super::{Action, Route, Unmatched};
+use crate::config::ReauthPolicy;
 use crate::gate::host::HostPattern;
-use crate::verify::requirement::{ReauthPolicy, Requirement};
+use crate::verify::requirement::Requirement;
 
 /// A segment no pattern has (patterns are visible ASCII): it stands for
 /// "any name" in the example paths, matched only by `*` and `**`.
