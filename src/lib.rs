@@ -115,58 +115,6 @@ mod provider;
 pub mod revocation;
 mod verify;
 
-// Transitional: files not yet moved into their layer.
-mod keys;
-mod verifier;
-mod claims {
-    #[allow(unused_imports)]
-    pub(crate) use crate::jwt::claims::*;
-}
-mod token {
-    #[allow(unused_imports)]
-    pub(crate) use crate::jwt::token::*;
-}
-mod json {
-    #[allow(unused_imports)]
-    pub(crate) use crate::jwt::json::*;
-}
-mod logout {
-    #[allow(unused_imports)]
-    pub(crate) use crate::jwt::logout::*;
-}
-mod http {
-    #[allow(unused_imports)]
-    pub(crate) use crate::provider::http::*;
-}
-mod discovery {
-    #[allow(unused_imports)]
-    pub(crate) use crate::provider::discovery::*;
-}
-mod memo {
-    #[allow(unused_imports)]
-    pub(crate) use crate::verify::memo::*;
-}
-mod freshness {
-    #[allow(unused_imports)]
-    pub(crate) use crate::verify::freshness::*;
-}
-mod requirement {
-    #[allow(unused_imports)]
-    pub(crate) use crate::verify::requirement::*;
-}
-mod issuers {
-    #[allow(unused_imports)]
-    pub(crate) use crate::verify::issuers::*;
-}
-mod stats {
-    #[allow(unused_imports)]
-    pub(crate) use crate::verify::stats::*;
-}
-mod render {
-    #[allow(unused_imports)]
-    pub(crate) use crate::guard::render::*;
-}
-
 #[cfg(feature = "actix")]
 pub mod actix;
 #[cfg(feature = "axum")]

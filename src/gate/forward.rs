@@ -326,7 +326,7 @@ mod tests {
 
     #[test]
     fn overrides_only_tighten_and_typos_are_errors() {
-        let base = Requirement::none().with_max_age(Duration::from_secs(600));
+        let base = Requirement::none().with_max_age(Some(Duration::from_secs(600)));
         assert!(matches!(tightened("", &base), Ok(Cow::Borrowed(_))));
         let t = tightened("max_age=5m", &base).unwrap();
         assert_eq!(t.max_age_value(), Some(Duration::from_secs(300)));

@@ -5,5 +5,4 @@
 
 pub(crate) mod discovery;
 pub(crate) mod http;
-#[allow(unused_imports)] // transitional: keys/ moves here
-pub(crate) use crate::keys;
+pub(crate) mod keys;

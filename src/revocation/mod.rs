@@ -195,7 +195,7 @@ pub trait RevocationStore: Send + Sync + fmt::Debug + 'static {
 
     /// How current the local copy of a shared store is (metrics,
     /// readiness). `None` (the default) for a store that is not a copy.
-    fn sync(&self) -> Option<crate::RevocationSync> {
+    fn sync(&self) -> Option<crate::verify::stats::RevocationSync> {
         None
     }
 }

@@ -8,4 +8,4 @@ pub(crate) mod issuers;
 pub(crate) mod memo;
 pub(crate) mod requirement;
 pub(crate) mod stats;
-pub(crate) use crate::verifier;
+pub(crate) mod verifier;

@@ -90,7 +90,7 @@ pub(crate) fn check_scoped(key: &str) -> Result<(), LogError> {
         }
         _ => Err("not {issuer tag}:{id}".to_owned()),
     };
-    rule.map_err(|why| bad(format!("id {:?}: {why}", crate::token::truncate(key))))
+    rule.map_err(|why| bad(format!("id {:?}: {why}", crate::jwt::token::truncate(key))))
 }
 
 fn text(v: &Value) -> Result<&str, LogError> {

@@ -605,10 +605,10 @@ impl RevocationStore for RedisStore {
         })
     }
 
-    fn sync(&self) -> Option<crate::RevocationSync> {
+    fn sync(&self) -> Option<crate::verify::stats::RevocationSync> {
         let (applied, snapshots) = self.sync_counts();
         Some(
-            crate::RevocationSync::new(
+            crate::verify::stats::RevocationSync::new(
                 self.staleness(),
                 self.allowed_staleness(),
                 applied,

@@ -234,7 +234,7 @@ impl RedisWriter {
         {
             return Err(StoreError(format!(
                 "not written: id {:?}: {e}",
-                crate::token::truncate(id)
+                crate::jwt::token::truncate(id)
             )));
         }
         let mut conn = self.conn.clone();

@@ -7,19 +7,19 @@ use jsonwebtoken::Algorithm;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use crate::claims::{self, ClaimContext, IdTokenClaims};
+use crate::jwt::claims::{self, ClaimContext, IdTokenClaims};
 use crate::config::VerifierConfig;
 use crate::error::LogoutError;
 use crate::error::{InitError, Rejection, RejectionKind, RevokeError, VerifyError};
-use crate::freshness::{self, FreshnessContext};
-use crate::keys::{KeyCache, Lookup};
-use crate::logout::{self, LogoutContext, LogoutEvent};
-use crate::memo::{Memo, MemoEntry};
-use crate::requirement::{Freshness, Requirement};
+use crate::verify::freshness::{self, FreshnessContext};
+use crate::provider::keys::{KeyCache, Lookup};
+use crate::jwt::logout::{self, LogoutContext, LogoutEvent};
+use crate::verify::memo::{Memo, MemoEntry};
+use crate::verify::requirement::{Freshness, Requirement};
 use crate::revocation::{MemoryStore, Namespace, RevocationStore, Revoked};
-use crate::stats::VerifierStats;
-use crate::token::Expected;
-use crate::{json, token};
+use crate::verify::stats::VerifierStats;
+use crate::jwt::token::Expected;
+use crate::{jwt::json, jwt::token};
 
 /// All claims of a verified token, as the JSON object they came in, shared
 /// (a memo hit hands out the same object without copying it).
@@ -231,7 +231,7 @@ impl Verifier {
     /// What the issuer's discovery document says about its authorization
     /// and token endpoints (for the browser step-up).
     #[cfg_attr(not(feature = "stepup"), allow(dead_code))]
-    pub(crate) fn authorization_metadata(&self) -> crate::discovery::AuthorizationMetadata {
+    pub(crate) fn authorization_metadata(&self) -> crate::provider::discovery::AuthorizationMetadata {
         self.inner.keys.discovery().authorization.clone()
     }
 
@@ -367,8 +367,8 @@ impl Verifier {
         }
         let config = &*self.inner.config;
         let expected = match config.token_kind {
-            crate::TokenKind::IdToken => Expected::Id,
-            crate::TokenKind::AccessToken => Expected::Access,
+            crate::jwt::token_kind::TokenKind::IdToken => Expected::Id,
+            crate::jwt::token_kind::TokenKind::AccessToken => Expected::Access,
         };
         let signed = self.signed_payload(token, expected).await?;
         let (now, leeway) = self.now_and_leeway();

@@ -20,9 +20,9 @@ use reqwest::Url;
 use super::cache_control;
 use super::set::{KeySet, Lookup};
 use crate::config::VerifierConfig;
-use crate::discovery::{self, Discovery, DiscoveryError};
+use crate::provider::discovery::{self, Discovery, DiscoveryError};
 use crate::error::{FetchError, InitError, Rejection, RejectionKind, VerifyError};
-use crate::http::HttpFetcher;
+use crate::provider::http::HttpFetcher;
 
 /// What every request reads: cheap to clone (Arcs and integers).
 #[derive(Clone)]
@@ -363,7 +363,7 @@ async fn fetch_discovery(
 }
 
 fn lookup_rejection(lookup: Lookup<'_>, kid: Option<&str>, alg: Algorithm) -> Rejection {
-    let kid = kid.map(crate::token::truncate);
+    let kid = kid.map(crate::jwt::token::truncate);
     match lookup {
         Lookup::WrongAlgorithm => Rejection::new(
             RejectionKind::UnsupportedAlgorithm,

@@ -11,7 +11,7 @@ use jsonwebtoken::jwk::{
 };
 use serde_json::Value;
 
-use crate::json;
+use crate::jwt::json;
 
 /// Smallest RSA modulus accepted (RFC 7518 §3.3: 2048 bits or larger).
 const MIN_RSA_BITS: usize = 2048;
