@@ -6,6 +6,10 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::error::{Rejection, RejectionKind};
+
+/// All claims of a verified token, as the JSON object they came in, shared
+/// (a memo hit hands out the same object without copying it).
+pub type ClaimsMap = std::sync::Arc<Map<String, Value>>;
 use crate::jwt::claim::{
     check_audience, check_exp, check_iat, check_issuer, expired, id_claim, invalid, missing,
     no_control_chars, not_before, numeric_date, opt_string, reject, too_early,

@@ -3,7 +3,9 @@
 use std::collections::HashMap;
 use std::sync::RwLock;
 
-use super::{BoxFuture, Namespace, RevocationStore, Revoked, StoreError, rule};
+use crate::error::StoreError;
+use crate::revocation::namespace::Namespace;
+use crate::revocation::store::{BoxFuture, RevocationStore, Revoked, rule};
 
 /// Revocations in this process's memory. Entries are dropped after their
 /// `keep_until` (measured by the clock of the caller's `now`, never by a

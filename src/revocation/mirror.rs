@@ -25,7 +25,8 @@ use std::collections::HashMap;
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 use std::sync::RwLock;
 
-use super::{Namespace, Revoked, rule};
+use crate::revocation::namespace::Namespace;
+use crate::revocation::store::{Revoked, rule};
 
 /// The ids are already uniformly random hashes: the table uses them as is.
 #[derive(Default)]

@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
+use crate::config::ReauthPolicy;
 use crate::error::{Rejection, RejectionKind};
 use crate::jwt::claims::IdTokenClaims;
-use crate::config::ReauthPolicy;
 use crate::verify::requirement::{Freshness, Requirement};
 
 pub(crate) struct FreshnessContext {

@@ -33,7 +33,7 @@ use tokio::sync::Semaphore;
 use crate::config::VerifierConfig;
 use crate::error::{ConfigError, FetchError, Rejection, RejectionKind, VerifyError};
 use crate::revocation::{MemoryStore, RevocationStore};
-use crate::verify::memo::Memo;
+type Memo = crate::verify::memo::Memo<Verifier>;
 use crate::verify::requirement::Requirement;
 use crate::verify::verifier::{ClaimsMap, Verified, Verifier};
 

@@ -15,14 +15,16 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::jwt::claims::ClaimsMap;
 use crate::jwt::claims::IdTokenClaims;
-use crate::verify::verifier::ClaimsMap;
 use jsonwebtoken::Algorithm;
 use quick_cache::Weighter;
 use quick_cache::sync::Cache;
 
-/// What a successful signature check established about one token.
-pub(crate) struct MemoEntry {
+/// What a successful signature check established about one token. `O` is
+/// the owner that re-judges it (the verifier: generic, so the memo knows
+/// nothing of the pipeline above it).
+pub(crate) struct MemoEntry<O> {
     pub claims: Arc<IdTokenClaims>,
     /// All claims.
     pub payload: ClaimsMap,
@@ -32,11 +34,11 @@ pub(crate) struct MemoEntry {
     pub fingerprint: [u8; 32],
     /// The verifier that judged it, when the memo is an issuer set's (one
     /// lookup finds both the entry and who re-judges it).
-    pub owner: Option<crate::verify::verifier::Verifier>,
+    pub owner: Option<O>,
     weight: u64,
 }
 
-impl MemoEntry {
+impl<O> MemoEntry<O> {
     pub fn new(
         claims: Arc<IdTokenClaims>,
         payload: ClaimsMap,
@@ -64,19 +66,19 @@ struct ByWeight {
     min: u64,
 }
 
-impl Weighter<Arc<str>, Arc<MemoEntry>> for ByWeight {
-    fn weight(&self, token: &Arc<str>, entry: &Arc<MemoEntry>) -> u64 {
+impl<O> Weighter<Arc<str>, Arc<MemoEntry<O>>> for ByWeight {
+    fn weight(&self, token: &Arc<str>, entry: &Arc<MemoEntry<O>>) -> u64 {
         (token.len() as u64 + entry.weight).max(self.min)
     }
 }
 
-pub(crate) struct Memo {
-    cache: Cache<Arc<str>, Arc<MemoEntry>, ByWeight>,
+pub(crate) struct Memo<O> {
+    cache: Cache<Arc<str>, Arc<MemoEntry<O>>, ByWeight>,
     hits: AtomicU64,
     misses: AtomicU64,
 }
 
-impl Memo {
+impl<O> Memo<O> {
     /// `None` when either bound is zero (memo disabled).
     pub fn new(max_entries: usize, max_bytes: u64) -> Option<Self> {
         if max_entries == 0 || max_bytes == 0 {
@@ -90,7 +92,7 @@ impl Memo {
         })
     }
 
-    pub fn get(&self, token: &str) -> Option<Arc<MemoEntry>> {
+    pub fn get(&self, token: &str) -> Option<Arc<MemoEntry<O>>> {
         let found = self.cache.get(token);
         let counter = if found.is_some() {
             &self.hits
@@ -109,7 +111,7 @@ impl Memo {
         )
     }
 
-    pub fn insert(&self, token: &str, entry: MemoEntry) {
+    pub fn insert(&self, token: &str, entry: MemoEntry<O>) {
         self.cache.insert(Arc::from(token), Arc::new(entry));
     }
 

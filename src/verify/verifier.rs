@@ -7,23 +7,25 @@ use jsonwebtoken::Algorithm;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use crate::jwt::claims::{self, ClaimContext, IdTokenClaims};
 use crate::config::VerifierConfig;
 use crate::error::LogoutError;
 use crate::error::{InitError, Rejection, RejectionKind, RevokeError, VerifyError};
-use crate::verify::freshness::{self, FreshnessContext};
-use crate::provider::keys::{KeyCache, Lookup};
+use crate::jwt::claims::{self, ClaimContext, IdTokenClaims};
 use crate::jwt::logout::{self, LogoutContext, LogoutEvent};
-use crate::verify::memo::{Memo, MemoEntry};
-use crate::verify::requirement::{Freshness, Requirement};
-use crate::revocation::{MemoryStore, Namespace, RevocationStore, Revoked};
-use crate::verify::stats::VerifierStats;
 use crate::jwt::token::Expected;
+use crate::provider::keys::{KeyCache, Lookup};
+use crate::revocation::{MemoryStore, Namespace, RevocationStore, Revoked};
+use crate::verify::freshness::{self, FreshnessContext};
+use crate::verify::memo;
+use crate::verify::requirement::{Freshness, Requirement};
+use crate::verify::stats::VerifierStats;
 use crate::{jwt::json, jwt::token};
 
-/// All claims of a verified token, as the JSON object they came in, shared
-/// (a memo hit hands out the same object without copying it).
-pub type ClaimsMap = Arc<Map<String, Value>>;
+pub use crate::jwt::claims::ClaimsMap;
+
+/// The memo of verified tokens, each entry naming the verifier that re-judges it.
+type Memo = memo::Memo<Verifier>;
+type MemoEntry = memo::MemoEntry<Verifier>;
 
 /// An accepted token: typed standard claims, your extra claims, and the
 /// freshness verdict.
@@ -231,7 +233,9 @@ impl Verifier {
     /// What the issuer's discovery document says about its authorization
     /// and token endpoints (for the browser step-up).
     #[cfg_attr(not(feature = "stepup"), allow(dead_code))]
-    pub(crate) fn authorization_metadata(&self) -> crate::provider::discovery::AuthorizationMetadata {
+    pub(crate) fn authorization_metadata(
+        &self,
+    ) -> crate::provider::discovery::AuthorizationMetadata {
         self.inner.keys.discovery().authorization.clone()
     }
 

@@ -17,7 +17,7 @@ use redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, SlotAddr
 use redis::{Client, Cmd, Pipeline, RedisFuture, Value};
 
 use super::err;
-use crate::revocation::StoreError;
+use crate::error::StoreError;
 
 /// Where the store lives.
 #[derive(Debug, Clone)]

@@ -86,7 +86,7 @@ impl Entry {
 pub(crate) fn check_scoped(key: &str) -> Result<(), LogError> {
     let rule = match key.split_once(':') {
         Some((tag, id)) if tag.len() == 16 && tag.bytes().all(|b| b.is_ascii_hexdigit()) => {
-            crate::revocation::check_id(id).map_err(|e| e.to_string())
+            crate::jwt::id::check_id(id).map_err(|e| e.to_string())
         }
         _ => Err("not {issuer tag}:{id}".to_owned()),
     };

@@ -43,8 +43,10 @@ pub use log::{Entry, Event, LogError, parse_fields, parse_xread};
 pub use snapshot::{parse_bucket, parse_bucket_bytes, parse_user_value};
 pub use writer::{BUCKETS, BULK_CHUNK, RedisWriter, RegisteredIssuers};
 
-use super::mirror::Mirror;
-use super::{BoxFuture, Namespace, RevocationStore, Revoked, StoreError};
+use crate::error::StoreError;
+use crate::revocation::mirror::Mirror;
+use crate::revocation::namespace::Namespace;
+use crate::revocation::store::{BoxFuture, RevocationStore, Revoked};
 use conn::{Conn, Target};
 use log::Next;
 use snapshot::Load;
@@ -605,10 +607,10 @@ impl RevocationStore for RedisStore {
         })
     }
 
-    fn sync(&self) -> Option<crate::verify::stats::RevocationSync> {
+    fn sync(&self) -> Option<crate::revocation::sync::RevocationSync> {
         let (applied, snapshots) = self.sync_counts();
         Some(
-            crate::verify::stats::RevocationSync::new(
+            crate::revocation::sync::RevocationSync::new(
                 self.staleness(),
                 self.allowed_staleness(),
                 applied,

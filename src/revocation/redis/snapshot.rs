@@ -22,7 +22,7 @@ use super::conn::Conn;
 use super::log::check_scoped;
 use super::writer::BUCKETS;
 use super::{Keys, err};
-use crate::revocation::StoreError;
+use crate::error::StoreError;
 use crate::revocation::mirror::{Mirror, Tables};
 
 /// KEYS: seq, log. Returns `{n, last log id}`.

@@ -10,7 +10,8 @@ use redis::{Script, Value};
 
 use super::conn::{Conn, Target};
 use super::{Keys, RedisStoreConfig, ReplicaAcks, err};
-use crate::revocation::{Namespace, StoreError};
+use crate::error::StoreError;
+use crate::revocation::namespace::Namespace;
 
 /// Snapshot buckets per kind: about 1,000 records (35 KB) each at
 /// 1,000,000 entries.
@@ -230,7 +231,7 @@ impl RedisWriter {
         // last line before the shared log every gate reads).
         if let Some((id, e)) = ids
             .iter()
-            .find_map(|id| crate::revocation::check_id(id).err().map(|e| (id, e)))
+            .find_map(|id| crate::jwt::id::check_id(id).err().map(|e| (id, e)))
         {
             return Err(StoreError(format!(
                 "not written: id {:?}: {e}",
