@@ -205,7 +205,20 @@ struct Seen {
 }
 
 async fn seen(router: Router, token: Option<&str>, content_type: Option<&str>) -> Seen {
-    let mut req = http::Request::post("/account/delete");
+    let version = match content_type {
+        Some(_) => http::Version::HTTP_2,
+        None => http::Version::HTTP_11,
+    };
+    seen_as(router, token, content_type, version).await
+}
+
+async fn seen_as(
+    router: Router,
+    token: Option<&str>,
+    content_type: Option<&str>,
+    version: http::Version,
+) -> Seen {
+    let mut req = http::Request::post("/account/delete").version(version);
     if let Some(t) = token {
         req = req.header("authorization", format!("Bearer {t}"));
     }
@@ -303,7 +316,12 @@ async fn a_grpc_request_to_an_axum_router_gets_a_grpc_status() {
         .route("/account/delete", post(delete_account))
         .layer(ReauthLayer::new(issuer.verifier().await, five_minutes()));
     let stale = issuer.token().auth_time_ago(3600).sign();
-    let res = seen(guarded, Some(&stale), Some("application/grpc+proto")).await;
+    let res = seen(
+        guarded.clone(),
+        Some(&stale),
+        Some("application/grpc+proto"),
+    )
+    .await;
     let header = |name: &str| {
         res.headers
             .iter()
@@ -320,6 +338,19 @@ async fn a_grpc_request_to_an_axum_router_gets_a_grpc_status() {
             .unwrap()
             .contains("insufficient_user_authentication")
     );
+
+    // gRPC is HTTP/2: an HTTP/1.1 request that claims to be gRPC keeps the
+    // HTTP refusal, never a 200 (a proxy that allows on 2xx, asking over
+    // HTTP/1, must not be told 200 for a refused request).
+    let res = seen_as(
+        guarded,
+        Some(&stale),
+        Some("application/grpc"),
+        http::Version::HTTP_11,
+    )
+    .await;
+    assert_eq!(res.status, 401);
+    assert!(!res.headers.iter().any(|(n, _)| n == "grpc-status"));
 }
 
 #[tokio::test]

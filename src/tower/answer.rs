@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use bytes::Bytes;
 use http::header::CONTENT_TYPE;
-use http::{HeaderMap, HeaderValue, Response, StatusCode};
+use http::{HeaderMap, HeaderValue, Response, StatusCode, Version};
 use http_body_util::Full;
 
 use crate::guard::render::{Answer, Refused};
@@ -42,12 +42,19 @@ pub(crate) fn refusal_response(refused: &Refused, grpc: bool) -> Response<Full<B
     })
 }
 
-/// Whether the request is gRPC (gRPC over HTTP/2, `Content-Type`):
-/// `application/grpc`, alone or followed by `+<format>` (`+proto`,
-/// `+json`) or parameters. gRPC-Web (`application/grpc-web`) is not: its
-/// answers are framed in the body; put tonic-web's layer outside this one
-/// so the guard sees the translated gRPC request.
-pub(crate) fn is_grpc(headers: &HeaderMap) -> bool {
+/// Whether the request is gRPC: HTTP/2 (gRPC runs on nothing else) and a
+/// `Content-Type` of `application/grpc`, alone or followed by `+<format>`
+/// (`+proto`, `+json`) or parameters. A gRPC refusal is an HTTP `200`
+/// (the status is in `grpc-status`), so an HTTP/1 request that claims to be
+/// gRPC keeps its HTTP refusal: a proxy that asks a guarded endpoint over
+/// HTTP/1 and allows on `2xx` (nginx `auth_request`) is never told `200`
+/// for a refused request. gRPC-Web (`application/grpc-web`) is not gRPC
+/// here: put tonic-web's layer outside this one so the guard sees the
+/// translated gRPC request.
+pub(crate) fn is_grpc(version: Version, headers: &HeaderMap) -> bool {
+    if version != Version::HTTP_2 {
+        return false;
+    }
     let Some(value) = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
         return false;
     };
@@ -160,7 +167,8 @@ mod tests {
             "Application/GRPC+json",
             "application/grpc; charset=utf-8",
         ] {
-            assert!(is_grpc(&content_type(yes)), "{yes}");
+            assert!(is_grpc(Version::HTTP_2, &content_type(yes)), "{yes}");
+            assert!(!is_grpc(Version::HTTP_11, &content_type(yes)), "{yes}");
         }
         for no in [
             "application/json",
@@ -170,9 +178,9 @@ mod tests {
             "application/grp",
             "",
         ] {
-            assert!(!is_grpc(&content_type(no)), "{no}");
+            assert!(!is_grpc(Version::HTTP_2, &content_type(no)), "{no}");
         }
-        assert!(!is_grpc(&HeaderMap::new()));
+        assert!(!is_grpc(Version::HTTP_2, &HeaderMap::new()));
     }
 
     #[test]

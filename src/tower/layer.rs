@@ -16,9 +16,9 @@ use http_body_util::{Either, Full};
 use super::answer::{is_grpc, refusal_response};
 use crate::guard::render::{ErrorRenderer, Refused};
 use crate::guard::{self, GuardError, TokenSource};
-use crate::verifier::Verified;
 use crate::verify::issuers::Verifiers;
 use crate::verify::requirement::Requirement;
+use crate::verify::verifier::Verified;
 
 /// The response body of a guarded service: the inner service's body, or
 /// the refusal's (the rendered error, empty for a gRPC status).
@@ -38,7 +38,7 @@ pub type ResponseFuture<B, E> =
 /// - HTTP: the refusal every adapter gives ([`Refused::answer`]): 401 with
 ///   the RFC 6750 / RFC 9470 `WWW-Authenticate` challenge, 403, 503 with
 ///   `Retry-After`, the JSON body or the [`ErrorRenderer`]'s;
-/// - gRPC (`content-type: application/grpc*`): a gRPC status
+/// - gRPC (HTTP/2, `content-type: application/grpc*`): a gRPC status
 ///   (`UNAUTHENTICATED` for 401, `PERMISSION_DENIED` for 403,
 ///   `UNAVAILABLE` for 503, `INTERNAL` for 500) with the same
 ///   `www-authenticate` in the response metadata ([`grpc_answer`](super::grpc_answer)).
@@ -197,7 +197,7 @@ where
         let guard = Arc::clone(&self.guard);
         // Headers are read now, so the future holds no borrow of the
         // request (whose body need not be `Sync`).
-        let grpc = is_grpc(request.headers());
+        let grpc = is_grpc(request.version(), request.headers());
         let read = guard.read_token(&request);
         Box::pin(async move {
             match guard.decide(read).await {

@@ -9,7 +9,7 @@
 //! [`Refused::answer`](crate::Refused::answer), converted to an
 //! `http::Response` in one function ([`answer_response`]).
 //!
-//! A gRPC request (`content-type: application/grpc`, `+proto`...) is
+//! A gRPC request (HTTP/2, `content-type: application/grpc`, `+proto`...) is
 //! refused the gRPC way ([`grpc_answer`]): a status, `UNAUTHENTICATED`
 //! (401), `PERMISSION_DENIED` (403), `UNAVAILABLE` (503) or `INTERNAL`
 //! (500), with the same RFC 6750 / RFC 9470 `www-authenticate` challenge in
