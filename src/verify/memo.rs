@@ -129,7 +129,7 @@ impl<O> Memo<O> {
 mod tests {
     use super::*;
 
-    fn entry() -> MemoEntry {
+    fn entry() -> MemoEntry<()> {
         let claims = IdTokenClaims {
             iss: "i".into(),
             sub: "s".into(),
@@ -170,7 +170,7 @@ mod tests {
             small.insert(&format!("token-{i}"), entry());
         }
         assert!(small.len() <= 15, "{}", small.len());
-        assert!(Memo::new(0, 10).is_none());
+        assert!(Memo::<()>::new(0, 10).is_none());
     }
 
     #[test]

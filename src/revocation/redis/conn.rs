@@ -16,8 +16,8 @@ use redis::cluster_async::ClusterConnection;
 use redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, SlotAddr};
 use redis::{Client, Cmd, Pipeline, RedisFuture, Value};
 
-use super::err;
 use crate::error::StoreError;
+use crate::revocation::redis::keys::err;
 
 /// Where the store lives.
 #[derive(Debug, Clone)]

@@ -21,9 +21,9 @@ use redis::Script;
 use super::conn::Conn;
 use super::log::check_scoped;
 use super::writer::BUCKETS;
-use super::{Keys, err};
 use crate::error::StoreError;
 use crate::revocation::mirror::{Mirror, Tables};
+use crate::revocation::redis::keys::{Keys, err};
 
 /// KEYS: seq, log. Returns `{n, last log id}`.
 const POSITION: &str = r"

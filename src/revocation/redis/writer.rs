@@ -9,9 +9,10 @@ use std::time::Duration;
 use redis::{Script, Value};
 
 use super::conn::{Conn, Target};
-use super::{Keys, RedisStoreConfig, ReplicaAcks, err};
 use crate::error::StoreError;
 use crate::revocation::namespace::Namespace;
+use crate::revocation::redis::config::{RedisStoreConfig, ReplicaAcks};
+use crate::revocation::redis::keys::{Keys, err};
 
 /// Snapshot buckets per kind: about 1,000 records (35 KB) each at
 /// 1,000,000 entries.
