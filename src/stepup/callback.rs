@@ -2,7 +2,7 @@
 //! strictly: bounded, no repeated parameter, exactly one of `code` and
 //! `error`. Pure: no I/O, no state.
 
-use super::StepUpError;
+use super::error::StepUpError;
 use super::error::AuthorizationErrorKind;
 
 /// The longest callback query accepted by default, in bytes.

@@ -17,7 +17,7 @@ use oauth2::{
 use reqwest::Url;
 use serde::{Deserialize, Serialize};
 
-use super::StepUpError;
+use super::error::StepUpError;
 use super::config::{ClientAuth, StepUpConfig};
 use crate::provider::http::OAuthHttp;
 

@@ -10,7 +10,7 @@ use std::time::Duration;
 use cookie::{Cookie, CookieJar, Key, SameSite};
 use serde::{Deserialize, Serialize};
 
-use super::StepUpError;
+use super::error::StepUpError;
 use super::error::StateProblem;
 use crate::config::ReauthPolicy;
 use crate::verify::requirement::Requirement;

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use redis::AsyncCommands;
 
-use super::StepUpError;
+use super::error::StepUpError;
 use super::pending::{PendingStepUp, PendingStore, StoreFuture};
 use crate::revocation::redis::conn::{Conn, Target};
 

@@ -2,7 +2,7 @@
 //! anywhere else (an open redirect would turn the issuer's login page into
 //! a phishing hop).
 
-use super::StepUpError;
+use super::error::StepUpError;
 
 /// The longest `return_to` accepted, in bytes (it rides in the pending
 /// cookie).

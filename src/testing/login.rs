@@ -202,7 +202,7 @@ pub(crate) fn authorize(logins: &mut Logins, issuer: &str, now: i64, query: &str
             ("error_description", "PKCE S256 is required"),
         ]);
     };
-    let code = super::rand_suffix() + &super::rand_suffix();
+    let code = crate::testing::jws::rand_suffix() + &crate::testing::jws::rand_suffix();
     let auth_time = match login.auth_time {
         LoginTime::Now => now,
         LoginTime::Ago(secs) => now - secs,
@@ -317,7 +317,7 @@ pub(crate) fn token(
     Answer::Json(
         200,
         json!({
-            "access_token": super::rand_suffix(),
+            "access_token": crate::testing::jws::rand_suffix(),
             "token_type": "Bearer",
             "expires_in": 3600,
             "id_token": sign(claims),

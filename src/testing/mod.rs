@@ -32,21 +32,23 @@
 //! The helpers panic on setup failures (no free port, key generation): they
 //! are for tests.
 
+mod jws;
 mod keys;
 mod login;
 mod server;
+mod token;
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::Algorithm;
 use serde_json::{Map, Value, json};
 
 pub use keys::TestKey;
 pub use login::{Recorded, TestLogin};
 pub use server::Behavior;
+pub use token::TokenBuilder;
+
+use jws::rand_suffix;
 
 use crate::clock::{SharedClock, SystemClock};
 use crate::{config::VerifierConfig, config::VerifierConfigBuilder, verify::verifier::Verifier};
@@ -402,187 +404,3 @@ impl TestIssuer {
     }
 }
 
-fn rand_suffix() -> String {
-    let mut b = [0u8; 8];
-    let _ = aws_lc_rs::rand::fill(&mut b);
-    URL_SAFE_NO_PAD.encode(b)
-}
-
-/// Builds and signs one token. Anything can be set, including what a real
-/// issuer would never produce.
-#[derive(Debug, Clone)]
-pub struct TokenBuilder {
-    now: i64,
-    key: TestKey,
-    keys: Vec<TestKey>,
-    alg: Option<Algorithm>,
-    header: Map<String, Value>,
-    claims: Map<String, Value>,
-    raw_payload: Option<String>,
-    raw_header: Option<String>,
-}
-
-impl TokenBuilder {
-    /// Sets a claim.
-    pub fn claim(mut self, name: &str, value: impl Into<Value>) -> Self {
-        self.claims.insert(name.to_owned(), value.into());
-        self
-    }
-
-    /// Removes a claim.
-    pub fn without(mut self, name: &str) -> Self {
-        self.claims.remove(name);
-        self
-    }
-
-    /// Sets `auth_time` to `secs` seconds before the issuer's "now".
-    pub fn auth_time_ago(self, secs: i64) -> Self {
-        let t = self.now - secs;
-        self.claim("auth_time", t)
-    }
-
-    /// Sets the `acr` claim (the authentication context class the login
-    /// met), as [`TestLogin::acr`] does for a browser login.
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() {
-    /// use reauth::Requirement;
-    /// use reauth::testing::TestIssuer;
-    ///
-    /// let issuer = TestIssuer::start().await;
-    /// let verifier = issuer.verifier().await;
-    /// let gold = Requirement::none().acr_values(["urn:example:gold"]);
-    /// let token = issuer.token().acr("urn:example:gold").sign();
-    /// assert!(verifier.verify(&token, &gold).await.is_ok());
-    /// let token = issuer.token().acr("urn:example:bronze").sign();
-    /// assert!(verifier.verify(&token, &gold).await.is_err());
-    /// # }
-    /// ```
-    pub fn acr(self, acr: impl Into<String>) -> Self {
-        self.claim("acr", acr.into())
-    }
-
-    /// Sets the `amr` claim (the authentication methods the login used), as
-    /// [`TestLogin::amr`] does for a browser login; an empty list removes
-    /// the claim. Tokens carry no `amr` unless this (or
-    /// [`claim`](Self::claim)) sets one.
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() {
-    /// use reauth::Requirement;
-    /// use reauth::testing::TestIssuer;
-    ///
-    /// let issuer = TestIssuer::start().await;
-    /// let verifier = issuer.verifier().await;
-    /// let mfa = Requirement::none().require_amr(["mfa"]);
-    /// let token = issuer.token().amr(["pwd", "mfa"]).sign();
-    /// assert!(verifier.verify(&token, &mfa).await.is_ok());
-    /// let token = issuer.token().amr(["pwd"]).sign();
-    /// assert!(verifier.verify(&token, &mfa).await.is_err());
-    /// # }
-    /// ```
-    pub fn amr<I: IntoIterator<Item = S>, S: Into<String>>(self, amr: I) -> Self {
-        let amr: Vec<String> = amr.into_iter().map(Into::into).collect();
-        if amr.is_empty() {
-            self.without("amr")
-        } else {
-            self.claim("amr", amr)
-        }
-    }
-
-    /// Sets the `can_reauthenticate` claim (Authgear's name).
-    pub fn can_reauthenticate(self, can: bool) -> Self {
-        self.claim(crate::config::AUTHGEAR_CAN_REAUTHENTICATE, can)
-    }
-
-    /// Sets a header parameter (`alg`, `typ: JWT` and `kid` are set from the
-    /// key unless given here); [`Value::Null`] removes the parameter.
-    pub fn header(mut self, name: &str, value: impl Into<Value>) -> Self {
-        self.header.insert(name.to_owned(), value.into());
-        self
-    }
-
-    /// Signs with `alg`, switching to the issuer's current key of the right
-    /// type when the chosen key cannot sign `alg`.
-    pub fn alg(mut self, alg: Algorithm) -> Self {
-        if !self.key.supports(alg) {
-            if let Some(k) = self.keys.iter().find(|k| k.supports(alg)) {
-                self.key = k.clone();
-            }
-        }
-        self.alg = Some(alg);
-        self
-    }
-
-    /// Signs with `key` (e.g. an attacker's, or one not yet published).
-    pub fn key(mut self, key: &TestKey) -> Self {
-        self.key = key.clone();
-        self
-    }
-
-    /// Uses this exact text as the payload (duplicate members, strings for
-    /// dates...). Claims set otherwise are ignored.
-    pub fn raw_payload(mut self, json_text: &str) -> Self {
-        self.raw_payload = Some(json_text.to_owned());
-        self
-    }
-
-    /// Uses this exact text as the header; the signature uses the key's
-    /// default algorithm unless [`alg`](Self::alg) was set.
-    pub fn raw_header(mut self, json_text: &str) -> Self {
-        self.raw_header = Some(json_text.to_owned());
-        self
-    }
-
-    /// The claims as they will be signed.
-    pub fn claims(&self) -> &Map<String, Value> {
-        &self.claims
-    }
-
-    /// Signs and returns the compact JWS.
-    pub fn sign(self) -> String {
-        let alg = self.alg.unwrap_or_else(|| self.key.default_alg());
-        let payload = self
-            .raw_payload
-            .clone()
-            .unwrap_or_else(|| Value::Object(self.claims.clone()).to_string());
-        match &self.raw_header {
-            Some(header) => sign_raw(&self.key, alg, header, &payload),
-            None => sign_jws(&self.key, alg, &self.header, &payload),
-        }
-    }
-}
-
-/// A compact JWS of `payload` by `key`: header `alg`, `typ: JWT` and `kid`,
-/// changed by `header` ([`Value::Null`] removes a parameter).
-pub(crate) fn sign_jws(
-    key: &TestKey,
-    alg: Algorithm,
-    header: &Map<String, Value>,
-    payload: &str,
-) -> String {
-    let mut h = Map::new();
-    h.insert("alg".into(), json!(format!("{alg:?}")));
-    h.insert("typ".into(), json!("JWT"));
-    h.insert("kid".into(), json!(key.kid()));
-    for (k, v) in header {
-        if v.is_null() {
-            h.remove(k);
-        } else {
-            h.insert(k.clone(), v.clone());
-        }
-    }
-    sign_raw(key, alg, &Value::Object(h).to_string(), payload)
-}
-
-fn sign_raw(key: &TestKey, alg: Algorithm, header: &str, payload: &str) -> String {
-    let signing_input = format!(
-        "{}.{}",
-        URL_SAFE_NO_PAD.encode(header),
-        URL_SAFE_NO_PAD.encode(payload)
-    );
-    let sig = key.sign(alg, signing_input.as_bytes());
-    format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(sig))
-}

@@ -64,7 +64,7 @@ pub(crate) struct Shared {
 pub(crate) struct Authority {
     pub issuer: String,
     pub clock: crate::clock::SharedClock,
-    pub keys: Arc<Mutex<Vec<super::TestKey>>>,
+    pub keys: Arc<Mutex<Vec<crate::testing::keys::TestKey>>>,
 }
 
 impl Authority {
@@ -74,7 +74,7 @@ impl Authority {
 
     fn sign(&self, claims: serde_json::Map<String, Value>) -> String {
         let key = self.keys.lock().expect("lock")[0].clone();
-        super::sign_jws(
+        crate::testing::jws::sign_jws(
             &key,
             key.default_alg(),
             &serde_json::Map::new(),
