@@ -139,6 +139,29 @@ impl VerifierConfig {
 }
 
 /// Builder for [`VerifierConfig`]; [`build`](Self::build) validates.
+///
+/// Every setting has a documented default; only the issuer and at least one
+/// audience are required. `build` makes no request: discovery happens when
+/// the [`Verifier`](crate::Verifier) is created.
+///
+/// ```
+/// use std::time::Duration;
+/// use reauth::{ConfigError, ReauthPolicy, VerifierConfig};
+///
+/// let config = VerifierConfig::builder("https://myapp.authgear.cloud")
+///     .audience("my-client-id")
+///     .leeway(Duration::from_secs(10))
+///     .when_cannot_reauthenticate(ReauthPolicy::Deny)
+///     .max_session_age(Some(Duration::from_secs(12 * 60 * 60)))
+///     .build()?;
+/// assert_eq!(config.audiences(), ["my-client-id"]);
+/// assert_eq!(config.leeway(), Duration::from_secs(10));
+///
+/// // Bad settings are a typed error at build time, never at request time.
+/// let no_audience = VerifierConfig::builder("https://myapp.authgear.cloud").build();
+/// assert!(matches!(no_audience, Err(ConfigError::NoAudience)));
+/// # Ok::<(), ConfigError>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct VerifierConfigBuilder {
     config: VerifierConfig,

@@ -20,6 +20,51 @@
 //! adapters: a callback request in, cookies and a redirect out. The actix
 //! adapter wires them up (`reauth::actix::stepup_callback`); see the
 //! README's "Browser apps".
+//!
+//! The round trip by hand, against [`TestIssuer`](crate::testing::TestIssuer)
+//! (which logs `user-1` in at once); in an app, the browser follows the
+//! redirects and the callback route calls [`StepUp::complete`]:
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::time::Duration;
+//!
+//! use reauth::Requirement;
+//! use reauth::stepup::StepUp;
+//! use reauth::testing::TestIssuer;
+//!
+//! let issuer = TestIssuer::start().await;
+//! let verifier = issuer.verifier().await;
+//! // The client id, the redirect URI registered at the issuer, a cookie key.
+//! let config = issuer
+//!     .step_up_config("http://127.0.0.1:8080/callback")
+//!     .build()?;
+//! let step = StepUp::new(verifier, config)?;
+//!
+//! // A route demands a login within 5 minutes: send the browser away...
+//! let delete_account = Requirement::max_age(Duration::from_secs(300));
+//! let begun = step.begin(&delete_account, "/account/delete", None).await?;
+//! assert!(begun.location.contains("max_age=300"));
+//!
+//! // ...the issuer logs the user in and redirects to the callback...
+//! let no_redirects = reqwest::Client::builder()
+//!     .redirect(reqwest::redirect::Policy::none())
+//!     .build()?;
+//! let back = no_redirects.get(&begun.location).send().await?;
+//! let callback = reqwest::Url::parse(back.headers()["location"].to_str()?)?;
+//!
+//! // ...where the code is exchanged and the new login proven.
+//! let pending_cookie = begun.set_cookie.split(';').next().unwrap_or_default();
+//! let done = step
+//!     .complete(callback.query().unwrap_or_default(), Some(pending_cookie))
+//!     .await;
+//! let finished = done.result?;
+//! assert_eq!(finished.verified.subject(), "user-1");
+//! assert_eq!(finished.return_to, "/account/delete");
+//! # Ok(())
+//! # }
+//! ```
 
 mod callback;
 mod config;
