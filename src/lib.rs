@@ -49,8 +49,10 @@
 //! [`axum::Reauthenticated`] likewise. The `Verifier` (or an [`IssuerSet`])
 //! and the route's `Requirement` are registered as app data (actix) or
 //! state and an `Extension` (axum); [`TokenSource`] changes where the token
-//! is read, [`ErrorRenderer`] how refusals look. Other frameworks use
-//! [`guard`], or [`Verifier::verify`] directly.
+//! is read, [`ErrorRenderer`] how refusals look. Any tower service (a
+//! tonic gRPC server, a hyper service) is guarded by
+//! [`tower::ReauthLayer`]. Other frameworks use [`guard`], or
+//! [`Verifier::verify`] directly.
 //!
 //! # Features
 //!
@@ -61,7 +63,8 @@
 //! | `testing` | | [`testing`]: [`testing::TestIssuer`], a real local issuer for your route tests (a dev-dependency) |
 //! | `stepup` | | [`stepup`]: browser step-up, the authorization-code round trip that sends the user back to the issuer with `max_age` |
 //! | `redis` | | [`revocation::RedisStore`] and [`revocation::RedisWriter`]: revocations shared by every instance through Redis (and [`stepup::RedisPendingStore`] with `stepup`) |
-//! | `gate` | | [`gate`]: the forward-auth gate's per-route policy file and decisions, for embedding them |
+//! | `gate` | | [`gate`]: the forward-auth gate's per-route policy file and decisions, for embedding them; [`gate::forward`]: one forward-auth request decided without a web framework |
+//! | `tower` | | [`tower`]: [`tower::ReauthLayer`], a `tower::Layer` that guards any tower service (axum routers, tonic gRPC with refusals as gRPC statuses, hyper services) |
 //! | `cli` | | the `reauth` binary (`verify`, `serve`, `revoke`); turns on `actix`, `redis` and `gate`. `cargo install --path . --features cli` |
 //! | `fuzzing` | | hooks for the cargo-fuzz targets under `fuzz/`; not an API |
 //!
@@ -93,7 +96,8 @@
         feature = "testing",
         feature = "stepup",
         feature = "redis",
-        feature = "gate"
+        feature = "gate",
+        feature = "tower"
     )),
     allow(rustdoc::broken_intra_doc_links)
 )]

@@ -21,10 +21,12 @@ use reauth::axum::{
     FreshWithin as AxumFreshWithin, MaybeReauthenticated as AxumMaybeReauthenticated,
     Reauthenticated as AxumReauthenticated,
 };
+use reauth::gate::forward::{ForwardRequest, Step, classify, identity};
 use reauth::guard::{check, check_with};
 use reauth::revocation::{MemoryStore, RedisStore, RedisWriter};
 use reauth::stepup::RedisPendingStore;
 use reauth::testing::{TestLogin, TokenBuilder};
+use reauth::tower::ReauthLayer;
 use reauth::{
     ErrorBody, ErrorRenderer, GuardError, InitError, ReauthPolicy, Refused, Rejection, TokenSource,
     Verified, VerifierStats, Verifiers, VerifyError,

@@ -25,6 +25,37 @@ fn unix_now() -> i64 {
 }
 
 /// A [`RevocationStore`] shared through Redis, answering from a local mirror.
+///
+/// Every instance connects its own store: a revocation written by one
+/// (a back-channel logout, [`Verifier::revoke_user`](crate::Verifier::revoke_user),
+/// `reauth revoke`) reaches the others through the Redis log, and checks
+/// read only the local mirror. Settings and their defaults:
+/// [`RedisStoreConfig`]; the README's "Revocation" section explains the
+/// log and the snapshot.
+///
+/// ```no_run
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use reauth::revocation::{RedisStore, RedisStoreConfig};
+/// use reauth::{Verifier, VerifierConfig};
+///
+/// // Fails now if Redis cannot be reached (no silent fallback to memory).
+/// let store = RedisStore::connect(RedisStoreConfig::new("redis://127.0.0.1:6379")).await?;
+/// let verifier = Verifier::discover(
+///     VerifierConfig::builder("https://myapp.authgear.cloud")
+///         .audience("my-client-id")
+///         .revocation_store(store.clone())
+///         .build()?,
+/// )
+/// .await?;
+///
+/// // "Log out all devices": every instance refuses this user's earlier logins.
+/// verifier.revoke_user("user-1", None).await?;
+/// let (applied, reloads) = store.sync_counts();
+/// println!("mirror: {applied} entries applied, {reloads} reloads");
+/// # Ok(())
+/// # }
+/// ```
 pub struct RedisStore {
     shared: Arc<Shared>,
 }
