@@ -440,7 +440,9 @@ mod cookie_source_csrf {
     use tower::ServiceExt;
 
     /// (method, extra headers, expected status)
-    fn cases() -> Vec<(&'static str, Vec<(&'static str, &'static str)>, u16)> {
+    type Case = (&'static str, Vec<(&'static str, &'static str)>, u16);
+
+    fn cases() -> Vec<Case> {
         vec![
             ("POST", vec![("Sec-Fetch-Site", "cross-site")], 403),
             ("POST", vec![("Sec-Fetch-Site", "same-site")], 403),
@@ -617,12 +619,11 @@ mod messages {
         let e = IssuerSet::new(no_verifiers(), Some(t.tenants(["acme", "ACME"]))).unwrap_err();
         assert!(e.to_string().contains("\"ACME\" can never match"), "{e}");
         let e = template("https://sso.example.com/realms/{tenant}/")
-            .err()
-            .expect("a slash after a path is refused");
+            .expect_err("a slash after a path is refused");
         assert!(e.to_string().contains("remove the slash"), "{e}");
         // Auth0's issuers end with a slash after the host: kept.
         assert!(template("https://{tenant}.auth0.com/").is_ok());
-        let e = template("https://example.com/realms/").err().unwrap();
+        let e = template("https://example.com/realms/").unwrap_err();
         assert!(e.to_string().contains("no {tenant}"), "{e}");
     }
 

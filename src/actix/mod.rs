@@ -1,7 +1,7 @@
 //! actix-web adapter (feature `actix`): extractors, a scope middleware and
 //! `ResponseError`. No decisions here: see [`guard::check`].
 //!
-//! Register the [`Verifier`] as app data (`.app_data(verifier.clone())` or
+//! Register the [`Verifier`](crate::Verifier) as app data (`.app_data(verifier.clone())` or
 //! `web::Data<Verifier>`), and a [`Requirement`] at the app, scope or
 //! resource level; the closest one applies.
 //!
@@ -38,61 +38,28 @@ use std::pin::Pin;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
-use actix_web::http::StatusCode;
-use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError, web};
 use serde::de::DeserializeOwned;
 
-use crate::guard::{self, GuardError, TokenSource};
-use crate::{
-    guard::render::Answer, guard::render::ErrorRenderer, guard::render::Redirect,
-    guard::render::Refused, verify::issuers::IssuerSet, verify::issuers::Verifiers,
-    verify::requirement::Requirement, verify::verifier::ClaimsMap, verify::verifier::Verified,
-    verify::verifier::Verifier,
-};
+use crate::guard::render::{Answer, Redirect, Refused};
+use crate::guard::{self, GuardError};
+use crate::jwt::claims::ClaimsMap;
+use crate::verify::requirement::Requirement;
+use crate::verify::verifier::Verified;
 
+mod answer;
+mod app_data;
 #[cfg(feature = "stepup")]
 mod stepup;
-#[cfg(feature = "stepup")]
-pub use stepup::{SignIn, sign_in, sign_in_to, sign_out, stepup_callback};
 
-impl ResponseError for GuardError {
-    fn status_code(&self) -> StatusCode {
-        StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
-    }
-
-    fn error_response(&self) -> HttpResponse<BoxBody> {
-        Refused::from(self.clone()).error_response()
-    }
-}
-
-/// The status, challenge, `Retry-After` and `Cache-Control` always; the
-/// body from the route's [`ErrorRenderer`] when one is registered.
-impl ResponseError for Refused {
-    fn status_code(&self) -> StatusCode {
-        StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
-    }
-
-    fn error_response(&self) -> HttpResponse<BoxBody> {
-        answer_response(self.answer())
-    }
-}
+pub use answer::answer_response;
+pub use app_data::request_token;
+use app_data::{closest_requirement, renderer, token_sent, verifier};
 
 type RefusedFuture<T> = Pin<Box<dyn Future<Output = Result<T, Refused>>>>;
-
-/// The framework-neutral [`Answer`] as an actix response (converted here
-/// and only here).
-pub fn answer_response(answer: Answer) -> HttpResponse {
-    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut res = HttpResponse::build(status);
-    for (name, value) in answer.headers {
-        if let Ok(value) = HeaderValue::from_str(&value) {
-            res.append_header((name, value));
-        }
-    }
-    res.body(answer.body)
-}
+#[cfg(feature = "stepup")]
+pub use stepup::{SignIn, sign_in, sign_in_to, sign_out, stepup_callback};
 
 /// `checked`, refused through the closest [`ErrorRenderer`] in app data,
 /// or answered with the browser step-up's redirect when one was made.
@@ -109,116 +76,6 @@ fn rendered<T: 'static>(req: &HttpRequest, checked: GuardFuture<T>) -> RefusedFu
             }
         })
     })
-}
-
-/// The closest [`ErrorRenderer`], bare or `web::Data<ErrorRenderer>`.
-fn renderer(req: &HttpRequest) -> Result<Option<ErrorRenderer>, GuardError> {
-    closest(
-        req,
-        "an ErrorRenderer and a web::Data<ErrorRenderer> that differ reach this route; \
-         register it one way",
-    )
-    .inspect_err(GuardError::log)
-}
-
-/// The closest [`Verifier`] or [`IssuerSet`](crate::IssuerSet), bare or in
-/// `web::Data`. Both at once is refused (which one is meant cannot be told).
-fn verifier(req: &HttpRequest) -> Result<Option<Verifiers>, GuardError> {
-    let one = closest::<Verifier>(
-        req,
-        "two different Verifiers reach this route, one as app data and one as \
-         web::Data<Verifier> (which one is closer cannot be told); register them one way",
-    )?;
-    let set = closest::<IssuerSet>(
-        req,
-        "two different IssuerSets reach this route (app data and web::Data); register one",
-    )?;
-    match (one, set) {
-        (Some(_), Some(_)) => Err(GuardError::Misconfigured(
-            "both a Verifier and an IssuerSet reach this route: register one of them",
-        )),
-        (Some(v), None) => Ok(Some(Verifiers::One(v))),
-        (None, Some(s)) => Ok(Some(Verifiers::Set(s))),
-        (None, None) if wrapped_in_arc(req) => Err(GuardError::Misconfigured(
-            "a Verifier (or IssuerSet) is registered wrapped in an Arc (web::Data<Arc<Verifier>> \
-             or Arc<Verifier>), which the extractors do not look for: register the Verifier \
-             itself, `.app_data(verifier)` or `web::Data::new(verifier)` (it is an Arc inside, \
-             cheap to clone)",
-        )),
-        (None, None) => Ok(None),
-    }
-}
-
-/// The wiring mistake behind most "no Verifier registered" reports.
-fn wrapped_in_arc(req: &HttpRequest) -> bool {
-    use std::sync::Arc;
-    req.app_data::<web::Data<Arc<Verifier>>>().is_some()
-        || req.app_data::<Arc<Verifier>>().is_some()
-        || req.app_data::<web::Data<Arc<IssuerSet>>>().is_some()
-        || req.app_data::<Arc<IssuerSet>>().is_some()
-}
-
-/// The request's ID token, read from the closest [`TokenSource`] in app data
-/// (default: `Authorization: Bearer`, or the session cookie when a browser
-/// step-up is registered). For handlers that call [`guard::check`] themselves.
-/// `Err` when `TokenSource` and `web::Data<TokenSource>` disagree.
-pub fn request_token(req: &HttpRequest) -> Result<Option<String>, GuardError> {
-    Ok(read_token(req)?.0)
-}
-
-/// The token of the closest [`TokenSource`], and whether it was sent
-/// ([`TokenSource::read`]: every `Cookie` header counts).
-fn read_token(req: &HttpRequest) -> Result<(Option<String>, bool), GuardError> {
-    let host = req.connection_info().host().to_owned();
-    token_source(req)?.read_request(
-        req.method().as_str(),
-        Some(&host),
-        |name| req.headers().get(name).map(|v| v.as_bytes()),
-        || req.headers().get_all(header::COOKIE).map(|v| v.as_bytes()),
-    )
-}
-
-/// The closest [`TokenSource`]; without one, the browser step-up's session
-/// cookie when a step-up is registered, else `Authorization: Bearer`.
-fn token_source(req: &HttpRequest) -> Result<TokenSource, GuardError> {
-    let source = closest::<TokenSource>(
-        req,
-        "a TokenSource and a web::Data<TokenSource> with different values reach this route; \
-         register it one way",
-    )?;
-    #[cfg(feature = "stepup")]
-    if let Some(s) = stepup::closest_stepup(req)? {
-        return stepup::session_source(source, &s);
-    }
-    Ok(source.unwrap_or_default())
-}
-
-/// Whether the closest [`TokenSource`] was sent at all (see [`guard::optional`]).
-fn token_sent(req: &HttpRequest) -> Result<bool, GuardError> {
-    Ok(read_token(req)?.1)
-}
-
-/// The closest `T` in app data, registered bare or as `web::Data<T>`.
-fn closest<T: PartialEq + Clone + 'static>(
-    req: &HttpRequest,
-    disagree: &'static str,
-) -> Result<Option<T>, GuardError> {
-    guard::one_of(
-        [
-            req.app_data::<T>(),
-            req.app_data::<web::Data<T>>().map(|d| d.get_ref()),
-        ],
-        disagree,
-    )
-}
-
-/// The closest [`Requirement`], bare or `web::Data<Requirement>`.
-fn closest_requirement(req: &HttpRequest) -> Result<Option<Requirement>, GuardError> {
-    closest(
-        req,
-        "a Requirement and a web::Data<Requirement> with different values reach this route \
-         (which one is closer cannot be told); register them one way",
-    )
 }
 
 type GuardFuture<T> = Pin<Box<dyn Future<Output = Result<T, GuardError>>>>;
@@ -402,7 +259,7 @@ pub struct LogoutRequest {
 
 /// OpenID Connect Back-Channel Logout 1.0 receiver:
 /// `.route("/backchannel-logout", web::post().to(reauth::actix::backchannel_logout))`.
-/// Validates the logout token with the registered [`Verifier`] and records
+/// Validates the logout token with the registered [`Verifier`](crate::Verifier) and records
 /// the revocation: 200 on success, 400 for an invalid token (§2.8), 503 when
 /// keys or the revocation store are unavailable (the issuer may retry).
 pub async fn backchannel_logout(req: HttpRequest, form: web::Form<LogoutRequest>) -> HttpResponse {
@@ -414,21 +271,9 @@ pub async fn backchannel_logout(req: HttpRequest, form: web::Form<LogoutRequest>
             return e.error_response();
         }
     };
-    match verifier.backchannel_logout(&form.logout_token).await {
-        Ok(_) => HttpResponse::Ok()
-            .insert_header((header::CACHE_CONTROL, "no-store"))
-            .finish(),
-        Err(e) => {
-            let mut res = HttpResponse::build(
-                StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST),
-            );
-            if e.status() == 503 {
-                res.insert_header((header::RETRY_AFTER, guard::RETRY_AFTER_SECS));
-            }
-            res.insert_header((header::CACHE_CONTROL, "no-store"))
-                .json(e.to_json())
-        }
-    }
+    answer_response(Answer::logout(
+        &verifier.backchannel_logout(&form.logout_token).await,
+    ))
 }
 
 /// Middleware for whole scopes: `.wrap(actix_web::middleware::from_fn(reauth::actix::require))`.

@@ -3,42 +3,15 @@
 //! the issuer; [`stepup_callback`] finishes the round trip. Translation
 //! only: every decision is [`StepUp`]'s.
 
-use actix_web::http::StatusCode;
-use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::header;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 
-use super::{answer_response, closest};
+use super::answer::answer_response;
+use super::app_data::{closest_stepup, token_sent};
+use crate::guard::GuardError;
 use crate::guard::render::Answer;
-use crate::guard::{GuardError, TokenSource};
 use crate::stepup::{StepUp, StepUpError};
 use crate::{guard::render::Redirect, verify::requirement::Requirement};
-
-/// The closest [`StepUp`], bare or `web::Data<StepUp>`.
-pub(super) fn closest_stepup(req: &HttpRequest) -> Result<Option<StepUp>, GuardError> {
-    closest(
-        req,
-        "a StepUp and a web::Data<StepUp> that differ reach this route; register it one way",
-    )
-}
-
-/// With a step-up registered the ID token is its session cookie: a
-/// different [`TokenSource`] would let a browser sign in and never be seen
-/// as signed in (a redirect loop), so it is refused.
-pub(super) fn session_source(
-    found: Option<TokenSource>,
-    step: &StepUp,
-) -> Result<TokenSource, GuardError> {
-    let cookie = step.token_source();
-    match found {
-        None => Ok(cookie),
-        Some(s) if s == cookie => Ok(s),
-        Some(_) => Err(GuardError::Misconfigured(
-            "a StepUp and a TokenSource other than its session cookie reach this route, so a \
-             browser would sign in and never be seen as signed in: remove the TokenSource (the \
-             StepUp's cookie is used) or register StepUp::token_source()",
-        )),
-    }
-}
 
 /// Every `Cookie` header of the request as one (HTTP/2 sends one per
 /// cookie, and actix-web does not join them).
@@ -66,7 +39,7 @@ pub(super) fn same_site(req: &HttpRequest) -> Result<(), GuardError> {
     );
     // Only a request that carries the session is refused: an anonymous
     // cross-site post authenticates nobody.
-    if cross && super::token_sent(req)? {
+    if cross && token_sent(req)? {
         tracing::warn!(path = req.path(), "reauth: cross-site request refused");
         return Err(GuardError::CrossSiteRequest);
     }
@@ -105,37 +78,18 @@ pub(super) async fn challenge(
     }
 }
 
-/// A refused step-up: its status, the `Set-Cookie`s, and a small body (HTML
-/// for browsers, [`StepUpError::to_html`]; JSON otherwise) naming the code.
-/// Never cached.
+/// A refused step-up ([`StepUpError::answer`]).
 fn refused(
     req: &HttpRequest,
     step: Option<&StepUp>,
     e: &StepUpError,
     cookies: &[String],
 ) -> HttpResponse {
-    let mut res =
-        HttpResponse::build(StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST));
-    res.insert_header((header::CACHE_CONTROL, "no-store"));
-    if e.status() == 503 {
-        res.insert_header((header::RETRY_AFTER, crate::guard::RETRY_AFTER_SECS));
-    }
-    for c in cookies {
-        if let Ok(v) = HeaderValue::from_str(c) {
-            res.append_header((header::SET_COOKIE, v));
-        }
-    }
     let accept = req
         .headers()
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok());
-    if step.is_some_and(|s| s.is_browser(accept)) {
-        // Every value escaped, the code from a fixed vocabulary.
-        return res
-            .content_type("text/html; charset=utf-8")
-            .body(e.to_html());
-    }
-    res.json(e.to_json())
+    answer_response(e.answer(cookies, step.is_some_and(|s| s.is_browser(accept))))
 }
 
 fn not_registered(

@@ -342,7 +342,7 @@ mod tests {
                 method: "GET",
                 path: "/verify",
                 query: "",
-                headers: &h.to_vec(),
+                headers: h,
             }
             .has_body()
         };

@@ -207,6 +207,32 @@ pub struct Answer {
 }
 
 impl Answer {
+    /// The back-channel logout receiver's answer (Back-Channel Logout 1.0
+    /// §2.8): 200 on success; 400 `invalid_request` for an invalid logout
+    /// token; 503 with `Retry-After` when keys or the store are unavailable
+    /// (the issuer may retry). Never cached.
+    pub fn logout(
+        result: &Result<crate::jwt::logout::LogoutEvent, crate::error::LogoutError>,
+    ) -> Self {
+        let mut headers = vec![("cache-control", "no-store".to_owned())];
+        let Err(e) = result else {
+            return Self {
+                status: 200,
+                headers,
+                body: Vec::new(),
+            };
+        };
+        if e.status() == 503 {
+            headers.push(("retry-after", crate::guard::RETRY_AFTER_SECS.to_string()));
+        }
+        headers.push(("content-type", "application/json".to_owned()));
+        Self {
+            status: e.status(),
+            headers,
+            body: e.to_json().to_string().into_bytes(),
+        }
+    }
+
     /// `302 Found` to the redirect's location, with its cookies, never cached.
     pub fn redirect(redirect: &Redirect) -> Self {
         let mut headers = vec![

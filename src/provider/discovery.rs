@@ -6,8 +6,8 @@ use reqwest::Url;
 use serde_json::Value;
 
 use crate::config::check_url;
-use crate::jwt::alg::SUPPORTED_ALGORITHMS;
 use crate::error::{ConfigError, InitError};
+use crate::jwt::alg::SUPPORTED_ALGORITHMS;
 use crate::jwt::json;
 
 /// What we use of the discovery document.

@@ -2,8 +2,8 @@
 //! strictly: bounded, no repeated parameter, exactly one of `code` and
 //! `error`. Pure: no I/O, no state.
 
-use super::error::StepUpError;
 use super::error::AuthorizationErrorKind;
+use super::error::StepUpError;
 
 /// The longest callback query accepted by default, in bytes.
 pub const DEFAULT_MAX_CALLBACK_BYTES: usize = 8 * 1024;

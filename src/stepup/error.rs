@@ -315,6 +315,29 @@ impl StepUpError {
         serde_json::json!({ "error": self.code(), "message": self.message() })
     }
 
+    /// The refusal as the one neutral answer: its status, the
+    /// `Set-Cookie`s, `Retry-After` on a 503, and a small body naming the
+    /// code (HTML for a browser, every value escaped; JSON otherwise).
+    /// Never cached.
+    pub fn answer(&self, set_cookies: &[String], browser: bool) -> crate::guard::render::Answer {
+        let mut headers = vec![("cache-control", "no-store".to_owned())];
+        if self.status() == 503 {
+            headers.push(("retry-after", crate::guard::RETRY_AFTER_SECS.to_string()));
+        }
+        headers.extend(set_cookies.iter().map(|c| ("set-cookie", c.clone())));
+        let (content_type, body) = if browser {
+            ("text/html; charset=utf-8", self.to_html().into_bytes())
+        } else {
+            ("application/json", self.to_json().to_string().into_bytes())
+        };
+        headers.push(("content-type", content_type.to_owned()));
+        crate::guard::render::Answer {
+            status: self.status(),
+            headers,
+            body,
+        }
+    }
+
     /// A small HTML page for a browser naming the code and the message,
     /// every value escaped ([`html_escape`](super::html_escape)).
     pub fn to_html(&self) -> String {

@@ -17,8 +17,8 @@ use oauth2::{
 use reqwest::Url;
 use serde::{Deserialize, Serialize};
 
-use super::error::StepUpError;
 use super::config::{ClientAuth, StepUpConfig};
+use super::error::StepUpError;
 use crate::provider::http::OAuthHttp;
 
 /// The OpenID Connect member of the token response (OIDC Core §3.1.3.3).

@@ -10,8 +10,8 @@ use std::time::Duration;
 use cookie::{Cookie, CookieJar, Key, SameSite};
 use serde::{Deserialize, Serialize};
 
-use super::error::StepUpError;
 use super::error::StateProblem;
+use super::error::StepUpError;
 use crate::config::ReauthPolicy;
 use crate::verify::requirement::Requirement;
 

@@ -40,7 +40,7 @@ impl TokenBuilder {
     }
 
     /// Sets the `acr` claim (the authentication context class the login
-    /// met), as [`TestLogin::acr`] does for a browser login.
+    /// met), as [`TestLogin::acr`](crate::testing::TestLogin::acr) does for a browser login.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -62,7 +62,7 @@ impl TokenBuilder {
     }
 
     /// Sets the `amr` claim (the authentication methods the login used), as
-    /// [`TestLogin::amr`] does for a browser login; an empty list removes
+    /// [`TestLogin::amr`](crate::testing::TestLogin::amr) does for a browser login; an empty list removes
     /// the claim. Tokens carry no `amr` unless this (or
     /// [`claim`](Self::claim)) sets one.
     ///

@@ -20,8 +20,8 @@ use reqwest::Url;
 use super::cache_control;
 use super::set::{KeySet, Lookup};
 use crate::config::VerifierConfig;
-use crate::provider::discovery::{self, Discovery, DiscoveryError};
 use crate::error::{FetchError, InitError, Rejection, RejectionKind, VerifyError};
+use crate::provider::discovery::{self, Discovery, DiscoveryError};
 use crate::provider::http::HttpFetcher;
 
 /// What every request reads: cheap to clone (Arcs and integers).

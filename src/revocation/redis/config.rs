@@ -41,7 +41,7 @@ pub enum ReplicaAcks {
     },
 }
 
-/// Settings of a [`RedisStore`] or a [`RedisWriter`].
+/// Settings of a [`RedisStore`](super::RedisStore) or a [`RedisWriter`](super::RedisWriter).
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct RedisStoreConfig {
@@ -84,7 +84,7 @@ pub struct RedisStoreConfig {
     pub replica_acks: ReplicaAcks,
     /// Every this many writes compact one snapshot bucket of each kind
     /// (expired and superseded records dropped); a full round is this times
-    /// [`BUCKETS`] writes. Defaults to 64.
+    /// [`BUCKETS`](super::BUCKETS) writes. Defaults to 64.
     pub compact_every: u32,
 }
 
