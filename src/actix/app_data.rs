@@ -7,7 +7,9 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, web};
 
 use crate::guard::render::ErrorRenderer;
-use crate::guard::{self, GuardError, TokenSource};
+use std::sync::Arc;
+
+use crate::guard::{self, BrowserHook, GuardError, Head, Prepared, TokenSource, Wiring};
 #[cfg(feature = "stepup")]
 use crate::stepup::StepUp;
 use crate::verify::issuers::{IssuerSet, Verifiers};
@@ -54,7 +56,6 @@ pub(crate) fn verifier(req: &HttpRequest) -> Result<Option<Verifiers>, GuardErro
 
 /// The wiring mistake behind most "no Verifier registered" reports.
 fn wrapped_in_arc(req: &HttpRequest) -> bool {
-    use std::sync::Arc;
     req.app_data::<web::Data<Arc<Verifier>>>().is_some()
         || req.app_data::<Arc<Verifier>>().is_some()
         || req.app_data::<web::Data<Arc<IssuerSet>>>().is_some()
@@ -66,39 +67,47 @@ fn wrapped_in_arc(req: &HttpRequest) -> bool {
 /// step-up is registered). For handlers that call [`guard::check`] themselves.
 /// `Err` when `TokenSource` and `web::Data<TokenSource>` disagree.
 pub fn request_token(req: &HttpRequest) -> Result<Option<String>, GuardError> {
-    Ok(read_token(req)?.0)
+    Ok(prepared(req, &wiring(req)?)?.token().map(str::to_owned))
 }
 
-/// The token of the closest [`TokenSource`], and whether it was sent
-/// ([`TokenSource::read`]: every `Cookie` header counts).
-pub(crate) fn read_token(req: &HttpRequest) -> Result<(Option<String>, bool), GuardError> {
+/// Everything the app registered for this route, found once.
+pub(crate) fn wiring(req: &HttpRequest) -> Result<Wiring, GuardError> {
+    Ok(Wiring {
+        verifiers: verifier(req)?,
+        source: closest::<TokenSource>(
+            req,
+            "a TokenSource and a web::Data<TokenSource> with different values reach this route; \
+             register it one way",
+        )?,
+        renderer: renderer(req)?,
+        browser: browser(req)?,
+    })
+}
+
+/// The browser step-up registered for this route, as the guard's hook.
+#[cfg(feature = "stepup")]
+fn browser(req: &HttpRequest) -> Result<Option<Arc<dyn BrowserHook>>, GuardError> {
+    Ok(closest_stepup(req)?.map(|s| Arc::new(s) as Arc<dyn BrowserHook>))
+}
+
+#[cfg(not(feature = "stepup"))]
+fn browser(_: &HttpRequest) -> Result<Option<Arc<dyn BrowserHook>>, GuardError> {
+    Ok(None)
+}
+
+/// The token read from the request's head ([`Prepared::read`]: every
+/// `Cookie` header counts; a cross-site state change with the cookie is
+/// refused).
+pub(crate) fn prepared(req: &HttpRequest, wiring: &Wiring) -> Result<Prepared, GuardError> {
     let host = req.connection_info().host().to_owned();
-    token_source(req)?.read_request(
-        req.method().as_str(),
-        Some(&host),
-        |name| req.headers().get(name).map(|v| v.as_bytes()),
-        || req.headers().get_all(header::COOKIE).map(|v| v.as_bytes()),
-    )
-}
-
-/// The closest [`TokenSource`]; without one, the browser step-up's session
-/// cookie when a step-up is registered, else `Authorization: Bearer`.
-pub(crate) fn token_source(req: &HttpRequest) -> Result<TokenSource, GuardError> {
-    let source = closest::<TokenSource>(
-        req,
-        "a TokenSource and a web::Data<TokenSource> with different values reach this route; \
-         register it one way",
-    )?;
-    #[cfg(feature = "stepup")]
-    if let Some(s) = closest_stepup(req)? {
-        return session_source(source, &s);
-    }
-    Ok(source.unwrap_or_default())
-}
-
-/// Whether the closest [`TokenSource`] was sent at all (see [`guard::optional`]).
-pub(crate) fn token_sent(req: &HttpRequest) -> Result<bool, GuardError> {
-    Ok(read_token(req)?.1)
+    let head = Head {
+        method: req.method().as_str(),
+        host: Some(&host),
+        path_and_query: req.uri().path_and_query().map_or("/", |p| p.as_str()),
+        header: |name: &str| req.headers().get(name).map(|v| v.as_bytes()),
+        cookies: || req.headers().get_all(header::COOKIE).map(|v| v.as_bytes()),
+    };
+    Prepared::read(head, wiring)
 }
 
 /// The closest `T` in app data, registered bare or as `web::Data<T>`.
@@ -131,21 +140,4 @@ pub(crate) fn closest_stepup(req: &HttpRequest) -> Result<Option<StepUp>, GuardE
         req,
         "a StepUp and a web::Data<StepUp> that differ reach this route; register it one way",
     )
-}
-
-#[cfg(feature = "stepup")]
-/// With a step-up registered the ID token is its session cookie: a
-/// different [`TokenSource`] would let a browser sign in and never be seen
-/// as signed in (a redirect loop), so it is refused.
-fn session_source(found: Option<TokenSource>, step: &StepUp) -> Result<TokenSource, GuardError> {
-    let cookie = step.token_source();
-    match found {
-        None => Ok(cookie),
-        Some(s) if s == cookie => Ok(s),
-        Some(_) => Err(GuardError::Misconfigured(
-            "a StepUp and a TokenSource other than its session cookie reach this route, so a \
-             browser would sign in and never be seen as signed in: remove the TokenSource (the \
-             StepUp's cookie is used) or register StepUp::token_source()",
-        )),
-    }
 }

@@ -42,7 +42,7 @@ use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError, web};
 use serde::de::DeserializeOwned;
 
-use crate::guard::render::{Answer, Redirect, Refused};
+use crate::guard::render::{Answer, Refused};
 use crate::guard::{self, GuardError};
 use crate::jwt::claims::ClaimsMap;
 use crate::verify::requirement::Requirement;
@@ -55,30 +55,11 @@ mod stepup;
 
 pub use answer::answer_response;
 pub use app_data::request_token;
-use app_data::{closest_requirement, renderer, token_sent, verifier};
+use app_data::{closest_requirement, prepared, renderer, verifier, wiring};
 
 type RefusedFuture<T> = Pin<Box<dyn Future<Output = Result<T, Refused>>>>;
 #[cfg(feature = "stepup")]
 pub use stepup::{SignIn, sign_in, sign_in_to, sign_out, stepup_callback};
-
-/// `checked`, refused through the closest [`ErrorRenderer`] in app data,
-/// or answered with the browser step-up's redirect when one was made.
-fn rendered<T: 'static>(req: &HttpRequest, checked: GuardFuture<T>) -> RefusedFuture<T> {
-    let renderer = renderer(req);
-    let req = req.clone();
-    Box::pin(async move {
-        let renderer = renderer.map_err(Refused::from)?;
-        checked.await.map_err(|e| {
-            let refused = Refused::new(e, renderer);
-            match req.extensions_mut().remove::<Redirect>() {
-                Some(redirect) => refused.redirecting(redirect),
-                None => refused,
-            }
-        })
-    })
-}
-
-type GuardFuture<T> = Pin<Box<dyn Future<Output = Result<T, GuardError>>>>;
 
 /// The requirements requests were checked against by this adapter, so the
 /// [`require`] middleware can tell whether a closer [`Requirement`] was
@@ -86,39 +67,47 @@ type GuardFuture<T> = Pin<Box<dyn Future<Output = Result<T, GuardError>>>>;
 #[derive(Default)]
 struct Checked(Vec<Requirement>);
 
-/// Checks the request against `requirement(closest registered one)`, and
-/// records both (the registered one is honoured: the adapters only tighten it).
-/// A refused browser request may be sent to step up instead (feature
-/// `stepup`): for [`MaybeReauthenticated`], not when it sent no token.
+/// Checks the request against `requirement(closest registered one)` with
+/// the shared extractor logic ([`guard::guard_request`]: the token, the
+/// check, the refusal or the browser step-up's redirect), and records both
+/// requirements (the registered one is honoured: the adapters only tighten
+/// it) for the [`require`] middleware.
 fn extract<E: DeserializeOwned + 'static>(
     req: &HttpRequest,
     anonymous_ok: bool,
     requirement: impl FnOnce(Option<Requirement>) -> Result<Requirement, GuardError>,
-) -> GuardFuture<Verified<E>> {
+) -> RefusedFuture<Option<Verified<E>>> {
     let wiring = (|| {
         let registered = closest_requirement(req)?;
         let effective = requirement(registered.clone())?;
-        #[cfg(feature = "stepup")]
-        stepup::same_site(req)?;
-        Ok((registered, effective, request_token(req)?, verifier(req)?))
+        let wiring = wiring(req)?;
+        let prepared = prepared(req, &wiring)?;
+        Ok((registered, effective, wiring, prepared))
     })();
     let req = req.clone();
     Box::pin(async move {
-        let (registered, requirement, token, verifier) = wiring.inspect_err(GuardError::log)?;
-        let verdict = guard::check_with(verifier.as_ref(), token.as_deref(), &requirement).await;
-        #[cfg(feature = "stepup")]
-        if let Err(e) = &verdict {
-            if !(anonymous_ok && matches!(e, GuardError::MissingToken)) {
-                stepup::challenge(&req, e, token.as_deref(), &requirement).await;
-            }
-        }
-        #[cfg(not(feature = "stepup"))]
-        let _ = anonymous_ok;
+        let (registered, requirement, wiring, prepared) = wiring.map_err(|e: GuardError| {
+            e.log();
+            Refused::new(e, renderer(&req).ok().flatten())
+        })?;
+        let verdict = guard::guard_request(prepared, &wiring, &requirement, anonymous_ok).await;
         let mut ext = req.extensions_mut();
         let checked = &mut ext.get_or_insert_with(Checked::default).0;
         checked.extend(registered);
         checked.push(requirement);
         verdict
+    })
+}
+
+/// A required login: the shared path's `Some`.
+fn required<E: DeserializeOwned + 'static>(
+    req: &HttpRequest,
+    requirement: impl FnOnce(Option<Requirement>) -> Result<Requirement, GuardError>,
+) -> RefusedFuture<Verified<E>> {
+    let fut = extract::<E>(req, false, requirement);
+    Box::pin(async move {
+        fut.await?
+            .ok_or_else(|| Refused::from(GuardError::MissingToken))
     })
 }
 
@@ -152,15 +141,8 @@ impl<E: DeserializeOwned + 'static> FromRequest for MaybeReauthenticated<E> {
     type Future = RefusedFuture<Self>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let sent = token_sent(req);
-        let checked = extract::<E>(req, true, guard::required);
-        rendered(
-            req,
-            Box::pin(async move {
-                let sent = sent.inspect_err(GuardError::log)?;
-                guard::optional(checked.await, sent).map(MaybeReauthenticated)
-            }),
-        )
+        let fut = extract::<E>(req, true, guard::required);
+        Box::pin(async move { fut.await.map(MaybeReauthenticated) })
     }
 }
 
@@ -208,8 +190,8 @@ impl<E: DeserializeOwned + 'static> FromRequest for Reauthenticated<E> {
     type Future = RefusedFuture<Self>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let fut = extract::<E>(req, false, guard::required);
-        rendered(req, Box::pin(async move { fut.await.map(Reauthenticated) }))
+        let fut = required::<E>(req, guard::required);
+        Box::pin(async move { fut.await.map(Reauthenticated) })
     }
 }
 
@@ -245,8 +227,8 @@ impl<const S: u64, E: DeserializeOwned + 'static> FromRequest for FreshWithin<S,
     type Future = RefusedFuture<Self>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let fut = extract::<E>(req, false, |found| Ok(guard::fresh_within(found, S)));
-        rendered(req, Box::pin(async move { fut.await.map(FreshWithin) }))
+        let fut = required::<E>(req, |found| Ok(guard::fresh_within(found, S)));
+        Box::pin(async move { fut.await.map(FreshWithin) })
     }
 }
 
@@ -298,11 +280,7 @@ pub async fn require<B: MessageBody + 'static>(
     req: ServiceRequest,
     next: Next<B>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let verified = rendered(
-        req.request(),
-        extract::<ClaimsMap>(req.request(), false, guard::required),
-    )
-    .await?;
+    let verified = required::<ClaimsMap>(req.request(), guard::required).await?;
     req.extensions_mut().insert(verified);
     let res = next.call(req).await?;
     // Whatever a handler's extractor or this middleware checked, the closest

@@ -4,14 +4,14 @@
 //! only: every decision is [`StepUp`]'s.
 
 use actix_web::http::header;
-use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::answer::answer_response;
-use super::app_data::{closest_stepup, token_sent};
+use super::app_data::{closest_stepup, prepared, wiring};
 use crate::guard::GuardError;
 use crate::guard::render::Answer;
+use crate::guard::render::Redirect;
 use crate::stepup::{StepUp, StepUpError};
-use crate::{guard::render::Redirect, verify::requirement::Requirement};
 
 /// Every `Cookie` header of the request as one (HTTP/2 sends one per
 /// cookie, and actix-web does not join them).
@@ -24,58 +24,11 @@ fn cookie_header(req: &HttpRequest) -> Option<String> {
     (!all.is_empty()).then(|| all.join("; "))
 }
 
-/// CSRF: with a step-up registered the session cookie authenticates, so a
-/// state-changing request from another site that carries it is refused
-/// ([`StepUp::cross_site`]).
-pub(super) fn same_site(req: &HttpRequest) -> Result<(), GuardError> {
-    let Some(step) = closest_stepup(req)? else {
-        return Ok(());
-    };
-    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
-    let cross = step.cross_site(
-        req.method().as_str(),
-        header("origin"),
-        header("sec-fetch-site"),
-    );
-    // Only a request that carries the session is refused: an anonymous
-    // cross-site post authenticates nobody.
-    if cross && token_sent(req)? {
-        tracing::warn!(path = req.path(), "reauth: cross-site request refused");
-        return Err(GuardError::CrossSiteRequest);
-    }
-    Ok(())
-}
-
-/// Records the redirect a refused browser request gets instead, if any
-/// ([`StepUp::challenge`]); `rendered` answers with it.
-pub(super) async fn challenge(
-    req: &HttpRequest,
-    error: &GuardError,
-    token: Option<&str>,
-    requirement: &Requirement,
-) {
-    let Ok(Some(step)) = closest_stepup(req) else {
-        return;
-    };
-    let accept = req
-        .headers()
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok());
-    let return_to = req.uri().path_and_query().map_or("/", |p| p.as_str());
-    match step
-        .challenge(error, accept, token, requirement, return_to)
-        .await
-    {
-        Some(Ok(redirect)) => {
-            req.extensions_mut().insert(redirect);
-        }
-        Some(Err(e)) => tracing::error!(
-            code = e.code(),
-            error = %e,
-            "reauth: could not start a browser step-up; answering with the refusal instead"
-        ),
-        None => {}
-    }
+/// CSRF: the session cookie authenticates, so a state-changing request
+/// from another site that carries it is refused ([`StepUp::cross_site`],
+/// through the shared [`Prepared::read`](crate::guard::Prepared::read)).
+fn same_site(req: &HttpRequest) -> Result<(), GuardError> {
+    prepared(req, &wiring(req)?).map(|_| ())
 }
 
 /// A refused step-up ([`StepUpError::answer`]).

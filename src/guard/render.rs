@@ -10,7 +10,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use crate::guard::GuardError;
+use crate::guard::error::{GuardError, RETRY_AFTER_SECS};
 
 /// A rendered body: its `Content-Type` and bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -223,7 +223,7 @@ impl Answer {
             };
         };
         if e.status() == 503 {
-            headers.push(("retry-after", crate::guard::RETRY_AFTER_SECS.to_string()));
+            headers.push(("retry-after", RETRY_AFTER_SECS.to_string()));
         }
         headers.push(("content-type", "application/json".to_owned()));
         Self {
