@@ -5,7 +5,8 @@
 //!
 //! Usage: `bench_revocation REDIS_URL REDIS_PORT REAUTH_BIN WORKDIR`
 //! Scale (env): `SESSIONS` (1,000,000), `USERS` (100,000), `PAUSE_SECS`
-//! (15), `MISSED` (10,000), `LOAD_SECS` (60), `WRITES_PER_SEC` (1,000).
+//! (15), `MISSED` (10,000), `TRIMMED` (1,000), `LOAD_SECS` (60),
+//! `WRITES_PER_SEC` (1,000).
 
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -211,6 +212,109 @@ fn spawn_writers(
         .collect()
 }
 
+/// One paused-gate phase: SIGSTOP, Redis drops its connections, `count`
+/// revocations `{prefix}-{i}` are written (and, with `trim`, the log is
+/// trimmed past the gate's position, so it must load a snapshot), SIGCONT
+/// after `pause` s; then an unaffected token is asked in a tight loop while
+/// 50 probes among the missed ones are polled until enforced.
+struct Paused<'a> {
+    http: &'a reqwest::Client,
+    issuer: &'a TestIssuer,
+    ns: &'a Namespace,
+    writer: &'a RedisWriter,
+    gate: &'a str,
+    pid: u32,
+    port: &'a str,
+    pause: u64,
+    fine: &'a str,
+}
+
+struct PausedRun {
+    enforced: Duration,
+    worst: Duration,
+    /// Answers other than 200.
+    refused: u64,
+    /// Requests that got no answer (connection closed).
+    failed: u64,
+    n: u64,
+}
+
+impl Paused<'_> {
+    async fn run(&self, prefix: &str, count: u64, trim: bool) -> PausedRun {
+        let pid = self.pid.to_string();
+        Command::new("kill").args(["-STOP", &pid]).status().unwrap();
+        let paused = Instant::now();
+        let redis_cli = |a: &[&str]| {
+            Command::new("redis-cli")
+                .args(["-p", self.port])
+                .args(a)
+                .output()
+                .unwrap()
+        };
+        redis_cli(&["CLIENT", "KILL", "TYPE", "normal"]);
+        let ids: Vec<String> = (0..count).map(|i| format!("{prefix}-{i}")).collect();
+        let now = chrono::Utc::now().timestamp();
+        self.writer
+            .revoke_sessions(self.ns, &ids, now + 3600, now, |_| {})
+            .await
+            .unwrap();
+        if trim {
+            redis_cli(&["XTRIM", "{reauth}:log", "MAXLEN", "10"]);
+        }
+        tokio::time::sleep(Duration::from_secs(self.pause).saturating_sub(paused.elapsed())).await;
+        let step = (count as usize / 50).max(1);
+        let probes: Vec<String> = (0..50.min(count as usize))
+            .map(|k| {
+                self.issuer
+                    .token()
+                    .claim("sid", format!("{prefix}-{}", k * step + step - 1))
+                    .sign()
+            })
+            .collect();
+        Command::new("kill").args(["-CONT", &pid]).status().unwrap();
+        let resumed = Instant::now();
+        // An unaffected token, asked continuously while the gate catches up.
+        let stop = Arc::new(AtomicBool::new(false));
+        let (h, g, f, s) = (
+            self.http.clone(),
+            self.gate.to_owned(),
+            self.fine.to_owned(),
+            stop.clone(),
+        );
+        let watcher = tokio::spawn(async move {
+            let (mut worst, mut refused, mut failed, mut n) = (Duration::ZERO, 0u64, 0u64, 0u64);
+            while !s.load(Ordering::Relaxed) {
+                let t = Instant::now();
+                match status(&h, &g, &f).await {
+                    200 => {}
+                    // The client's pooled connection closed by the gate
+                    // (its keep-alive ran out during the pause): no answer.
+                    0 => failed += 1,
+                    _ => refused += 1,
+                }
+                worst = worst.max(t.elapsed());
+                n += 1;
+            }
+            (worst, refused, failed, n)
+        });
+        let gates = [self.gate.to_owned()];
+        for p in &probes {
+            until_revoked(self.http, &gates, p, Duration::from_secs(30)).await;
+        }
+        let enforced = resumed.elapsed();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        stop.store(true, Ordering::Relaxed);
+        let (worst, refused, failed, n) = watcher.await.unwrap();
+        PausedRun {
+            enforced,
+            worst,
+            refused,
+            failed,
+            n,
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -225,14 +329,6 @@ async fn main() {
         .pool_max_idle_per_host(64)
         .build()
         .unwrap();
-    let redis_cli = |a: &[&str]| {
-        Command::new("redis-cli")
-            .args(["-p", port])
-            .args(a)
-            .output()
-            .unwrap()
-    };
-
     // 1. Bulk load through the CLI.
     let sfile = format!("{work}/sessions.txt");
     let ufile = format!("{work}/users.txt");
@@ -303,66 +399,47 @@ async fn main() {
         percentile(&mut t_enforce, 1.0)
     );
 
-    // 4. The paused gate.
+    // 4. The paused gate: it resumes with the missed entries still in the
+    // log (follows them), then again past the log's retention (a snapshot).
     let pause = env("PAUSE_SECS", 15);
     let missed_n = env("MISSED", 10_000);
     let mut cfg = RedisStoreConfig::new(url.clone());
     cfg.replica_acks = reauth::revocation::ReplicaAcks::None;
-    let pid = pid1.to_string();
-    Command::new("kill").args(["-STOP", &pid]).status().unwrap();
-    let paused = Instant::now();
-    redis_cli(&["CLIENT", "KILL", "TYPE", "normal"]);
     let writer = RedisWriter::connect(&cfg).await.unwrap();
-    let missed: Vec<String> = (0..missed_n).map(|i| format!("missed-{i}")).collect();
-    let now = chrono::Utc::now().timestamp();
-    writer
-        .revoke_sessions(&ns, &missed, now + 3600, now, |_| {})
-        .await
-        .unwrap();
-    tokio::time::sleep(Duration::from_secs(pause).saturating_sub(paused.elapsed())).await;
-    let probes: Vec<String> = (0..50)
-        .map(|k| {
-            issuer
-                .token()
-                .claim(
-                    "sid",
-                    format!(
-                        "missed-{}",
-                        k * (missed_n as usize / 50) + missed_n as usize / 50 - 1
-                    ),
-                )
-                .sign()
-        })
-        .collect();
-    Command::new("kill").args(["-CONT", &pid]).status().unwrap();
-    let resumed = Instant::now();
-    eprintln!("resumed at {:?}", chrono::Utc::now());
-    // An unaffected token, asked continuously while the gate catches up.
-    let stop = Arc::new(AtomicBool::new(false));
-    let (h, g, f, s) = (http.clone(), gates[0].clone(), fine.clone(), stop.clone());
-    let watcher = tokio::spawn(async move {
-        let (mut worst, mut non_200, mut n) = (Duration::ZERO, 0u64, 0u64);
-        while !s.load(Ordering::Relaxed) {
-            let t = Instant::now();
-            if status(&h, &g, &f).await != 200 {
-                non_200 += 1;
-            }
-            worst = worst.max(t.elapsed());
-            n += 1;
-        }
-        (worst, non_200, n)
-    });
-    for p in &probes {
-        until_revoked(&http, &gates[..1], p, Duration::from_secs(30)).await;
-    }
-    let enforced = resumed.elapsed();
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    stop.store(true, Ordering::Relaxed);
-    let (worst, non_200, n) = watcher.await.unwrap();
+    let paused = Paused {
+        http: &http,
+        issuer: &issuer,
+        ns: &ns,
+        writer: &writer,
+        gate: &gates[0],
+        pid: pid1,
+        port,
+        pause,
+        fine: &fine,
+    };
+    let r = paused.run("missed", missed_n, false).await;
     println!(
-        "paused gate ({pause} s, Redis dropped its connections, {missed_n} revocations meanwhile): all enforced {:.0} ms after resuming; unaffected token: slowest /verify {:.1} ms, {non_200} of {n} answers not 200 (fail closed while catching up)",
-        ms(enforced),
-        ms(worst)
+        "paused gate ({pause} s, Redis dropped its connections, {missed_n} revocations meanwhile): all enforced {:.0} ms after resuming; unaffected token: slowest /verify {:.1} ms, {} of {} answers not 200 ({} requests without an answer)",
+        ms(r.enforced),
+        ms(r.worst),
+        r.refused,
+        r.n,
+        r.failed
+    );
+    println!(
+        "RSS of serve: now {} MiB, peak {} MiB",
+        rss_kib(pid1, "VmRSS:") / 1024,
+        rss_kib(pid1, "VmHWM:") / 1024
+    );
+    let trimmed_n = env("TRIMMED", 1_000);
+    let r = paused.run("trimmed", trimmed_n, true).await;
+    println!(
+        "paused gate again ({pause} s, {trimmed_n} revocations meanwhile, log trimmed past its position: a snapshot reload of {sessions} sessions): all enforced {:.0} ms after resuming; unaffected token: slowest /verify {:.1} ms, {} of {} answers not 200 ({} requests without an answer)",
+        ms(r.enforced),
+        ms(r.worst),
+        r.refused,
+        r.n,
+        r.failed
     );
     println!(
         "RSS of serve: now {} MiB, peak {} MiB",

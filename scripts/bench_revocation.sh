@@ -5,11 +5,13 @@
 #   1,000,000 revoked sessions + 100,000 user cut-offs loaded with
 #   `reauth revoke --session-file/--user-file`, three `reauth serve --redis`
 #   gates; then start-up, RSS, one revocation end to end, a gate paused 15 s
-#   while Redis drops its connections and 10,000 revocations are written, and
-#   1,000 revocations/s from 4 writers for 60 s while the gates serve.
+#   while Redis drops its connections and 10,000 revocations are written, the
+#   same gate paused again while the log is trimmed past its position (it must
+#   reload a snapshot), and 1,000 revocations/s from 4 writers for 60 s while
+#   the gates serve.
 # Needs redis-server (apt-get install redis-server).
 # Usage: scripts/bench_revocation.sh   (scale: SESSIONS, USERS, UNRELATED,
-#   PAUSE_SECS, MISSED, LOAD_SECS, WRITES_PER_SEC in the environment)
+#   PAUSE_SECS, MISSED, TRIMMED, LOAD_SECS, WRITES_PER_SEC in the environment)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v redis-server >/dev/null || { echo "redis-server is required (apt-get install redis-server)" >&2; exit 2; }

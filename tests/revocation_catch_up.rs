@@ -156,6 +156,51 @@ async fn a_bucket_that_is_not_utf8_costs_one_record_not_the_snapshot() {
     assert_eq!(store.skipped(), 1);
 }
 
+/// A reload after a gap merges into the live mirror only when the log was
+/// trimmed; when the sequence goes back (the store was reset while the
+/// reader kept its connection), what the mirror held is gone from Redis and
+/// new tables replace it, as on a fresh instance.
+#[tokio::test]
+async fn a_reset_store_replaces_the_mirror_a_trimmed_log_merges_into_it() {
+    use reauth::revocation::{Namespace, RedisWriter};
+    let Some(redis) = Redis::start() else { return };
+    let store = RedisStore::connect(RedisStoreConfig::new(redis.url()))
+        .await
+        .unwrap();
+    let ns = Namespace::new("https://issuer.example");
+    let ids = |p: &str, n: usize| (0..n).map(|i| format!("{p}-{i}")).collect::<Vec<_>>();
+    let now = chrono::Utc::now().timestamp();
+    let mut short = RedisStoreConfig::new(redis.url());
+    short.log_max_len = 10;
+    let trimming = RedisWriter::connect(&short).await.unwrap();
+    trimming
+        .revoke_sessions(&ns, &ids("old", 3000), now + 3600, now, |_| {})
+        .await
+        .unwrap();
+    eventually(|| store.mirror_len() == (0, 3000)).await;
+    let reloads = store.sync_counts().1;
+    assert!(reloads >= 2, "the trimmed log made a snapshot");
+    // Reset: the sequence starts again at 1, the reader's connection stays.
+    assert_eq!(redis_cli(redis.port, &["FLUSHALL"]), "OK");
+    let writer = RedisWriter::connect(&RedisStoreConfig::new(redis.url()))
+        .await
+        .unwrap();
+    writer
+        .revoke_sessions(&ns, &ids("new", 2), now + 3600, now, |_| {})
+        .await
+        .unwrap();
+    eventually(|| store.mirror_len() == (0, 2)).await;
+    assert!(store.sync_counts().1 > reloads);
+}
+
+async fn eventually(mut cond: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !cond() {
+        assert!(start.elapsed() < Duration::from_secs(20), "not within 20 s");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
 

@@ -374,11 +374,22 @@ async fn follow(store: Weak<Shared>, target: Target, mut at: snapshot::Position)
         }
         shared.applied.fetch_add(take as u64, Ordering::SeqCst);
         if gap {
+            // A number at or below the last applied one: the sequence went
+            // back, the store was reset, and what the mirror holds may be
+            // gone (new tables). A higher one (entries trimmed away) or none
+            // (an unreadable entry): the snapshot holds all the mirror
+            // holds, so it is merged in.
+            let reset = events
+                .get(take)
+                .and_then(log::Entry::n)
+                .is_some_and(|n| n <= at.n);
             tracing::warn!(
                 after = at.n,
+                reset,
                 "reauth: revocation log has a gap (trimmed or reset); loading a snapshot"
             );
-            match reload(&shared, Load::Merge).await {
+            let into = if reset { Load::Replace } else { Load::Merge };
+            match reload(&shared, into).await {
                 Ok(p) => at = p,
                 Err(e) => {
                     tracing::warn!(error = %e, "reauth: revocation snapshot failed");
