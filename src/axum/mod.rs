@@ -39,7 +39,7 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 
-use crate::guard::{self, GuardError, TokenSource};
+use crate::guard::{self, BrowserHook, GuardError, Head, Prepared, TokenSource, Wiring};
 use crate::{
     guard::render::Answer, guard::render::ErrorRenderer, guard::render::Refused,
     verify::issuers::Verifiers, verify::requirement::Requirement, verify::verifier::ClaimsMap,
@@ -75,46 +75,83 @@ pub fn answer_response(answer: Answer) -> Response {
     res
 }
 
+/// The shared extractor logic ([`guard::guard_request`]) with what the
+/// route registered: the verifier(s) from the state, the token source,
+/// error renderer and browser step-up from its extensions.
 async fn extract<S, E>(
     parts: &Parts,
     state: &S,
     requirement: Result<Requirement, GuardError>,
-) -> Result<Verified<E>, GuardError>
+    anonymous_ok: bool,
+) -> Result<Option<Verified<E>>, Refused>
 where
     Verifiers: FromRef<S>,
     E: DeserializeOwned + 'static,
 {
-    let requirement = requirement.inspect_err(GuardError::log)?;
-    let verifier = Verifiers::from_ref(state);
-    let (token, _) = read_token(parts)?;
-    guard::check_with(Some(&verifier), token.as_deref(), &requirement).await
+    let wiring = wiring(parts, Verifiers::from_ref(state));
+    let ready = requirement.and_then(|r| Ok((r, prepared(parts, &wiring)?)));
+    let (requirement, prepared) = ready.map_err(|e| {
+        e.log();
+        Refused::new(e, wiring.renderer.clone())
+    })?;
+    guard::guard_request(prepared, &wiring, &requirement, anonymous_ok).await
 }
 
-/// The token of the route's [`TokenSource`] (default `Authorization:
-/// Bearer`), and whether it was sent ([`TokenSource::read_request`]: every
-/// `Cookie` header counts; a cross-site request with the cookie is refused).
-fn read_token(parts: &Parts) -> Result<(Option<String>, bool), GuardError> {
+/// A required login: the shared path's `Some`.
+async fn required<S, E>(
+    parts: &Parts,
+    state: &S,
+    requirement: Result<Requirement, GuardError>,
+) -> Result<Verified<E>, Refused>
+where
+    Verifiers: FromRef<S>,
+    E: DeserializeOwned + 'static,
+{
+    extract(parts, state, requirement, false)
+        .await?
+        .ok_or_else(|| Refused::from(GuardError::MissingToken))
+}
+
+/// What the route registered as `Extension`s (the step-up: `Extension(step)`).
+fn wiring(parts: &Parts, verifiers: Verifiers) -> Wiring {
+    Wiring {
+        verifiers: Some(verifiers),
+        source: parts.extensions.get::<TokenSource>().cloned(),
+        renderer: parts.extensions.get::<ErrorRenderer>().cloned(),
+        browser: browser(parts),
+    }
+}
+
+#[cfg(feature = "stepup")]
+fn browser(parts: &Parts) -> Option<std::sync::Arc<dyn BrowserHook>> {
+    parts
+        .extensions
+        .get::<crate::stepup::StepUp>()
+        .map(|s| std::sync::Arc::new(s.clone()) as std::sync::Arc<dyn BrowserHook>)
+}
+
+#[cfg(not(feature = "stepup"))]
+fn browser(_: &Parts) -> Option<std::sync::Arc<dyn BrowserHook>> {
+    None
+}
+
+/// The token read from the request's head ([`Prepared::read`]: every
+/// `Cookie` header counts; a cross-site state change with the cookie is
+/// refused).
+fn prepared(parts: &Parts, wiring: &Wiring) -> Result<Prepared, GuardError> {
     let host = parts
         .uri
         .authority()
         .map(|a| a.as_str())
         .or_else(|| parts.headers.get(HOST).and_then(|h| h.to_str().ok()));
-    parts
-        .extensions
-        .get::<TokenSource>()
-        .cloned()
-        .unwrap_or_default()
-        .read_request(
-            parts.method.as_str(),
-            host,
-            |name| parts.headers.get(name).map(|v| v.as_bytes()),
-            || parts.headers.get_all(COOKIE).iter().map(|v| v.as_bytes()),
-        )
-}
-
-/// `error`, rendered through the route's `Extension(ErrorRenderer)`, if any.
-fn refused(parts: &Parts, error: GuardError) -> Refused {
-    Refused::new(error, parts.extensions.get::<ErrorRenderer>().cloned())
+    let head = Head {
+        method: parts.method.as_str(),
+        host,
+        path_and_query: parts.uri.path_and_query().map_or("/", |p| p.as_str()),
+        header: |name: &str| parts.headers.get(name).map(|v| v.as_bytes()),
+        cookies: || parts.headers.get_all(COOKIE).iter().map(|v| v.as_bytes()),
+    };
+    Prepared::read(head, wiring)
 }
 
 /// Any state a [`Verifier`] comes from (`.with_state(verifier)`, or a
@@ -127,10 +164,6 @@ where
     fn from_ref(state: &S) -> Self {
         Verifiers::One(Verifier::from_ref(state))
     }
-}
-
-fn token_sent(parts: &Parts) -> Result<bool, GuardError> {
-    Ok(read_token(parts)?.1)
 }
 
 fn requirement(parts: &Parts) -> Option<Requirement> {
@@ -181,10 +214,9 @@ where
     type Rejection = Refused;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Refused> {
-        extract(parts, state, guard::required(requirement(parts)))
+        required(parts, state, guard::required(requirement(parts)))
             .await
             .map(Reauthenticated)
-            .map_err(|e| refused(parts, e))
     }
 }
 
@@ -227,11 +259,9 @@ where
     type Rejection = Refused;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Refused> {
-        let checked = extract(parts, state, guard::required(requirement(parts))).await;
-        token_sent(parts)
-            .and_then(|sent| guard::optional(checked, sent))
+        extract(parts, state, guard::required(requirement(parts)), true)
+            .await
             .map(MaybeReauthenticated)
-            .map_err(|e| refused(parts, e))
     }
 }
 
@@ -274,9 +304,6 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Refused> {
         let req = guard::fresh_within(requirement(parts), M);
-        extract(parts, state, Ok(req))
-            .await
-            .map(FreshWithin)
-            .map_err(|e| refused(parts, e))
+        required(parts, state, Ok(req)).await.map(FreshWithin)
     }
 }

@@ -78,7 +78,7 @@ pub fn fresh_within(found: Option<Requirement>, secs: u64) -> Requirement {
 }
 
 /// The decision for a route that serves anonymous and signed-in users
-/// alike, from [`check`]'s result and [`TokenSource::is_sent`]: nothing
+/// alike, from [`check`]'s result and [`TokenSource::is_sent`](crate::guard::TokenSource::is_sent): nothing
 /// sent is `Ok(None)` (anonymous); a token that was sent must pass, and a
 /// sent but unreadable one (`Authorization: Basic ...`, an empty cookie) is
 /// `malformed_token`. Never silently anonymous. Wiring mistakes (no

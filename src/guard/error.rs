@@ -19,12 +19,12 @@ pub enum GuardError {
     /// The token was rejected, or keys were unavailable.
     #[error(transparent)]
     Verify(#[from] VerifyError),
-    /// The application has no [`Verifier`] registered: 500,
+    /// The application has no [`Verifier`](crate::Verifier) registered: 500,
     /// code `server_error` (a deployment bug, logged at error level).
     #[error("no reauth::Verifier is registered with the application")]
     NotConfigured,
     /// The route is wired in a way that would not enforce what it seems to
-    /// (no [`Requirement`] reached a `Reauthenticated` route, or two
+    /// (no [`Requirement`](crate::Requirement) reached a `Reauthenticated` route, or two
     /// disagreeing ones did): 500, code `server_error`, never a pass. The
     /// text names the fix; it is logged at error level, not sent.
     #[error("reauth is misconfigured: {0}")]

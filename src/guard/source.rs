@@ -66,7 +66,7 @@ impl TokenSource {
     /// header (for `Authorization: Bearer`, any `Authorization`), or the
     /// cookie by name. `header` returns the raw bytes of the request's first
     /// header of that name. For routes that serve anonymous users too
-    /// ([`optional`]): what was sent must be a good token.
+    /// ([`optional`](crate::guard::optional)): what was sent must be a good token.
     pub fn is_sent<'a>(&self, header: impl Fn(&str) -> Option<&'a [u8]>) -> bool {
         match self {
             Self::AuthorizationBearer => header("authorization").is_some(),

@@ -60,7 +60,7 @@ pub struct Begun {
     /// The authorization request URL (the `Location` of the 302).
     pub location: String,
     /// The pending cookie (`Set-Cookie` value): the sealed state, or with a
-    /// [`PendingStore`] the random value that binds it to this browser.
+    /// [`PendingStore`](crate::stepup::PendingStore) the random value that binds it to this browser.
     pub set_cookie: String,
     /// The pending state itself.
     pub pending: PendingStepUp,

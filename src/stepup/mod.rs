@@ -12,7 +12,7 @@
 //!    server-side state) or in a [`PendingStore`].
 //! 2. [`StepUp::finish`] checks the callback against it (`state` once,
 //!    within its lifetime), exchanges the code, verifies the ID token with
-//!    the same [`Verifier`] and the route's requirement,
+//!    the same [`Verifier`](crate::Verifier) and the route's requirement,
 //!    and checks what only a step-up can: the `nonce`, the same user, and
 //!    an `auth_time` no earlier than the moment the step-up began.
 //!

@@ -1,5 +1,6 @@
 //! The layer and the service it wraps around another: glue between tower
-//! and the framework-free guard ([`guard::check_with`]).
+//! and the framework-free guard ([`guard::guard_request`], the extractor
+//! logic every adapter shares).
 
 use std::fmt;
 use std::future::Future;
@@ -15,7 +16,8 @@ use http_body_util::{Either, Full};
 
 use super::answer::{is_grpc, refusal_response};
 use crate::guard::render::{ErrorRenderer, Refused};
-use crate::guard::{self, GuardError, TokenSource};
+use crate::guard::{self, GuardError, Head, Prepared, TokenSource, Wiring};
+use crate::jwt::claims::ClaimsMap;
 use crate::verify::issuers::Verifiers;
 use crate::verify::requirement::Requirement;
 use crate::verify::verifier::Verified;
@@ -96,10 +98,9 @@ pub struct ReauthLayer {
 /// What a layer checks, shared by the services it makes.
 #[derive(Clone)]
 struct Guard {
-    verifiers: Verifiers,
+    /// The verifier(s), token source and renderer (the shared path's wiring).
+    wiring: Wiring,
     requirement: Requirement,
-    source: TokenSource,
-    renderer: Option<ErrorRenderer>,
     /// A request that sends no token passes, anonymous.
     anonymous: bool,
 }
@@ -111,10 +112,11 @@ impl ReauthLayer {
     pub fn new(verifiers: impl Into<Verifiers>, requirement: Requirement) -> Self {
         Self {
             guard: Guard {
-                verifiers: verifiers.into(),
+                wiring: Wiring {
+                    verifiers: Some(verifiers.into()),
+                    ..Wiring::default()
+                },
                 requirement,
-                source: TokenSource::default(),
-                renderer: None,
                 anonymous: false,
             },
         }
@@ -137,14 +139,14 @@ impl ReauthLayer {
     /// A [`TokenSource::Cookie`] refuses a state-changing cross-site
     /// request that carries the cookie (403 `cross_site_request`).
     pub fn token_source(mut self, source: TokenSource) -> Self {
-        self.guard.source = source;
+        self.guard.wiring.source = Some(source);
         self
     }
 
     /// Renders the body of HTTP refusals with `renderer` instead of
     /// `{"error": "<code>", "message": "..."}`. Status and headers stay.
     pub fn error_renderer(mut self, renderer: ErrorRenderer) -> Self {
-        self.guard.renderer = Some(renderer);
+        self.guard.wiring.renderer = Some(renderer);
         self
     }
 }
@@ -198,9 +200,21 @@ where
         // Headers are read now, so the future holds no borrow of the
         // request (whose body need not be `Sync`).
         let grpc = is_grpc(request.version(), request.headers());
-        let read = guard.read_token(&request);
+        let read = guard.read(&request);
         Box::pin(async move {
-            match guard.decide(read).await {
+            let decided = match read {
+                Ok(prepared) => {
+                    guard::guard_request::<ClaimsMap>(
+                        prepared,
+                        &guard.wiring,
+                        &guard.requirement,
+                        guard.anonymous,
+                    )
+                    .await
+                }
+                Err(e) => Err(Refused::new(e, guard.wiring.renderer.clone())),
+            };
+            match decided {
                 Ok(verified) => {
                     // Nothing set before this layer passes for a verified token.
                     request.extensions_mut().remove::<Verified>();
@@ -210,48 +224,31 @@ where
                     let response = inner.call(request).await?;
                     Ok(response.map(Either::Left))
                 }
-                Err(error) => {
-                    let refused = Refused::new(error, guard.renderer.clone());
-                    Ok(refusal_response(&refused, grpc).map(Either::Right))
-                }
+                Err(refused) => Ok(refusal_response(&refused, grpc).map(Either::Right)),
             }
         })
     }
 }
 
-/// A token read from a request: the token, whether one was sent.
-type Read = Result<(Option<String>, bool), GuardError>;
-
 impl Guard {
-    /// [`TokenSource::read_request`] on the request's headers: the host is
-    /// the URI's authority (HTTP/2 `:authority`) or `Host`, every `Cookie`
-    /// header counts.
-    fn read_token<B>(&self, request: &Request<B>) -> Read {
+    /// [`Prepared::read`] on the request's head: the host is the URI's
+    /// authority (HTTP/2 `:authority`) or `Host`, every `Cookie` header
+    /// counts.
+    fn read<B>(&self, request: &Request<B>) -> Result<Prepared, GuardError> {
         let headers = request.headers();
         let host = request
             .uri()
             .authority()
             .map(|a| a.as_str())
             .or_else(|| headers.get(HOST).and_then(|h| h.to_str().ok()));
-        self.source.read_request(
-            request.method().as_str(),
+        let head = Head {
+            method: request.method().as_str(),
             host,
-            |name| headers.get(name).map(|v| v.as_bytes()),
-            || headers.get_all(COOKIE).iter().map(|v| v.as_bytes()),
-        )
-    }
-
-    /// The decision: `Some(verified)`, `None` (anonymous, when allowed), or
-    /// why not.
-    async fn decide(&self, read: Read) -> Result<Option<Verified>, GuardError> {
-        let (token, sent) = read?;
-        let checked =
-            guard::check_with(Some(&self.verifiers), token.as_deref(), &self.requirement).await;
-        if self.anonymous {
-            guard::optional(checked, sent)
-        } else {
-            checked.map(Some)
-        }
+            path_and_query: request.uri().path_and_query().map_or("/", |p| p.as_str()),
+            header: |name: &str| headers.get(name).map(|v| v.as_bytes()),
+            cookies: || headers.get_all(COOKIE).iter().map(|v| v.as_bytes()),
+        };
+        Prepared::read(head, &self.wiring)
     }
 }
 
@@ -275,8 +272,8 @@ impl fmt::Debug for Guard {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ReauthLayer")
             .field("requirement", &self.requirement)
-            .field("token_source", &self.source)
-            .field("error_renderer", &self.renderer.is_some())
+            .field("token_source", &self.wiring.source)
+            .field("error_renderer", &self.wiring.renderer.is_some())
             .field("anonymous", &self.anonymous)
             .finish_non_exhaustive()
     }
