@@ -387,7 +387,6 @@ impl StepUp {
             Keep::Cookie(key) => {
                 pending::seal(key, prefix, &pending, path, secure, c.pending_lifetime)
             }
-            Keep::Unset => return Err(StepUpError::Store("no pending keeping configured".into())),
         };
         Ok(Begun {
             location: url.to_string(),
@@ -555,9 +554,6 @@ impl StepUp {
                     pending
                 }
                 Keep::Cookie(key) => pending::open(key, prefix, raw?, &callback.state)?,
-                Keep::Unset => {
-                    return Err(StepUpError::Store("no pending keeping configured".into()));
-                }
             };
             self.finish(&callback, &pending).await
         }

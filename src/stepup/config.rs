@@ -46,20 +46,19 @@ pub enum UserHint {
     None,
 }
 
-/// Where pending step-ups are kept.
+/// Where pending step-ups are kept: always chosen (a builder without
+/// either is refused by `build`, so there is no "unset" state here).
 #[derive(Clone)]
 pub(crate) enum Keep {
-    /// Not chosen: refused by `build`.
-    Unset,
     /// Sealed in a cookie with this key.
     Cookie(cookie::Key),
     /// In the app's store (with a browser-binding cookie).
     Store(Arc<dyn PendingStore>),
 }
 
-/// A step-up client's settings.
+/// Every setting but where pending step-ups are kept (the builder's draft).
 #[derive(Clone)]
-pub struct StepUpConfig {
+pub struct Settings {
     pub(crate) client_id: String,
     pub(crate) client_secret: Option<String>,
     pub(crate) client_auth: ClientAuth,
@@ -68,16 +67,43 @@ pub struct StepUpConfig {
     pub(crate) prompt_login: bool,
     pub(crate) hint: UserHint,
     pub(crate) pending_lifetime: Duration,
-    pub(crate) keep: Keep,
     pub(crate) pending_cookie_prefix: String,
     pub(crate) session_cookie: String,
     pub(crate) browser_types: Vec<String>,
     pub(crate) max_callback_bytes: usize,
     pub(crate) max_tracked_states: usize,
-    short_key: bool,
+    pub(crate) short_key: bool,
+}
+
+/// A step-up client's settings, built by [`StepUpConfig::builder`]; where
+/// pending step-ups are kept is always chosen.
+#[derive(Clone)]
+pub struct StepUpConfig {
+    settings: Settings,
+    pub(crate) keep: Keep,
+}
+
+impl std::ops::Deref for StepUpConfig {
+    type Target = Settings;
+    fn deref(&self) -> &Settings {
+        &self.settings
+    }
+}
+
+impl std::fmt::Debug for StepUpConfigBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.settings.fmt(f)
+    }
 }
 
 impl std::fmt::Debug for StepUpConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.settings.fmt(f)
+    }
+}
+
+/// Never the secret or the cookie key.
+impl std::fmt::Debug for Settings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("StepUpConfig")
             .field("client_id", &self.client_id)
@@ -96,23 +122,25 @@ impl StepUpConfig {
         client_id: impl Into<String>,
         redirect_uri: impl Into<String>,
     ) -> StepUpConfigBuilder {
-        StepUpConfigBuilder(StepUpConfig {
-            client_id: client_id.into(),
-            client_secret: None,
-            client_auth: ClientAuth::None,
-            redirect_uri: redirect_uri.into(),
-            scopes: Vec::new(),
-            prompt_login: true,
-            hint: UserHint::default(),
-            pending_lifetime: Duration::from_secs(600),
-            keep: Keep::Unset,
-            pending_cookie_prefix: "reauth-stepup".to_owned(),
-            session_cookie: "reauth_id_token".to_owned(),
-            browser_types: vec!["text/html".to_owned()],
-            max_callback_bytes: DEFAULT_MAX_CALLBACK_BYTES,
-            max_tracked_states: 100_000,
-            short_key: false,
-        })
+        StepUpConfigBuilder {
+            keep: None,
+            settings: Settings {
+                client_id: client_id.into(),
+                client_secret: None,
+                client_auth: ClientAuth::None,
+                redirect_uri: redirect_uri.into(),
+                scopes: Vec::new(),
+                prompt_login: true,
+                hint: UserHint::default(),
+                pending_lifetime: Duration::from_secs(600),
+                pending_cookie_prefix: "reauth-stepup".to_owned(),
+                session_cookie: "reauth_id_token".to_owned(),
+                browser_types: vec!["text/html".to_owned()],
+                max_callback_bytes: DEFAULT_MAX_CALLBACK_BYTES,
+                max_tracked_states: 100_000,
+                short_key: false,
+            },
+        }
     }
 
     /// The client id.
@@ -122,17 +150,19 @@ impl StepUpConfig {
 }
 
 /// Builds a [`StepUpConfig`].
-#[derive(Debug)]
-pub struct StepUpConfigBuilder(StepUpConfig);
+pub struct StepUpConfigBuilder {
+    settings: Settings,
+    keep: Option<Keep>,
+}
 
 impl StepUpConfigBuilder {
     /// The client secret, sent with `client_secret_basic` unless
     /// [`client_auth`](Self::client_auth) says otherwise. Defaults to none
     /// (a public client, PKCE only).
     pub fn client_secret(mut self, secret: impl Into<String>) -> Self {
-        self.0.client_secret = Some(secret.into());
-        if self.0.client_auth == ClientAuth::None {
-            self.0.client_auth = ClientAuth::SecretBasic;
+        self.settings.client_secret = Some(secret.into());
+        if self.settings.client_auth == ClientAuth::None {
+            self.settings.client_auth = ClientAuth::SecretBasic;
         }
         self
     }
@@ -140,13 +170,13 @@ impl StepUpConfigBuilder {
     /// How to authenticate at the token endpoint. Defaults to
     /// `client_secret_basic` with a secret, `none` without.
     pub fn client_auth(mut self, auth: ClientAuth) -> Self {
-        self.0.client_auth = auth;
+        self.settings.client_auth = auth;
         self
     }
 
     /// Scopes to ask for besides `openid`. Defaults to none.
     pub fn scopes<I: IntoIterator<Item = S>, S: Into<String>>(mut self, scopes: I) -> Self {
-        self.0.scopes = scopes.into_iter().map(Into::into).collect();
+        self.settings.scopes = scopes.into_iter().map(Into::into).collect();
         self
     }
 
@@ -156,21 +186,21 @@ impl StepUpConfigBuilder {
     /// ago) would otherwise return that older login, which
     /// [`finish`](super::StepUp::finish) refuses. Plain sign-ins never send it.
     pub fn prompt_login(mut self, on: bool) -> Self {
-        self.0.prompt_login = on;
+        self.settings.prompt_login = on;
         self
     }
 
     /// Which hint about the user goes with a step-up. Defaults to
     /// [`UserHint::LoginHint`].
     pub fn user_hint(mut self, hint: UserHint) -> Self {
-        self.0.hint = hint;
+        self.settings.hint = hint;
         self
     }
 
     /// How long a step-up may take, from `begin` to the callback. Defaults
     /// to 10 minutes; at most one hour.
     pub fn pending_lifetime(mut self, lifetime: Duration) -> Self {
-        self.0.pending_lifetime = lifetime;
+        self.settings.pending_lifetime = lifetime;
         self
     }
 
@@ -179,9 +209,9 @@ impl StepUpConfigBuilder {
     /// kept secret like a session key).
     pub fn cookie_key(mut self, master: &[u8]) -> Self {
         // A short key is refused in `build`, never used weak.
-        self.0.short_key = master.len() < 32;
-        if !self.0.short_key {
-            self.0.keep = Keep::Cookie(cookie::Key::derive_from(master));
+        self.settings.short_key = master.len() < 32;
+        if !self.settings.short_key {
+            self.keep = Some(Keep::Cookie(cookie::Key::derive_from(master)));
         }
         self
     }
@@ -190,7 +220,7 @@ impl StepUpConfigBuilder {
     /// small random cookie still binds each one to the browser that began
     /// it: a callback from another browser is refused).
     pub fn pending_store(mut self, store: Arc<dyn PendingStore>) -> Self {
-        self.0.keep = Keep::Store(store);
+        self.keep = Some(Keep::Store(store));
         self
     }
 
@@ -199,7 +229,7 @@ impl StepUpConfigBuilder {
     /// prefixed `__Host-`, so no subdomain can plant or shadow it).
     /// Defaults to `reauth_id_token`.
     pub fn session_cookie(mut self, name: impl Into<String>) -> Self {
-        self.0.session_cookie = name.into();
+        self.settings.session_cookie = name.into();
         self
     }
 
@@ -209,20 +239,20 @@ impl StepUpConfigBuilder {
     /// pending step-up); on http their path is the callback's. Defaults to
     /// `reauth-stepup`.
     pub fn pending_cookie_prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.0.pending_cookie_prefix = prefix.into();
+        self.settings.pending_cookie_prefix = prefix.into();
         self
     }
 
     /// The `Accept` media types that make a request a browser's (redirected
     /// rather than answered 401). Defaults to `text/html`.
     pub fn browser_types<I: IntoIterator<Item = S>, S: Into<String>>(mut self, types: I) -> Self {
-        self.0.browser_types = types.into_iter().map(Into::into).collect();
+        self.settings.browser_types = types.into_iter().map(Into::into).collect();
         self
     }
 
     /// The longest callback query accepted. Defaults to 8 KiB.
     pub fn max_callback_bytes(mut self, bytes: usize) -> Self {
-        self.0.max_callback_bytes = bytes;
+        self.settings.max_callback_bytes = bytes;
         self
     }
 
@@ -230,13 +260,13 @@ impl StepUpConfigBuilder {
     /// refuse a replayed callback (per instance; the issuer's single-use
     /// code is the backstop across instances). Defaults to 100,000.
     pub fn max_tracked_states(mut self, n: usize) -> Self {
-        self.0.max_tracked_states = n;
+        self.settings.max_tracked_states = n;
         self
     }
 
     /// Checks and returns the configuration.
     pub fn build(self) -> Result<StepUpConfig, ConfigError> {
-        let c = self.0;
+        let c = self.settings;
         let bad = |name, reason: &str| ConfigError::InvalidSetting {
             name,
             reason: reason.to_owned(),
@@ -260,12 +290,12 @@ impl StepUpConfigBuilder {
         if c.short_key {
             return Err(bad("cookie_key", "must be at least 32 random bytes"));
         }
-        if matches!(c.keep, Keep::Unset) {
+        let Some(keep) = self.keep else {
             return Err(bad(
                 "cookie_key",
                 "pending step-ups need a cookie key of at least 32 random bytes (or a pending_store)",
             ));
-        }
+        };
         if c.max_tracked_states == 0 {
             return Err(bad("max_tracked_states", "must be at least 1"));
         }
@@ -292,6 +322,6 @@ impl StepUpConfigBuilder {
         if c.max_callback_bytes < 256 {
             return Err(bad("max_callback_bytes", "must be at least 256"));
         }
-        Ok(c)
+        Ok(StepUpConfig { settings: c, keep })
     }
 }
