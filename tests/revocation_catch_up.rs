@@ -302,3 +302,39 @@ async fn a_resumed_gate_answers_unaffected_tokens_while_it_catches_up() {
     );
     assert_eq!(get(&gate, "/verify", Some(&missed)).await.status, 401);
 }
+
+/// `reauth serve --revocation-catch-up-wait`: the wait is the operator's to
+/// set (0s answers at once), and a value past the documented cap is a
+/// start-up error, never silently clamped.
+#[tokio::test]
+async fn the_gate_takes_the_catch_up_wait_and_refuses_one_past_the_cap() {
+    let Some(redis) = Redis::start() else { return };
+    let issuer = TestIssuer::start().await;
+    let url = redis.url();
+    let gate = support::serve(
+        &issuer,
+        &["--redis", &url, "--revocation-catch-up-wait", "0s"],
+    )
+    .await;
+    let token = issuer.token().sign();
+    assert_eq!(
+        support::get(&gate, "/verify", Some(&token)).await.status,
+        200
+    );
+    let out = tokio::process::Command::new(support::BIN)
+        .args([
+            "serve",
+            "--issuer",
+            issuer.issuer(),
+            "--audience",
+            "test-client",
+        ])
+        .args(["--bind", "127.0.0.1:0", "--redis", &url])
+        .args(["--revocation-catch-up-wait", "2m"])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("catch_up_wait must be at most 60 s"), "{stderr}");
+}

@@ -316,6 +316,11 @@ pub struct CommonArgs {
     /// Key prefix in Redis.
     #[arg(long, default_value = "reauth", value_name = "PREFIX")]
     pub redis_prefix: String,
+    /// With --redis: how long a request waits for the revocation mirror to
+    /// catch up (after a pause or a reconnect) before answering 503
+    /// revocation_unavailable; 0s answers at once. At most 60s.
+    #[arg(long, value_parser = duration::parse, default_value = "1s", value_name = "DURATION")]
+    pub revocation_catch_up_wait: Duration,
 }
 
 fn parse_alg(s: &str) -> Result<Algorithm, String> {
@@ -342,6 +347,7 @@ impl CommonArgs {
             Some(url) => {
                 let mut cfg = RedisStoreConfig::new(url.clone());
                 cfg.key_prefix = self.redis_prefix.clone();
+                cfg.catch_up_wait = self.revocation_catch_up_wait;
                 let store = RedisStore::connect(cfg)
                     .await
                     .map_err(|e| config_error(e.to_string()))?;
