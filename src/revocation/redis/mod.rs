@@ -30,8 +30,10 @@
 
 mod config;
 pub(crate) mod conn;
+mod follow;
 mod keys;
 mod log;
+mod shared;
 mod snapshot;
 mod store;
 mod writer;
