@@ -13,7 +13,7 @@
 
 use std::collections::HashMap;
 
-use super::{Action, Route, Unmatched};
+use super::model::{Action, Route, Unmatched};
 use crate::config::ReauthPolicy;
 use crate::gate::host::HostPattern;
 use crate::verify::requirement::Requirement;
@@ -37,9 +37,26 @@ pub(super) fn check(
     defaults: &Requirement,
     max_segments: usize,
 ) -> Vec<(usize, String)> {
-    let mut out = Vec::new();
-    // The depths at which the set of routes that can match a path changes
-    // (a pattern starts or stops matching), within what a request may have.
+    let (by_first, any_first) = by_first_segment(routes);
+    let scan = Scan {
+        routes,
+        unmatched,
+        defaults,
+        max_segments,
+        changes: change_depths(routes, max_segments),
+        by_first,
+        any_first,
+    };
+    routes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| scan.judge(i, r).map(|message| (i, message)))
+        .collect()
+}
+
+/// The depths at which the set of routes that can match a path changes
+/// (a pattern starts or stops matching), within what a request may have.
+fn change_depths(routes: &[Route], max_segments: usize) -> Vec<usize> {
     let mut changes: Vec<usize> = Vec::new();
     for s in routes {
         changes.push(s.path.len());
@@ -50,8 +67,13 @@ pub(super) fn check(
     changes.retain(|&d| d <= max_segments);
     changes.sort_unstable();
     changes.dedup();
-    // Routes by first segment, so a route is judged against those that can
-    // match below its prefix, not every route of a large file.
+    changes
+}
+
+/// Routes by first segment, so a route is judged against those that can
+/// match below its prefix, not every route of a large file: the routes
+/// whose path starts with each literal, and those starting with `*`.
+fn by_first_segment(routes: &[Route]) -> (HashMap<&str, Vec<usize>>, Vec<usize>) {
     let mut by_first: HashMap<&str, Vec<usize>> = HashMap::new();
     let mut any_first: Vec<usize> = Vec::new();
     for (j, s) in routes.iter().enumerate() {
@@ -60,82 +82,116 @@ pub(super) fn check(
             None => any_first.push(j),
         }
     }
-    let all: Vec<usize> = (0..routes.len()).collect();
-    for (i, r) in routes.iter().enumerate() {
+    (by_first, any_first)
+}
+
+/// What [`check`] judges each route against.
+struct Scan<'r> {
+    routes: &'r [Route],
+    unmatched: Unmatched,
+    defaults: &'r Requirement,
+    max_segments: usize,
+    changes: Vec<usize>,
+    by_first: HashMap<&'r str, Vec<usize>>,
+    any_first: Vec<usize>,
+}
+
+impl Scan<'_> {
+    /// The message for route `i` when its bare prefix or deeper paths fall
+    /// to a weaker route.
+    fn judge(&self, i: usize, r: &Route) -> Option<String> {
         if !r.path.ends_in_one_segment() || matches!(r.action, Action::Public) {
-            continue;
+            return None;
         }
         let n = r.path.len() - 1;
         let own = r.path.example(n + 1, ANY);
-        let prefix = r.path.prefix(n);
-        let below = if n == 0 {
-            String::new()
-        } else {
-            prefix.clone()
-        };
-        let fix = format!("{below}/**");
         // The bare prefix, then one example path per depth at which the
         // set of routes that can match changes.
         let bare = r.path.example(n, ANY);
         let candidates: Vec<usize> = match r.path.first_literal() {
             Some(l) if n > 0 => {
-                let mut c = by_first.get(l).cloned().unwrap_or_default();
-                c.extend(&any_first);
+                let mut c = self.by_first.get(l).cloned().unwrap_or_default();
+                c.extend(&self.any_first);
                 c.sort_unstable();
                 c
             }
-            _ => all.clone(),
+            _ => (0..self.routes.len()).collect(),
+        };
+        let falls_at = |path: &[String]| {
+            catch(
+                self.routes,
+                &candidates,
+                i,
+                path,
+                &own,
+                self.unmatched,
+                self.defaults,
+            )
         };
         let depths = std::iter::once(n + 2)
-            .filter(|&d| d <= max_segments)
-            .chain(changes.iter().copied().filter(|&d| d > n + 2));
-        let bare_falls = catch(routes, &candidates, i, &bare, &own, unmatched, defaults);
+            .filter(|&d| d <= self.max_segments)
+            .chain(self.changes.iter().copied().filter(|&d| d > n + 2));
+        let bare_falls = falls_at(&bare);
         let mut deeper_falls = None;
         for d in depths {
             let mut deeper = bare.clone();
             deeper.resize(d, ANY.to_owned());
-            deeper_falls = catch(routes, &candidates, i, &deeper, &own, unmatched, defaults);
+            deeper_falls = falls_at(&deeper);
             if deeper_falls.is_some() {
                 break;
             }
         }
-        let mut falls = Vec::new();
-        let mut own_routes = Vec::new();
-        for (found, what, own_route) in [
-            (bare_falls, format!("{prefix} itself falls"), prefix.clone()),
-            (
-                deeper_falls,
-                format!("deeper paths such as {below}/x/y fall"),
-                format!("{below}/*/*/**"),
-            ),
-        ] {
-            let Some((catcher, why)) = found else {
-                continue;
-            };
-            let to = match catcher {
-                Catcher::Route(s) => format!("route {:?} (path \"{}\")", s.name, s.path),
-                Catcher::Defaults => "[defaults] (unmatched = \"verify\")".to_owned(),
-            };
-            falls.push(format!("{what} to {to}, which demands less ({why})"));
-            own_routes.push(format!("path = \"{own_route}\""));
-        }
-        if falls.is_empty() {
-            continue;
-        }
-        out.push((
-            i,
-            format!(
-                "route {:?} (path \"{}\") matches exactly one segment below {prefix}, but {}: \
-                 did you mean path = \"{fix}\"? To let that through on purpose, give it a route \
-                 of its own before the weaker one ({})",
-                r.name,
-                r.path,
-                falls.join("; and "),
-                own_routes.join(", ")
-            ),
-        ));
+        message(r, n, bare_falls, deeper_falls)
     }
-    out
+}
+
+/// The message naming route `r` (whose `*` is segment `n`), where its bare
+/// prefix and its deeper paths fall, and the fix; `None` when neither falls.
+fn message(
+    r: &Route,
+    n: usize,
+    bare_falls: Option<(Catcher<'_>, String)>,
+    deeper_falls: Option<(Catcher<'_>, String)>,
+) -> Option<String> {
+    let prefix = r.path.prefix(n);
+    let below = if n == 0 {
+        String::new()
+    } else {
+        prefix.clone()
+    };
+    let fix = format!("{below}/**");
+    let mut falls = Vec::new();
+    let mut own_routes = Vec::new();
+    for (found, what, own_route) in [
+        (bare_falls, format!("{prefix} itself falls"), prefix.clone()),
+        (
+            deeper_falls,
+            format!("deeper paths such as {below}/x/y fall"),
+            format!("{below}/*/*/**"),
+        ),
+    ] {
+        let Some((catcher, why)) = found else {
+            continue;
+        };
+        let to = match catcher {
+            Catcher::Route(s) => format!("route {:?} (path \"{}\")", s.name, s.path),
+            Catcher::Defaults => "[defaults] (unmatched = \"verify\")".to_owned(),
+        };
+        falls.push(format!("{what} to {to}, which demands less ({why})"));
+        own_routes.push(format!("path = \"{own_route}\""));
+    }
+    if falls.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "route {:?} (path \"{}\") matches exactly one segment below {prefix}, but {}: \
+         did you mean path = \"{fix}\"? To let that through on purpose, give it a route \
+         of its own before the weaker one ({})",
+        r.name,
+        r.path,
+        falls.join("; and "),
+        own_routes.join(", ")
+    ))
 }
 
 /// The first weaker route a request for `path` reaches, with any method

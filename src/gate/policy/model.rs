@@ -1,0 +1,160 @@
+//! What a parsed policy is: its routes, what each does, and the limits on
+//! a policy file.
+
+use std::fmt;
+
+use crate::gate::host::HostPattern;
+use crate::gate::path::{PathLimits, PathPattern};
+use crate::verify::requirement::Requirement;
+
+/// Largest policy file read, in bytes (1 MiB): a policy is written by hand.
+pub const MAX_POLICY_BYTES: usize = 1024 * 1024;
+/// Most routes in one policy (every request tries them in order).
+pub const MAX_ROUTES: usize = 10_000;
+/// Longest route name (it is a metrics label and a response header).
+pub const MAX_NAME_BYTES: usize = 64;
+/// Most entries in one list (`methods`, `hosts`, `acr_values`, `amr`,
+/// `scopes`): it bounds the shadowing check and each request's matching.
+pub const MAX_LIST_ITEMS: usize = 256;
+
+/// One mistake in a policy file, where it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyError {
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column, in characters.
+    pub column: usize,
+    /// What is wrong and how to fix it.
+    pub message: String,
+}
+
+impl fmt::Display for PolicyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: {}", self.line, self.column, self.message)
+    }
+}
+
+/// What a request no route matches gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Unmatched {
+    /// 403 `no_route`. The default.
+    #[default]
+    Deny,
+    /// The `[defaults]` requirement, like a last route `path = "/**"`.
+    Verify,
+}
+
+/// What a route does.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// `public = true`: answered 200 without looking at any token.
+    Public,
+    /// The token must pass this requirement.
+    Verify(Requirement),
+}
+
+/// One `[[route]]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Route {
+    pub(super) name: String,
+    /// Upper-case; `None`: any method.
+    pub(super) methods: Option<Vec<String>>,
+    /// `None`: any host.
+    pub(super) hosts: Option<Vec<HostPattern>>,
+    pub(super) path: PathPattern,
+    pub(super) action: Action,
+}
+
+impl Route {
+    /// The route's `name` (a bounded label: metrics, logs, `X-Reauth-Route`).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// What the route does.
+    pub fn action(&self) -> &Action {
+        &self.action
+    }
+
+    pub(crate) fn matches_method(&self, method: &str) -> bool {
+        self.methods.as_ref().is_none_or(|ms| {
+            // HEAD is served by GET handlers in most frameworks.
+            ms.iter()
+                .any(|m| m == method || (method == "HEAD" && m == "GET"))
+        })
+    }
+
+    pub(crate) fn matches_host(&self, host: Option<&str>) -> bool {
+        match (&self.hosts, host) {
+            (None, _) => true,
+            (Some(hs), Some(h)) => hs.iter().any(|p| p.matches(h)),
+            (Some(_), None) => false,
+        }
+    }
+
+    pub(crate) fn matches_path<S: AsRef<str>>(&self, path: &[S]) -> bool {
+        self.path.matches(path)
+    }
+
+    /// Every request `other` matches, `self` matches too.
+    pub(super) fn covers(&self, other: &Route) -> bool {
+        let methods = match (&self.methods, &other.methods) {
+            (None, _) => true,
+            (Some(_), None) => false,
+            (Some(_), Some(b)) => b.iter().all(|m| self.matches_method(m)),
+        };
+        let hosts = match (&self.hosts, &other.hosts) {
+            (None, _) => true,
+            (Some(_), None) => false,
+            (Some(a), Some(b)) => b.iter().all(|h| a.iter().any(|p| p.covers(h))),
+        };
+        methods && hosts && self.path.covers(&other.path)
+    }
+}
+
+/// A parsed policy file. See the README's "Per-route policies" for the
+/// format and the matching rules.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Policy {
+    pub(crate) routes: Vec<Route>,
+    pub(crate) unmatched: Unmatched,
+    pub(crate) defaults: Requirement,
+    pub(crate) limits: PathLimits,
+    /// Some route is restricted to methods / to hosts (then every request
+    /// must say its method / host).
+    pub(crate) uses_methods: bool,
+    pub(crate) uses_hosts: bool,
+}
+
+impl Policy {
+    /// The routes, in the order they are tried.
+    pub fn routes(&self) -> &[Route] {
+        &self.routes
+    }
+
+    /// What a request no route matches gets.
+    pub fn unmatched(&self) -> Unmatched {
+        self.unmatched
+    }
+
+    /// The `[defaults]` requirement.
+    pub fn defaults(&self) -> &Requirement {
+        &self.defaults
+    }
+
+    /// Whether some route is restricted to hosts (then every request must
+    /// say its host).
+    pub fn uses_hosts(&self) -> bool {
+        self.uses_hosts
+    }
+
+    /// Whether some route is restricted to methods.
+    pub fn uses_methods(&self) -> bool {
+        self.uses_methods
+    }
+
+    /// The path limits (`[limits]`).
+    pub fn limits(&self) -> PathLimits {
+        self.limits
+    }
+}
