@@ -2,6 +2,7 @@
 //! forward-auth gate. See `reauth --help`.
 
 mod args;
+mod error;
 mod health;
 mod metrics;
 mod policy_file;
@@ -16,6 +17,7 @@ use clap::error::ErrorKind;
 use tracing_subscriber::EnvFilter;
 
 use args::{Cli, Command, LogFormat};
+use error::CliError;
 
 fn main() {
     let cli = match Cli::parse_args() {
@@ -37,7 +39,7 @@ fn main() {
                 .collect::<Vec<_>>()
                 .join(" ");
             let message = message.trim_start_matches("error: ");
-            println!("{}", verify::failure("config_error", message));
+            println!("{}", CliError::Config(message.to_owned()).to_json());
             eprint!("{text}");
             std::process::exit(verify::UNDECIDED);
         }

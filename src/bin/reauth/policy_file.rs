@@ -9,7 +9,60 @@ use reauth::TokenKind;
 use reauth::gate::{MAX_POLICY_BYTES, Policy};
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
+use crate::args::CommonArgs;
 use crate::metrics::Metrics;
+
+/// Why the policy file cannot be used at start-up.
+#[derive(Debug)]
+pub enum PolicyFileError {
+    /// The command line sets what the file's `[defaults]` sets (which
+    /// would win would be a guess).
+    FlagsWithConfig,
+    /// The file cannot be read, or does not parse: each error as
+    /// `FILE:LINE:COL: message`.
+    Invalid { file: PathBuf, errors: Vec<String> },
+}
+
+impl PolicyFileError {
+    /// Logs what is wrong and how to fix it.
+    pub fn log(&self) {
+        match self {
+            Self::FlagsWithConfig => tracing::error!(
+                "reauth: --max-age, --acr-values, --require-amr and --required-scope do not \
+                 apply with --config: set max_age, acr_values, amr and scopes in the file's \
+                 [defaults] or on each route"
+            ),
+            Self::Invalid { file, errors } => {
+                for e in errors {
+                    tracing::error!("reauth: {e}");
+                }
+                tracing::error!(file = %file.display(), "reauth: the policy file is invalid (check it with reauth serve --check-config)");
+            }
+        }
+    }
+}
+
+/// The policy file at start-up: it must parse, and the command line must
+/// not also set what the file's `[defaults]` sets.
+pub fn start(path: &Path, common: &CommonArgs) -> Result<Arc<ArcSwap<Policy>>, PolicyFileError> {
+    if common.max_age.is_some()
+        || !common.acr_values.is_empty()
+        || !common.require_amr.is_empty()
+        || !common.required_scopes.is_empty()
+    {
+        return Err(PolicyFileError::FlagsWithConfig);
+    }
+    match load(path, common.token_kind.token_kind()) {
+        Ok(p) => {
+            tracing::info!(file = %path.display(), routes = p.routes().len(), "reauth: policy loaded");
+            Ok(Arc::new(ArcSwap::from_pointee(p)))
+        }
+        Err(errors) => Err(PolicyFileError::Invalid {
+            file: path.to_owned(),
+            errors,
+        }),
+    }
+}
 
 /// Reads and parses `path` for a gate verifying `kind` tokens; every error
 /// as `FILE:LINE:COL: message`.

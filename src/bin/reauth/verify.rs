@@ -6,24 +6,21 @@ use reauth::VerifyError;
 use serde_json::{Value, json};
 
 use crate::args::VerifyArgs;
+use crate::error::{CliError, failure};
 
 /// 0 accepted, 1 rejected (the token's fault), 2 could not decide.
 pub const ACCEPTED: i32 = 0;
 pub const REJECTED: i32 = 1;
 pub const UNDECIDED: i32 = 2;
 
-pub fn failure(code: &str, message: &str) -> Value {
-    json!({"ok": false, "error": code, "message": message})
-}
-
 pub async fn run(args: VerifyArgs) -> (Value, i32) {
     let token = match read_token(&args.token, args.common.max_token_bytes) {
         Ok(t) => t,
-        Err(msg) => return (failure("config_error", &msg), UNDECIDED),
+        Err(msg) => return (CliError::Config(msg).to_json(), UNDECIDED),
     };
     let verifiers = match args.common.verifiers().await {
         Ok(v) => v,
-        Err((code, msg)) => return (failure(code, &msg), UNDECIDED),
+        Err(e) => return (e.to_json(), UNDECIDED),
     };
     match verifiers
         .verify_as::<reauth::ClaimsMap>(&token, &args.common.requirement())

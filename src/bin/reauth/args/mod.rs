@@ -1,0 +1,12 @@
+//! The command line (a fixed contract: scripts depend on it).
+
+mod cli;
+mod common;
+mod revoke;
+mod serve;
+mod verifiers;
+
+pub use cli::{Cli, Command, LogFormat, VerifyArgs};
+pub use common::{CommonArgs, Kind};
+pub use revoke::RevokeArgs;
+pub use serve::ServeArgs;
