@@ -24,7 +24,7 @@ pub enum VerifyError {
 }
 
 impl VerifyError {
-    /// The stable code: a [`RejectionKind`] code (the token's fault), or
+    /// The stable code: a [`RejectionKind`](crate::RejectionKind) code (the token's fault), or
     /// `keys_unavailable` / `revocation_unavailable` (could not decide).
     pub fn code(&self) -> &'static str {
         match self {

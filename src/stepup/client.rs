@@ -14,6 +14,7 @@ use crate::stepup::callback::{Callback, Outcome};
 use crate::stepup::config::{Keep, StepUpConfig, UserHint};
 use crate::stepup::error::{StateProblem, StepUpError};
 use crate::stepup::exchange::{self, Endpoints};
+use crate::stepup::outcome::{Begun, Completion, Finished, StepUpUser};
 use crate::stepup::pending::{self, PendingStepUp};
 use crate::stepup::return_to::check_return_to;
 use crate::verify::requirement::Requirement;
@@ -22,103 +23,6 @@ use crate::verify::verifier::{Verified, Verifier};
 /// The largest cookie (name and value) browsers keep (RFC 6265 §6.1 asks
 /// for at least 4096 bytes; most stop there).
 const MAX_COOKIE_BYTES: usize = 4096;
-
-/// The user stepping up: who must log in again.
-#[derive(Clone, PartialEq, Eq)]
-pub struct StepUpUser {
-    sub: String,
-    id_token: Option<String>,
-}
-
-impl std::fmt::Debug for StepUpUser {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StepUpUser")
-            .field("sub", &self.sub)
-            .finish_non_exhaustive()
-    }
-}
-
-impl StepUpUser {
-    /// The user `sub`, with their current ID token (sent as
-    /// `id_token_hint` under [`UserHint::IdToken`]).
-    pub fn new(sub: impl Into<String>, id_token: Option<String>) -> Self {
-        Self {
-            sub: sub.into(),
-            id_token,
-        }
-    }
-
-    /// The user of a verified token.
-    pub fn of<E>(verified: &Verified<E>, id_token: &str) -> Self {
-        Self::new(verified.subject(), Some(id_token.to_owned()))
-    }
-}
-
-/// A started step-up: where to send the browser, and what to keep.
-#[derive(Clone)]
-pub struct Begun {
-    /// The authorization request URL (the `Location` of the 302).
-    pub location: String,
-    /// The pending cookie (`Set-Cookie` value): the sealed state, or with a
-    /// [`PendingStore`](crate::stepup::PendingStore) the random value that binds it to this browser.
-    pub set_cookie: String,
-    /// The pending state itself.
-    pub pending: PendingStepUp,
-}
-
-/// A finished step-up.
-#[derive(Clone)]
-pub struct Finished {
-    /// The new ID token (keep it as the user's session).
-    pub id_token: String,
-    /// It, verified against the route's requirement.
-    pub verified: Verified,
-    /// Where the browser goes now: a path of this app.
-    pub return_to: String,
-}
-
-/// A callback, handled: the result, and the `Set-Cookie` values to send
-/// either way (the pending cookie is always removed; the session cookie is
-/// set only on success).
-pub struct Completion {
-    /// Success (redirect to `return_to`) or the error to answer with.
-    pub result: Result<Finished, StepUpError>,
-    /// `Set-Cookie` header values.
-    pub set_cookies: Vec<String>,
-}
-
-// The Debug output of what carries credentials (the authorization URL's
-// query, sealed cookies, the new ID token) leaves them out: it may be logged.
-impl std::fmt::Debug for Begun {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Begun")
-            .field(
-                "location",
-                &crate::guard::render::without_query(&self.location),
-            )
-            .field("pending", &self.pending)
-            .finish_non_exhaustive()
-    }
-}
-
-impl std::fmt::Debug for Finished {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Finished")
-            .field("sub", &self.verified.subject())
-            .field("auth_time", &self.verified.auth_time())
-            .field("return_to", &self.return_to)
-            .finish_non_exhaustive()
-    }
-}
-
-impl std::fmt::Debug for Completion {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Completion")
-            .field("result", &self.result)
-            .field("set_cookies", &self.set_cookies.len())
-            .finish()
-    }
-}
 
 /// A browser step-up client for one issuer. Cheap to clone.
 #[derive(Clone)]
@@ -321,30 +225,8 @@ impl StepUp {
         let c = &self.inner.config;
         let state = random_token();
         let nonce = random_token();
-        // OIDC Core §3.1.2.1: what the issuer is asked for.
-        let mut extra: Vec<(&'static str, String)> = vec![("nonce", nonce.clone())];
-        if let Some(max_age) = requirement.max_age_secs() {
-            extra.push(("max_age", max_age.to_string()));
-        }
-        if !requirement.acr().is_empty() {
-            extra.push(("acr_values", requirement.acr().join(" ")));
-        }
-        // A new login must be proven for a step-up and for any route that
-        // demands one: even when the session could not say who is stepping
-        // up (expired, revoked), an older issuer session must not pass.
         let prove_login = user.is_some() || requirement.demands_login();
-        if prove_login && c.prompt_login {
-            extra.push(("prompt", "login".to_owned()));
-        }
-        if let Some(user) = user {
-            match (c.hint, &user.id_token) {
-                (UserHint::IdToken, Some(t)) => extra.push(("id_token_hint", t.clone())),
-                (UserHint::IdToken | UserHint::LoginHint, _) => {
-                    extra.push(("login_hint", user.sub.clone()));
-                }
-                (UserHint::None, _) => {}
-            }
-        }
+        let extra = self.authorization_params(requirement, user, &nonce, prove_login);
         let client = exchange::client(c, &self.inner.endpoints, &self.inner.redirect_uri);
         let (url, pkce_verifier) = exchange::authorization_url(&client, &state, &c.scopes, extra);
         let mut pending = PendingStepUp {
@@ -363,12 +245,60 @@ impl StepUp {
             prove_login,
             binding: None,
         };
+        let set_cookie = self.keep_pending(&mut pending).await?;
+        Ok(Begun {
+            location: url.to_string(),
+            set_cookie,
+            pending,
+        })
+    }
+
+    /// OIDC Core §3.1.2.1: what the issuer is asked for besides the code
+    /// flow's own parameters.
+    fn authorization_params(
+        &self,
+        requirement: &Requirement,
+        user: Option<&StepUpUser>,
+        nonce: &str,
+        prove_login: bool,
+    ) -> Vec<(&'static str, String)> {
+        let c = &self.inner.config;
+        let mut extra: Vec<(&'static str, String)> = vec![("nonce", nonce.to_owned())];
+        if let Some(max_age) = requirement.max_age_secs() {
+            extra.push(("max_age", max_age.to_string()));
+        }
+        if !requirement.acr().is_empty() {
+            extra.push(("acr_values", requirement.acr().join(" ")));
+        }
+        // A new login must be proven for a step-up and for any route that
+        // demands one: even when the session could not say who is stepping
+        // up (expired, revoked), an older issuer session must not pass.
+        if prove_login && c.prompt_login {
+            extra.push(("prompt", "login".to_owned()));
+        }
+        if let Some(user) = user {
+            match (c.hint, &user.id_token) {
+                (UserHint::IdToken, Some(t)) => extra.push(("id_token_hint", t.clone())),
+                (UserHint::IdToken | UserHint::LoginHint, _) => {
+                    extra.push(("login_hint", user.sub.clone()));
+                }
+                (UserHint::None, _) => {}
+            }
+        }
+        extra
+    }
+
+    /// Keeps the pending step-up where the configuration says (a sealed
+    /// cookie, or the store plus a browser-binding cookie); returns the
+    /// `Set-Cookie` value.
+    async fn keep_pending(&self, pending: &mut PendingStepUp) -> Result<String, StepUpError> {
+        let c = &self.inner.config;
         let (prefix, path, secure) = (
             &self.inner.pending_prefix,
             &self.inner.pending_path,
             self.inner.secure,
         );
-        let set_cookie = match &c.keep {
+        Ok(match &c.keep {
             Keep::Store(store) => {
                 // Login CSRF (RFC 6749 §10.12): only the browser that began
                 // the step-up may finish it.
@@ -385,13 +315,8 @@ impl StepUp {
                 )
             }
             Keep::Cookie(key) => {
-                pending::seal(key, prefix, &pending, path, secure, c.pending_lifetime)
+                pending::seal(key, prefix, pending, path, secure, c.pending_lifetime)
             }
-        };
-        Ok(Begun {
-            location: url.to_string(),
-            set_cookie,
-            pending,
         })
     }
 
@@ -416,14 +341,39 @@ impl StepUp {
         pending: &PendingStepUp,
     ) -> Result<Finished, StepUpError> {
         let c = &self.inner.config;
+        let code = self.check_callback(callback, pending)?;
+        let client = exchange::client(c, &self.inner.endpoints, &self.inner.redirect_uri);
+        let id_token =
+            exchange::exchange(&client, &self.inner.http, code, &pending.pkce_verifier).await?;
+        let verified = self
+            .inner
+            .verifier
+            .verify(&id_token, &pending.requirement())
+            .await
+            .map_err(StepUpError::IdToken)?;
+        self.check_new_login(&verified, pending)?;
+        Ok(Finished {
+            id_token,
+            verified,
+            return_to: pending.return_to.clone(),
+        })
+    }
+
+    /// RFC 6749 §10.12 and RFC 9207: the callback belongs to this pending
+    /// step-up (same `state`, within its lifetime, used once), comes from
+    /// our issuer, and carries a code (an `error=` is the issuer's refusal).
+    fn check_callback<'c>(
+        &self,
+        callback: &'c Callback,
+        pending: &PendingStepUp,
+    ) -> Result<&'c str, StepUpError> {
+        let c = &self.inner.config;
         let vc = self.inner.verifier.config();
-        let leeway = i64::try_from(vc.leeway().as_secs()).unwrap_or(i64::MAX);
-        let now = self.now();
         if !same(&callback.state, &pending.state) {
             return Err(StepUpError::InvalidState(StateProblem::Mismatch));
         }
         let lifetime = i64::try_from(c.pending_lifetime.as_secs()).unwrap_or(i64::MAX);
-        if now.saturating_sub(pending.began_at) > lifetime {
+        if self.now().saturating_sub(pending.began_at) > lifetime {
             return Err(StepUpError::InvalidState(StateProblem::Expired));
         }
         if matches!(c.keep, Keep::Cookie(_)) {
@@ -442,24 +392,26 @@ impl StepUp {
             None if self.inner.iss_parameter => return Err(StepUpError::IssuerMismatch),
             _ => {}
         }
-        let code = match &callback.outcome {
-            Outcome::Code(code) => code,
-            Outcome::Error { kind, description } => {
-                return Err(StepUpError::Authorization {
-                    kind: kind.clone(),
-                    description: description.clone(),
-                });
-            }
-        };
-        let client = exchange::client(c, &self.inner.endpoints, &self.inner.redirect_uri);
-        let id_token =
-            exchange::exchange(&client, &self.inner.http, code, &pending.pkce_verifier).await?;
-        let verified = self
-            .inner
-            .verifier
-            .verify(&id_token, &pending.requirement())
-            .await
-            .map_err(StepUpError::IdToken)?;
+        match &callback.outcome {
+            Outcome::Code(code) => Ok(code),
+            Outcome::Error { kind, description } => Err(StepUpError::Authorization {
+                kind: kind.clone(),
+                description: description.clone(),
+            }),
+        }
+    }
+
+    /// The new ID token proves what the step-up asked for: issued to this
+    /// client, for this browser's request (nonce), for the same user, and a
+    /// login at or after the moment the step-up began.
+    fn check_new_login(
+        &self,
+        verified: &Verified,
+        pending: &PendingStepUp,
+    ) -> Result<(), StepUpError> {
+        let c = &self.inner.config;
+        let leeway =
+            i64::try_from(self.inner.verifier.config().leeway().as_secs()).unwrap_or(i64::MAX);
         let claims = &verified.claims;
         // OIDC Core 3.1.3.7 steps 3-5: issued to this client.
         let foreign = |what: &str| {
@@ -498,11 +450,7 @@ impl StepUp {
                 });
             }
         }
-        Ok(Finished {
-            id_token,
-            verified,
-            return_to: pending.return_to.clone(),
-        })
+        Ok(())
     }
 
     /// A whole callback request: parses `query`, finds the pending step-up

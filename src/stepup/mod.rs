@@ -78,11 +78,13 @@ mod return_to;
 
 mod client;
 mod hook;
+mod outcome;
 
 pub use callback::{Callback, DEFAULT_MAX_CALLBACK_BYTES, Outcome};
-pub use client::{Begun, Completion, Finished, StepUp, StepUpUser};
+pub use client::StepUp;
 pub use config::{ClientAuth, StepUpConfig, StepUpConfigBuilder, UserHint};
 pub use error::{AuthorizationErrorKind, StateProblem, StepUpError};
+pub use outcome::{Begun, Completion, Finished, StepUpUser};
 pub use page::html_escape;
 pub use pending::{
     DEFAULT_MAX_PENDING, MemoryPendingStore, PendingStepUp, PendingStore, StoreFuture,

@@ -33,6 +33,7 @@ pub(crate) mod conn;
 mod follow;
 mod keys;
 mod log;
+mod scripts;
 mod shared;
 mod snapshot;
 mod store;
