@@ -76,9 +76,11 @@ mod pending;
 mod redis_store;
 mod return_to;
 
+mod browser;
 mod client;
 mod hook;
 mod outcome;
+mod round_trip;
 
 pub use callback::{Callback, DEFAULT_MAX_CALLBACK_BYTES, Outcome};
 pub use client::StepUp;
