@@ -96,95 +96,29 @@ pub(crate) fn check_times(c: &IdTokenClaims, now: i64, leeway: i64) -> Result<()
 }
 
 /// Checks the claims in OIDC Core 3.1.3.7 order and returns them typed.
+/// Each step is its own function below, called in this order (the first
+/// failing step gives the rejection's code).
 pub(crate) fn validate(
     map: &Map<String, Value>,
     ctx: &ClaimContext<'_>,
 ) -> Result<IdTokenClaims, Rejection> {
-    // OIDC Core 3.1.3.7 steps 2-3: iss exact, aud contains our client id.
-    let iss = check_issuer(map, ctx.issuer)?;
-    let aud = check_audience(map, ctx.audiences)?;
-    // Steps 4-5: when azp is present, it must be one of our client ids
-    // (ID tokens; an access token's audience is a resource, not a client).
-    let azp = opt_string(map, "azp")?;
     let is_access = ctx.kind == crate::jwt::token_kind::TokenKind::AccessToken;
-    if let Some(azp) = azp.as_ref().filter(|_| !is_access) {
-        if !ctx.audiences.contains(azp) {
-            return Err(reject(
-                RejectionKind::InvalidAudience,
-                "azp is not an accepted client id",
-            ));
-        }
-    }
-    // Step 9: the current time MUST be before exp (plus leeway).
-    let exp = check_exp(map, ctx.now, ctx.leeway)?;
-    // RFC 7519 §4.1.5: not before nbf (minus leeway).
-    let nbf = numeric_date(map, "nbf")?;
-    if let Some(nbf) = nbf.filter(|nbf| *nbf > ctx.now.saturating_add(ctx.leeway)) {
-        return Err(not_before(nbf, ctx.now, ctx.leeway));
-    }
-    // Step 10: iat is required; one in the future means a skewed or forged token.
-    let iat = check_iat(map, ctx.now, ctx.leeway)?;
-    // RFC 8725 §3.11-3.12 (cross-JWT confusion): a back-channel logout
-    // token (its `events` names the logout event) is never an ID token,
-    // even without `typ: logout+jwt`.
-    if let Some(Value::Object(events)) = map.get("events") {
-        if events.contains_key(crate::jwt::logout::BACKCHANNEL_LOGOUT_EVENT) {
-            return Err(reject(
-                RejectionKind::InvalidTokenType,
-                "a back-channel logout token is not an ID token",
-            ));
-        }
-    }
-    // OIDC Core 2: sub is REQUIRED, a non-empty string. It and `sid` are
-    // forwarded as header values byte for byte, so control characters (CR,
-    // LF, NUL, DEL...) are a bad claim here, never a 5xx later.
-    let sub = opt_string(map, "sub")?.ok_or_else(|| missing("sub"))?;
-    id_claim("sub", &sub)?;
-    let sid = opt_string(map, "sid")?;
-    if let Some(sid) = &sid {
-        id_claim("sid", sid)?;
-    }
+    // OIDC Core 3.1.3.7 steps 2-5: iss, aud, azp.
+    let (iss, aud, azp) = check_recipients(map, ctx, is_access)?;
+    // Steps 9-10 and RFC 7519 §4.1.5: exp, nbf, iat.
+    let (exp, nbf, iat) = check_validity(map, ctx)?;
+    // RFC 8725 §3.11-3.12: not a logout token.
+    reject_logout_token(map)?;
+    // OIDC Core 2: sub, sid.
+    let (sub, sid) = check_subject(map)?;
     // OIDC Core 2: auth_time, when present, is a NumericDate. Whether it is
     // required, and how old it may be, is the route's freshness decision.
     let auth_time = numeric_date(map, "auth_time")?;
-    let amr = match map.get("amr") {
-        None => Vec::new(),
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|v| v.as_str().map(str::to_owned))
-            .collect::<Option<_>>()
-            .ok_or_else(|| invalid("amr", "must be an array of strings"))?,
-        Some(_) => return Err(invalid("amr", "must be an array of strings")),
-    };
-    // RFC 9068 §2.2: client_id and jti are REQUIRED in access tokens.
-    let client_id = opt_string(map, "client_id")?;
-    let jti = opt_string(map, "jti")?;
-    if is_access {
-        match &client_id {
-            None => return Err(missing("client_id")),
-            Some(c) if c.is_empty() => return Err(invalid("client_id", "must not be empty")),
-            Some(c) => no_control_chars("client_id", c)?,
-        }
-        if jti.as_deref().is_none_or(str::is_empty) {
-            return Err(missing("jti"));
-        }
-    }
-    // RFC 9068 §2.2.3 / RFC 8693 §4.2: scope is a space-separated string.
-    let scope = match opt_string(map, "scope")? {
-        None => Vec::new(),
-        Some(s) => {
-            no_control_chars("scope", &s)?;
-            s.split(' ')
-                .filter(|v| !v.is_empty())
-                .map(str::to_owned)
-                .collect()
-        }
-    };
-    let can_reauthenticate = match map.get(ctx.can_reauthenticate_claim) {
-        None => None,
-        Some(Value::Bool(b)) => Some(*b),
-        Some(_) => return Err(invalid("can_reauthenticate", "must be a boolean")),
-    };
+    let amr = read_amr(map)?;
+    // RFC 9068 §2.2: client_id and jti.
+    let (client_id, jti) = check_access_token_ids(map, is_access)?;
+    let scope = read_scope(map)?;
+    let can_reauthenticate = read_can_reauthenticate(map, ctx.can_reauthenticate_claim)?;
     Ok(IdTokenClaims {
         iss,
         sub,
@@ -203,6 +137,134 @@ pub(crate) fn validate(
         client_id,
         scope,
     })
+}
+
+/// OIDC Core 3.1.3.7 steps 2-5: who the token is from and for.
+fn check_recipients(
+    map: &Map<String, Value>,
+    ctx: &ClaimContext<'_>,
+    is_access: bool,
+) -> Result<(String, Vec<String>, Option<String>), Rejection> {
+    // OIDC Core 3.1.3.7 steps 2-3: iss exact, aud contains our client id.
+    let iss = check_issuer(map, ctx.issuer)?;
+    let aud = check_audience(map, ctx.audiences)?;
+    // Steps 4-5: when azp is present, it must be one of our client ids
+    // (ID tokens; an access token's audience is a resource, not a client).
+    let azp = opt_string(map, "azp")?;
+    if let Some(azp) = azp.as_ref().filter(|_| !is_access) {
+        if !ctx.audiences.contains(azp) {
+            return Err(reject(
+                RejectionKind::InvalidAudience,
+                "azp is not an accepted client id",
+            ));
+        }
+    }
+    Ok((iss, aud, azp))
+}
+
+/// OIDC Core 3.1.3.7 steps 9-10 and RFC 7519 §4.1.5: the validity window
+/// (`exp`, `nbf`, `iat`) against the current time.
+fn check_validity(
+    map: &Map<String, Value>,
+    ctx: &ClaimContext<'_>,
+) -> Result<(i64, Option<i64>, i64), Rejection> {
+    // Step 9: the current time MUST be before exp (plus leeway).
+    let exp = check_exp(map, ctx.now, ctx.leeway)?;
+    // RFC 7519 §4.1.5: not before nbf (minus leeway).
+    let nbf = numeric_date(map, "nbf")?;
+    if let Some(nbf) = nbf.filter(|nbf| *nbf > ctx.now.saturating_add(ctx.leeway)) {
+        return Err(not_before(nbf, ctx.now, ctx.leeway));
+    }
+    // Step 10: iat is required; one in the future means a skewed or forged token.
+    let iat = check_iat(map, ctx.now, ctx.leeway)?;
+    Ok((exp, nbf, iat))
+}
+
+/// RFC 8725 §3.11-3.12 (cross-JWT confusion): a back-channel logout
+/// token (its `events` names the logout event) is never an ID token,
+/// even without `typ: logout+jwt`.
+fn reject_logout_token(map: &Map<String, Value>) -> Result<(), Rejection> {
+    if let Some(Value::Object(events)) = map.get("events") {
+        if events.contains_key(crate::jwt::logout::BACKCHANNEL_LOGOUT_EVENT) {
+            return Err(reject(
+                RejectionKind::InvalidTokenType,
+                "a back-channel logout token is not an ID token",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// OIDC Core 2: sub is REQUIRED, a non-empty string. It and `sid` are
+/// forwarded as header values byte for byte, so control characters (CR,
+/// LF, NUL, DEL...) are a bad claim here, never a 5xx later.
+fn check_subject(map: &Map<String, Value>) -> Result<(String, Option<String>), Rejection> {
+    let sub = opt_string(map, "sub")?.ok_or_else(|| missing("sub"))?;
+    id_claim("sub", &sub)?;
+    let sid = opt_string(map, "sid")?;
+    if let Some(sid) = &sid {
+        id_claim("sid", sid)?;
+    }
+    Ok((sub, sid))
+}
+
+/// OIDC Core 2: `amr`, when present, is an array of strings.
+fn read_amr(map: &Map<String, Value>) -> Result<Vec<String>, Rejection> {
+    match map.get("amr") {
+        None => Ok(Vec::new()),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| v.as_str().map(str::to_owned))
+            .collect::<Option<_>>()
+            .ok_or_else(|| invalid("amr", "must be an array of strings")),
+        Some(_) => Err(invalid("amr", "must be an array of strings")),
+    }
+}
+
+/// RFC 9068 §2.2: client_id and jti are REQUIRED in access tokens.
+fn check_access_token_ids(
+    map: &Map<String, Value>,
+    is_access: bool,
+) -> Result<(Option<String>, Option<String>), Rejection> {
+    let client_id = opt_string(map, "client_id")?;
+    let jti = opt_string(map, "jti")?;
+    if is_access {
+        match &client_id {
+            None => return Err(missing("client_id")),
+            Some(c) if c.is_empty() => return Err(invalid("client_id", "must not be empty")),
+            Some(c) => no_control_chars("client_id", c)?,
+        }
+        if jti.as_deref().is_none_or(str::is_empty) {
+            return Err(missing("jti"));
+        }
+    }
+    Ok((client_id, jti))
+}
+
+/// RFC 9068 §2.2.3 / RFC 8693 §4.2: scope is a space-separated string.
+fn read_scope(map: &Map<String, Value>) -> Result<Vec<String>, Rejection> {
+    Ok(match opt_string(map, "scope")? {
+        None => Vec::new(),
+        Some(s) => {
+            no_control_chars("scope", &s)?;
+            s.split(' ')
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+                .collect()
+        }
+    })
+}
+
+/// The configured can-reauthenticate claim, when present, is a boolean.
+fn read_can_reauthenticate(
+    map: &Map<String, Value>,
+    claim: &str,
+) -> Result<Option<bool>, Rejection> {
+    match map.get(claim) {
+        None => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(_) => Err(invalid("can_reauthenticate", "must be a boolean")),
+    }
 }
 
 #[cfg(test)]

@@ -1,8 +1,10 @@
-//! Keys: the JWKS as usable keys ([`set`]), its lifetime ([`cache_control`])
+//! Keys: the JWKS as usable keys ([`set`], each key's material in [`jwk`]),
+//! its lifetime ([`cache_control`])
 //! and the cache that fetches, refreshes and shares it ([`cache`]).
 
 pub(crate) mod cache;
 pub(crate) mod cache_control;
+pub(crate) mod jwk;
 pub(crate) mod set;
 
 pub(crate) use cache::KeyCache;

@@ -1,0 +1,13 @@
+//! [`Verifier`]: the one pipeline every adapter calls. Check the token
+//! (signature and claims, or a memo hit), then decide (revocation, scopes,
+//! freshness).
+
+mod check;
+mod decide;
+mod handle;
+mod revoke;
+mod verified;
+
+pub use crate::jwt::claims::ClaimsMap;
+pub use handle::Verifier;
+pub use verified::Verified;
