@@ -107,6 +107,53 @@ pub(crate) enum Load {
     Merge,
 }
 
+/// How many user cut-offs and revoked sessions the store holds (to size
+/// the tables once).
+async fn sizes(conn: &mut Conn, keys: &Keys) -> Result<(usize, usize), StoreError> {
+    let users: usize = redis::cmd("HLEN")
+        .arg(&keys.users)
+        .query_async(conn)
+        .await
+        .map_err(err)?;
+    let sessions: usize = redis::cmd("ZCARD")
+        .arg(&keys.sessions)
+        .query_async(conn)
+        .await
+        .map_err(err)?;
+    Ok((users, sessions))
+}
+
+/// One bucket's live records into `records` (id hash, cut-off, keep
+/// until); expired ones are left out; returns how many were unreadable.
+fn read_bucket(
+    bytes: &[u8],
+    user: bool,
+    now: i64,
+    mirror: &Mirror,
+    records: &mut Vec<(u64, i64, i64)>,
+) -> usize {
+    let mut skipped = 0;
+    for record in parse_bucket_bytes(bytes) {
+        let Ok((id, value)) = record else {
+            skipped += 1;
+            continue;
+        };
+        let parsed = if user {
+            parse_user_value(value)
+        } else {
+            value.parse::<i64>().ok().map(|keep| (0, keep))
+        };
+        match parsed {
+            Some((cutoff, keep)) if keep > now => {
+                records.push((mirror.stored_id(id), cutoff, keep))
+            }
+            Some(_) => {}
+            None => skipped += 1,
+        }
+    }
+    skipped
+}
+
 /// Loads the whole state into `mirror` (new tables swapped in, or merged
 /// into the live ones: `into`); returns the log position to follow from
 /// and how many records were skipped as unreadable. Entries expired at
@@ -121,16 +168,7 @@ pub(crate) async fn load(
 ) -> Result<(Position, u64), StoreError> {
     let started = std::time::Instant::now();
     let at = position(conn, keys).await?;
-    let users: usize = redis::cmd("HLEN")
-        .arg(&keys.users)
-        .query_async(conn)
-        .await
-        .map_err(err)?;
-    let sessions: usize = redis::cmd("ZCARD")
-        .arg(&keys.sessions)
-        .query_async(conn)
-        .await
-        .map_err(err)?;
+    let (users, sessions) = sizes(conn, keys).await?;
     let mut fresh = match into {
         Load::Replace => Some(Tables::with_capacity(users, sessions)),
         Load::Merge => {
@@ -155,24 +193,7 @@ pub(crate) async fn load(
             // Each bucket's bytes are dropped once its records are read.
             for bytes in buckets.into_iter().flatten() {
                 records.clear();
-                for record in parse_bucket_bytes(&bytes) {
-                    let Ok((id, value)) = record else {
-                        skipped += 1;
-                        continue;
-                    };
-                    let parsed = if user {
-                        parse_user_value(value)
-                    } else {
-                        value.parse::<i64>().ok().map(|keep| (0, keep))
-                    };
-                    match parsed {
-                        Some((cutoff, keep)) if keep > now => {
-                            records.push((mirror.stored_id(id), cutoff, keep))
-                        }
-                        Some(_) => {}
-                        None => skipped += 1,
-                    }
-                }
+                skipped += read_bucket(&bytes, user, now, mirror, &mut records);
                 drop(bytes);
                 match fresh.as_mut() {
                     Some(tables) => tables.add_all(user, &records),
