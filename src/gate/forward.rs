@@ -12,7 +12,9 @@ use crate::verify::verifier::Verified;
 use super::duration;
 use super::method::METHOD_OVERRIDE_HEADERS;
 use super::policy::{Action, Policy};
-use super::{Decision, Original, ProxyMistake};
+use super::decision::Decision;
+use super::original::Original;
+use super::refusal::ProxyMistake;
 
 /// Route labels where no route of the file was chosen (route names start
 /// with a letter or digit, so these never collide).
