@@ -79,44 +79,7 @@ pub fn parse_id_list(
             break;
         }
         line_no += 1;
-        let complete = buf.last() == Some(&b'\n');
-        let mut too_long = false;
-        if !complete && n as u64 == cap {
-            // Longer than the cap: consume the rest of the line.
-            too_long = true;
-            let mut sink = Vec::new();
-            loop {
-                sink.clear();
-                match std::io::Read::take(&mut input, 64 * 1024).read_until(b'\n', &mut sink) {
-                    Ok(0) => break,
-                    Ok(_) if sink.last() == Some(&b'\n') => break,
-                    Ok(_) => {}
-                    Err(_) => break,
-                }
-            }
-        }
-        if complete {
-            buf.pop();
-        }
-        if buf.last() == Some(&b'\r') {
-            buf.pop();
-        }
-        let verdict = if too_long || buf.len() > max_id_bytes {
-            Err(format!("longer than {max_id_bytes} bytes"))
-        } else if buf.is_empty() {
-            Err("empty line".to_owned())
-        } else {
-            match std::str::from_utf8(&buf) {
-                Err(_) => Err("not UTF-8".to_owned()),
-                Ok(s) => match check_id(s) {
-                    Err(IdError::ControlCharacter { .. }) => {
-                        Err("contains a control character".to_owned())
-                    }
-                    Err(e) => Err(e.to_string()),
-                    Ok(()) => Ok(s.to_owned()),
-                },
-            }
-        };
+        let verdict = line_verdict(&mut input, &mut buf, n as u64 == cap, max_id_bytes);
         match verdict {
             Ok(id) if bad_lines == 0 => {
                 if ids.len() == limits.max_ids {
@@ -141,6 +104,49 @@ pub fn parse_id_list(
         return Err(IdListError { errors, bad_lines });
     }
     Ok(ids)
+}
+
+/// One line read into `buf` (at most `cap` bytes, `at_cap` when that many
+/// were read): the id, or why the line is bad. A line longer than the cap
+/// is consumed to its end, 64 KiB at a time, and never kept.
+fn line_verdict(
+    input: &mut impl BufRead,
+    buf: &mut Vec<u8>,
+    at_cap: bool,
+    max_id_bytes: usize,
+) -> Result<String, String> {
+    let complete = buf.last() == Some(&b'\n');
+    let too_long = !complete && at_cap;
+    if too_long {
+        let mut sink = Vec::new();
+        loop {
+            sink.clear();
+            match std::io::Read::take(&mut *input, 64 * 1024).read_until(b'\n', &mut sink) {
+                Ok(0) => break,
+                Ok(_) if sink.last() == Some(&b'\n') => break,
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+    }
+    if complete {
+        buf.pop();
+    }
+    if buf.last() == Some(&b'\r') {
+        buf.pop();
+    }
+    if too_long || buf.len() > max_id_bytes {
+        return Err(format!("longer than {max_id_bytes} bytes"));
+    }
+    if buf.is_empty() {
+        return Err("empty line".to_owned());
+    }
+    let s = std::str::from_utf8(buf).map_err(|_| "not UTF-8".to_owned())?;
+    match check_id(s) {
+        Err(IdError::ControlCharacter { .. }) => Err("contains a control character".to_owned()),
+        Err(e) => Err(e.to_string()),
+        Ok(()) => Ok(s.to_owned()),
+    }
 }
 
 #[cfg(test)]
