@@ -336,5 +336,8 @@ async fn the_gate_takes_the_catch_up_wait_and_refuses_one_past_the_cap() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("catch_up_wait must be at most 60 s"), "{stderr}");
+    assert!(
+        stderr.contains("catch_up_wait must be at most 60 s"),
+        "{stderr}"
+    );
 }

@@ -9,11 +9,11 @@ use crate::guard::render::Answer;
 use crate::verify::requirement::Requirement;
 use crate::verify::verifier::Verified;
 
+use super::decision::Decision;
 use super::duration;
 use super::method::METHOD_OVERRIDE_HEADERS;
-use super::policy::{Action, Policy};
-use super::decision::Decision;
 use super::original::Original;
+use super::policy::{Action, Policy};
 use super::refusal::ProxyMistake;
 
 /// Route labels where no route of the file was chosen (route names start
