@@ -61,6 +61,42 @@ proptest! {
     }
 }
 
+/// The gate's `/verify?max_age=...` overrides, however hostile the query:
+/// never a panic, an unknown or repeated parameter is an error, and what is
+/// accepted never loosens the route's requirement.
+mod forward_overrides {
+    use std::time::Duration;
+
+    use proptest::prelude::*;
+    use reauth::Requirement;
+    use reauth::gate::forward::tightened;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1024))]
+
+        #[test]
+        fn queries_never_panic_or_loosen(
+            base_age in 1u64..100_000,
+            query in "((max_age|acr_values|amr|max_agee|%6Dax_age|x)=[0-9a-z%+ ,]{0,12}&?){0,4}",
+            junk in "\\PC{0,40}",
+        ) {
+            let base = Requirement::none().with_max_age(Some(Duration::from_secs(base_age)));
+            for q in [query.as_str(), junk.as_str()] {
+                if let Ok(t) = tightened(q, &base) {
+                    prop_assert!(t.max_age_secs().is_some_and(|a| a <= base_age), "{q}");
+                    let names: Vec<String> = url::form_urlencoded::parse(q.as_bytes())
+                        .map(|(k, _)| k.into_owned())
+                        .collect();
+                    for n in &names {
+                        prop_assert!(["max_age", "acr_values", "amr"].contains(&n.as_str()), "{q}");
+                        prop_assert_eq!(names.iter().filter(|m| *m == n).count(), 1, "{}", q);
+                    }
+                }
+            }
+        }
+    }
+}
+
 #[cfg(feature = "redis")]
 mod redis_parsers {
     use proptest::prelude::*;
