@@ -530,3 +530,54 @@ fn the_tonic_example_runs() {
     assert!(line("stale login:").contains("insufficient_user_authentication"));
     assert_eq!(line("fresh login:"), "fresh login: OK, Serving");
 }
+
+/// The browser step-up reaches the tower layer through the shared refusal
+/// path (a `BrowserHook`), as it reaches the actix and axum extractors: a
+/// stale login on a browser navigation is sent to the issuer with the
+/// route's `max_age`; an API client keeps the RFC 9470 challenge.
+#[tokio::test]
+async fn a_browser_hook_sends_refused_navigations_to_the_issuer() {
+    use std::sync::Arc;
+
+    use reauth::stepup::StepUp;
+
+    let issuer = TestIssuer::start().await;
+    let verifier = issuer.verifier().await;
+    let config = issuer
+        .step_up_config("http://127.0.0.1:9/callback")
+        .build()
+        .unwrap();
+    let step = StepUp::new(verifier.clone(), config).unwrap();
+    let session = step.token_source();
+    let app = Router::new()
+        .route("/account/delete", post(delete_account).get(delete_account))
+        .layer(ReauthLayer::new(verifier, five_minutes()).browser_hook(Arc::new(step)));
+    let stale = issuer.token().auth_time_ago(3600).sign();
+    let TokenSource::Cookie(name) = session else {
+        panic!("the step-up's session is a cookie");
+    };
+    let request = |accept: &str| {
+        http::Request::get("/account/delete")
+            .header("accept", accept)
+            .header("cookie", format!("{name}={stale}"))
+            .body(Body::empty())
+            .unwrap()
+    };
+    let browser = app.clone().oneshot(request("text/html")).await.unwrap();
+    assert_eq!(browser.status(), 302);
+    let location = browser.headers()["location"].to_str().unwrap();
+    assert!(
+        location.starts_with(&issuer.url("/authorize")),
+        "{location}"
+    );
+    assert!(location.contains("max_age=300"), "{location}");
+    assert!(browser.headers().contains_key("set-cookie"));
+    let api = app.oneshot(request("application/json")).await.unwrap();
+    assert_eq!(api.status(), 401);
+    assert!(
+        api.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("insufficient_user_authentication")
+    );
+}

@@ -143,6 +143,15 @@ impl ReauthLayer {
         self
     }
 
+    /// Sends refused browser navigations to log in again through `hook`
+    /// (the browser step-up: `Arc::new(step_up)` with feature `stepup`),
+    /// the same shared refusal path as the other adapters. The hook's
+    /// session cookie becomes the token source.
+    pub fn browser_hook(mut self, hook: std::sync::Arc<dyn guard::BrowserHook>) -> Self {
+        self.guard.wiring.browser = Some(hook);
+        self
+    }
+
     /// Renders the body of HTTP refusals with `renderer` instead of
     /// `{"error": "<code>", "message": "..."}`. Status and headers stay.
     pub fn error_renderer(mut self, renderer: ErrorRenderer) -> Self {

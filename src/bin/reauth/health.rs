@@ -2,24 +2,37 @@
 //! traffic) and `/healthz` (keys loaded, as documented since 0.1). Every
 //! 503 carries `Retry-After`.
 
-use actix_web::http::header;
 use actix_web::{HttpResponse, web};
+use reauth::Answer;
+use reauth::actix::answer_response;
 use reauth::guard::RETRY_AFTER_SECS;
 use serde_json::json;
 
 use crate::state::Gate;
 
+/// A probe's answer, through the one conversion every answer takes:
+/// `{"status": ...}`, never cached, `Retry-After` on a 503.
+fn probe(status: u16, word: &str) -> HttpResponse {
+    let mut headers = vec![
+        ("cache-control", "no-store".to_owned()),
+        ("content-type", "application/json".to_owned()),
+    ];
+    if status == 503 {
+        headers.push(("retry-after", RETRY_AFTER_SECS.to_string()));
+    }
+    answer_response(Answer {
+        status,
+        headers,
+        body: json!({ "status": word }).to_string().into_bytes(),
+    })
+}
+
 fn unavailable(status: &str) -> HttpResponse {
-    HttpResponse::ServiceUnavailable()
-        .insert_header((header::RETRY_AFTER, RETRY_AFTER_SECS))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(json!({ "status": status }))
+    probe(503, status)
 }
 
 fn ok() -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(json!({"status": "ok"}))
+    probe(200, "ok")
 }
 
 /// Keys loaded (as documented since 0.1).
