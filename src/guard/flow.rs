@@ -89,6 +89,14 @@ pub struct Head<'a, F, C> {
 pub struct Prepared {
     token: Option<String>,
     sent: bool,
+    /// What the browser hook needs to send a refused navigation away:
+    /// read only when a hook is registered (not on every request).
+    navigation: Option<Navigation>,
+}
+
+/// A request as the browser hook sees it.
+#[derive(Debug, Clone)]
+struct Navigation {
     accept: Option<String>,
     return_to: String,
 }
@@ -122,11 +130,14 @@ impl Prepared {
                 return Err(GuardError::CrossSiteRequest);
             }
         }
+        let navigation = wiring.browser.as_ref().map(|_| Navigation {
+            accept: text("accept").map(str::to_owned),
+            return_to: head.path_and_query.to_owned(),
+        });
         Ok(Self {
             token,
             sent,
-            accept: text("accept").map(str::to_owned),
-            return_to: head.path_and_query.to_owned(),
+            navigation,
         })
     }
 
@@ -163,14 +174,14 @@ pub async fn guard_request<E: DeserializeOwned + 'static>(
         Err(e) => e,
     };
     let mut refused = Refused::new(error, wiring.renderer.clone());
-    if let Some(hook) = &wiring.browser {
+    if let (Some(hook), Some(nav)) = (&wiring.browser, &prepared.navigation) {
         let redirect = hook
             .redirect(
                 refused.error(),
-                prepared.accept.as_deref(),
+                nav.accept.as_deref(),
                 prepared.token(),
                 requirement,
-                &prepared.return_to,
+                &nav.return_to,
             )
             .await;
         if let Some(redirect) = redirect {
