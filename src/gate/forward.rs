@@ -84,16 +84,10 @@ pub enum Step<'p> {
 
 /// A JSON refusal the gate itself makes: `{"error", "message"}`, no-store.
 pub fn refusal(status: u16, code: &str, message: &str) -> Answer {
-    Answer {
+    Answer::json(
         status,
-        headers: vec![
-            ("cache-control", "no-store".to_owned()),
-            ("content-type", "application/json".to_owned()),
-        ],
-        body: serde_json::json!({"error": code, "message": message})
-            .to_string()
-            .into_bytes(),
-    }
+        &serde_json::json!({"error": code, "message": message}),
+    )
 }
 
 /// Chooses the route of `req` in `policy` (or `base` without one) and

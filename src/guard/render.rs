@@ -214,23 +214,34 @@ impl Answer {
     pub fn logout(
         result: &Result<crate::jwt::logout::LogoutEvent, crate::error::LogoutError>,
     ) -> Self {
-        let mut headers = vec![("cache-control", "no-store".to_owned())];
-        let Err(e) = result else {
-            return Self {
+        match result {
+            Ok(_) => Self {
                 status: 200,
-                headers,
+                headers: vec![("cache-control", "no-store".to_owned())],
                 body: Vec::new(),
-            };
-        };
-        if e.status() == 503 {
+            },
+            Err(e) => Self::json(e.status(), &e.to_json()),
+        }
+    }
+
+    /// A body the core writes itself (not a rendered refusal): never
+    /// cached, `Retry-After` on a 503, then its `Content-Type`.
+    pub fn no_store(status: u16, content_type: &str, body: Vec<u8>) -> Self {
+        let mut headers = vec![("cache-control", "no-store".to_owned())];
+        if status == 503 {
             headers.push(("retry-after", RETRY_AFTER_SECS.to_string()));
         }
-        headers.push(("content-type", "application/json".to_owned()));
+        headers.push(("content-type", content_type.to_owned()));
         Self {
-            status: e.status(),
+            status,
             headers,
-            body: e.to_json().to_string().into_bytes(),
+            body,
         }
+    }
+
+    /// [`no_store`](Self::no_store) with a JSON body.
+    pub fn json(status: u16, body: &serde_json::Value) -> Self {
+        Self::no_store(status, "application/json", body.to_string().into_bytes())
     }
 
     /// `302 Found` to the redirect's location, with its cookies, never cached.

@@ -320,22 +320,20 @@ impl StepUpError {
     /// code (HTML for a browser, every value escaped; JSON otherwise).
     /// Never cached.
     pub fn answer(&self, set_cookies: &[String], browser: bool) -> crate::guard::render::Answer {
-        let mut headers = vec![("cache-control", "no-store".to_owned())];
-        if self.status() == 503 {
-            headers.push(("retry-after", crate::guard::RETRY_AFTER_SECS.to_string()));
-        }
-        headers.extend(set_cookies.iter().map(|c| ("set-cookie", c.clone())));
-        let (content_type, body) = if browser {
-            ("text/html; charset=utf-8", self.to_html().into_bytes())
+        use crate::guard::render::Answer;
+        let mut answer = if browser {
+            Answer::no_store(
+                self.status(),
+                "text/html; charset=utf-8",
+                self.to_html().into_bytes(),
+            )
         } else {
-            ("application/json", self.to_json().to_string().into_bytes())
+            Answer::json(self.status(), &self.to_json())
         };
-        headers.push(("content-type", content_type.to_owned()));
-        crate::guard::render::Answer {
-            status: self.status(),
-            headers,
-            body,
-        }
+        answer
+            .headers
+            .extend(set_cookies.iter().map(|c| ("set-cookie", c.clone())));
+        answer
     }
 
     /// A small HTML page for a browser naming the code and the message,

@@ -5,7 +5,6 @@
 use actix_web::{HttpResponse, web};
 use reauth::Answer;
 use reauth::actix::answer_response;
-use reauth::guard::RETRY_AFTER_SECS;
 use serde_json::json;
 
 use crate::state::Gate;
@@ -13,18 +12,7 @@ use crate::state::Gate;
 /// A probe's answer, through the one conversion every answer takes:
 /// `{"status": ...}`, never cached, `Retry-After` on a 503.
 fn probe(status: u16, word: &str) -> HttpResponse {
-    let mut headers = vec![
-        ("cache-control", "no-store".to_owned()),
-        ("content-type", "application/json".to_owned()),
-    ];
-    if status == 503 {
-        headers.push(("retry-after", RETRY_AFTER_SECS.to_string()));
-    }
-    answer_response(Answer {
-        status,
-        headers,
-        body: json!({ "status": word }).to_string().into_bytes(),
-    })
+    answer_response(Answer::json(status, &json!({ "status": word })))
 }
 
 fn unavailable(status: &str) -> HttpResponse {
