@@ -217,6 +217,7 @@ async fn main() -> std::io::Result<()> {
                 web::resource("/account/delete")
                     .app_data(sensitive.clone())
                     .route(web::get().to(confirm_delete))
+                    .route(web::head().to(confirm_delete))
                     .route(web::post().to(delete)),
             )
     })

@@ -32,9 +32,29 @@ fn last(hops: &[Page]) -> &Page {
     hops.last().unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_example_works_end_to_end_on_the_embedded_issuer() {
-    let app = Example::start(free_port(), &["--max-age", "300"]);
+/// Each example case runs against both apps: the actix `stepup` example
+/// and its axum twin `stepup_axum`, which take the same flags, serve the
+/// same routes and must answer alike.
+macro_rules! both_examples {
+    ($case:ident: $actix:ident, $axum:ident) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $actix() {
+            $case("stepup").await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $axum() {
+            $case("stepup_axum").await;
+        }
+    };
+}
+
+both_examples!(works_end_to_end: actix_example_works_end_to_end_on_the_embedded_issuer, axum_example_works_end_to_end_on_the_embedded_issuer);
+both_examples!(steps_up_through_a_real_provider: actix_example_steps_up_through_a_real_provider, axum_example_steps_up_through_a_real_provider);
+both_examples!(another_user_is_403: actix_example_another_user_at_a_real_provider_is_403, axum_example_another_user_at_a_real_provider_is_403);
+
+async fn works_end_to_end(example: &str) {
+    let app = Example::start_named(example, free_port(), &["--max-age", "300"]);
     let browser = Browser::new();
     // Public page; not signed in: /account sends to /login, which signs in.
     assert_eq!(browser.get(&app.url("/")).await.status, 200);
@@ -106,7 +126,7 @@ async fn to_callback(browser: &Browser, url: &str, callback: &str) -> String {
 /// The provider with the example as its client (confidential with a
 /// secret, else public), `--max-age 300`; alice's next login is an hour old
 /// (a long-lived session).
-async fn example_at_provider(secret: Option<&str>) -> (Provider, Example) {
+async fn example_at_provider(example: &str, secret: Option<&str>) -> (Provider, Example) {
     let port = free_port();
     let op = Provider::start(
         "example-app",
@@ -124,18 +144,17 @@ async fn example_at_provider(secret: Option<&str>) -> (Provider, Example) {
     if let Some(s) = secret {
         args.extend(["--client-secret", s]);
     }
-    let app = Example::start(port, &args);
+    let app = Example::start_named(example, port, &args);
     op.next_login(json!({ "sub": "alice", "auth_time": now() - 3600 }))
         .await;
     (op, app)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_example_steps_up_through_a_real_provider() {
+async fn steps_up_through_a_real_provider(example: &str) {
     let Some(()) = Provider::available() else {
         return;
     };
-    let (op, app) = example_at_provider(Some("s3cret")).await;
+    let (op, app) = example_at_provider(example, Some("s3cret")).await;
     let browser = Browser::new();
     let hops = browser.follow(&app.url("/login")).await;
     assert_eq!(last(&hops).status, 200, "{hops:#?}");
@@ -193,12 +212,12 @@ async fn the_example_steps_up_through_a_real_provider() {
     assert_eq!(forged.status(), 403);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn another_user_at_a_real_provider_is_403_and_the_session_stays() {
+/// Another user at the provider: 403, and the session stays.
+async fn another_user_is_403(example: &str) {
     let Some(()) = Provider::available() else {
         return;
     };
-    let (op, app) = example_at_provider(None).await;
+    let (op, app) = example_at_provider(example, None).await;
     let browser = Browser::new();
     assert_eq!(last(&browser.follow(&app.url("/login")).await).status, 200);
     let old = browser.cookie(&app.base, SESSION).unwrap();
@@ -334,4 +353,202 @@ async fn a_wrong_pkce_verifier_at_a_real_provider_surfaces_its_error() {
     // The genuine pair still works (PKCE did not burn the code).
     let cb = callback_of(&back);
     assert!(step.finish(&cb, &a.pending).await.is_ok());
+}
+
+/// What of an answer must be the same from both examples: the status, the
+/// headers clients act on, cookie names and attributes (not their random
+/// values), the redirect target (the issuer's origin and the random
+/// parameters blanked) and the body (digits blanked: times differ).
+fn normalized(page: &Page, app: &Example, issuer: &str) -> String {
+    let blank_digits = |s: &str| {
+        s.chars()
+            .map(|c| if c.is_ascii_digit() { '9' } else { c })
+            .collect::<String>()
+    };
+    let location = page.location.as_deref().map(|l| {
+        let l = l.replace(issuer, "<issuer>");
+        match l.split_once('?') {
+            Some((path, query)) => {
+                let mut names: Vec<String> = url::form_urlencoded::parse(query.as_bytes())
+                    .map(|(k, v)| match &*k {
+                        "state" | "nonce" | "code_challenge" | "login_hint" | "id_token_hint" => {
+                            format!("{k}=*")
+                        }
+                        _ => format!("{k}={}", v.replace(&app.base, "<app>")),
+                    })
+                    .collect();
+                names.sort();
+                format!("{path}?{}", names.join("&"))
+            }
+            None => l,
+        }
+    });
+    let mut cookies: Vec<String> = page
+        .set_cookies
+        .iter()
+        .map(|c| {
+            let (pair, attributes) = c.split_once(';').unwrap_or((c, ""));
+            let name = pair.split('=').next().unwrap_or_default();
+            // A pending cookie's name holds the random state.
+            let name = name.split('.').next().unwrap_or_default();
+            let mut attributes: Vec<String> = attributes
+                .split(';')
+                .map(|a| a.trim().to_ascii_lowercase())
+                .filter(|a| !a.starts_with("expires="))
+                .collect();
+            attributes.sort();
+            format!("{name}; {}", attributes.join("; "))
+        })
+        .collect();
+    cookies.sort();
+    let header = |name: &str| page.header(name).unwrap_or("-").to_owned();
+    format!(
+        "{} | type {} | cache {} | challenge {} | location {:?} | cookies {:?} | body {}",
+        page.status,
+        header("content-type"),
+        header("cache-control"),
+        header("www-authenticate"),
+        location,
+        cookies,
+        blank_digits(&page.body.replace(&app.base, "<app>"))
+    )
+}
+
+/// The answers of one example to the same requests, signed out and then
+/// signed in (a fresh login on the embedded issuer).
+async fn answers(example: &str) -> Vec<(String, String)> {
+    use reqwest::Method;
+    let app = Example::start_named(example, free_port(), &["--max-age", "300"]);
+    // The embedded issuer's address, from the sign-in redirect.
+    let browser = Browser::new();
+    let login = browser.get(&app.url("/login")).await;
+    let to = login.location.clone().unwrap();
+    let issuer = to.split("/authorize").next().unwrap().to_owned();
+    let html = "text/html,application/xhtml+xml,*/*;q=0.8";
+    let json = "application/json";
+    let requests: Vec<(Method, &str, Option<&str>, Option<&str>)> = vec![
+        (Method::GET, "/", Some(html), None),
+        (Method::POST, "/", Some(html), None),
+        (Method::GET, "/nowhere", Some(html), None),
+        (Method::GET, "/login", Some(html), None),
+        (Method::POST, "/login", Some(html), None),
+        (
+            Method::GET,
+            "/login?return_to=/account/delete",
+            Some(html),
+            None,
+        ),
+        (
+            Method::GET,
+            "/login?return_to=https://evil.example/",
+            Some(html),
+            None,
+        ),
+        (
+            Method::GET,
+            "/login?return_to=//evil.example/",
+            Some(json),
+            None,
+        ),
+        (Method::GET, "/account", Some(html), None),
+        (Method::GET, "/account", Some(json), None),
+        (Method::PUT, "/account", Some(html), None),
+        (Method::GET, "/account/delete", Some(html), None),
+        (Method::GET, "/account/delete", Some(json), None),
+        (Method::GET, "/account/delete", None, None),
+        (Method::HEAD, "/account/delete", Some(html), None),
+        (Method::POST, "/account/delete", Some(html), None),
+        (Method::POST, "/account/delete", Some(json), None),
+        (
+            Method::POST,
+            "/account/delete",
+            Some(html),
+            Some("https://evil.example"),
+        ),
+        (Method::DELETE, "/account/delete", Some(html), None),
+        (Method::GET, "/callback", Some(html), None),
+        (Method::GET, "/callback", Some(json), None),
+        (Method::GET, "/callback?code=c&state=s", Some(html), None),
+        (
+            Method::GET,
+            "/callback?error=access_denied&state=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+            Some(html),
+            None,
+        ),
+        (
+            Method::GET,
+            "/callback?code=a&code=b&state=s",
+            Some(json),
+            None,
+        ),
+        (Method::POST, "/callback", Some(html), None),
+        (Method::GET, "/logout", Some(html), None),
+        (
+            Method::POST,
+            "/logout",
+            Some(html),
+            Some("https://evil.example"),
+        ),
+    ];
+    let mut out = Vec::new();
+    let mut ask = async |who: &str, browser: &Browser, out: &mut Vec<(String, String)>| {
+        for (method, path, accept, origin) in &requests {
+            let page = match origin {
+                // A cross-site form post: another site's Origin, the cookies.
+                Some(origin) => {
+                    let mut req = reqwest::Client::new()
+                        .request(method.clone(), app.url(path))
+                        .header("origin", *origin)
+                        .header("accept", accept.unwrap_or("*/*"));
+                    if let Some(c) = browser.cookie(&app.base, SESSION) {
+                        req = req.header("cookie", format!("{SESSION}={c}"));
+                    }
+                    let resp = req.send().await.unwrap();
+                    Page {
+                        url: app.url(path),
+                        status: resp.status().as_u16(),
+                        location: None,
+                        set_cookies: Vec::new(),
+                        headers: resp.headers().clone(),
+                        body: resp.text().await.unwrap_or_default(),
+                    }
+                }
+                None => {
+                    browser
+                        .request(method.clone(), &app.url(path), *accept, None)
+                        .await
+                }
+            };
+            out.push((
+                format!("{who} {method} {path} accept={accept:?} origin={origin:?}"),
+                normalized(&page, &app, &issuer),
+            ));
+        }
+    };
+    ask("signed out", &Browser::new(), &mut out).await;
+    let signed_in = Browser::new();
+    let hops = signed_in.follow(&app.url("/login")).await;
+    assert_eq!(last(&hops).status, 200, "{hops:#?}");
+    ask("signed in", &signed_in, &mut out).await;
+    out
+}
+
+/// The axum example is the actix one's twin: every answer to the same
+/// requests matches (status, challenge, cookies, redirects, bodies).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_examples_answer_alike() {
+    let actix = answers("stepup").await;
+    let axum = answers("stepup_axum").await;
+    let differ: Vec<String> = actix
+        .iter()
+        .zip(&axum)
+        .filter(|(a, b)| a.1 != b.1)
+        .map(|(a, b)| format!("{}\n  actix: {}\n  axum:  {}", a.0, a.1, b.1))
+        .collect();
+    assert!(
+        differ.is_empty(),
+        "the examples differ:\n{}",
+        differ.join("\n")
+    );
+    assert_eq!(actix.len(), axum.len());
 }

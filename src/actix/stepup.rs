@@ -7,42 +7,13 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::answer::answer_response;
-use super::app_data::{closest_stepup, prepared, wiring};
+use super::app_data::closest_stepup;
 use crate::guard::GuardError;
-use crate::guard::render::Answer;
-use crate::guard::render::Redirect;
-use crate::stepup::{StepUp, StepUpError};
+pub use crate::stepup::SignIn;
+use crate::stepup::{StepUp, joined_cookies};
 
-/// Every `Cookie` header of the request as one (HTTP/2 sends one per
-/// cookie, and actix-web does not join them).
-fn cookie_header(req: &HttpRequest) -> Option<String> {
-    let all: Vec<&str> = req
-        .headers()
-        .get_all(header::COOKIE)
-        .filter_map(|v| v.to_str().ok())
-        .collect();
-    (!all.is_empty()).then(|| all.join("; "))
-}
-
-/// CSRF: the session cookie authenticates, so a state-changing request
-/// from another site that carries it is refused ([`StepUp::cross_site`],
-/// through the shared [`Prepared::read`](crate::guard::Prepared::read)).
-fn same_site(req: &HttpRequest) -> Result<(), GuardError> {
-    prepared(req, &wiring(req)?).map(|_| ())
-}
-
-/// A refused step-up ([`StepUpError::answer`]).
-fn refused(
-    req: &HttpRequest,
-    step: Option<&StepUp>,
-    e: &StepUpError,
-    cookies: &[String],
-) -> HttpResponse {
-    let accept = req
-        .headers()
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok());
-    answer_response(e.answer(cookies, step.is_some_and(|s| s.is_browser(accept))))
+fn text<'r>(req: &'r HttpRequest, name: header::HeaderName) -> Option<&'r str> {
+    req.headers().get(name).and_then(|v| v.to_str().ok())
 }
 
 fn not_registered(
@@ -77,23 +48,15 @@ pub async fn stepup_callback(req: HttpRequest) -> HttpResponse {
         Ok(s) => s,
         Err(res) => return res,
     };
-    let done = step
-        .complete(req.query_string(), cookie_header(&req).as_deref())
-        .await;
-    match done.result {
-        Ok(finished) => answer_response(Answer::redirect(&Redirect {
-            location: finished.return_to,
-            set_cookies: done.set_cookies,
-        })),
-        Err(e) => refused(&req, Some(&step), &e, &done.set_cookies),
-    }
-}
-
-/// The `return_to` query parameter of a sign-in link.
-#[derive(Debug, serde::Deserialize)]
-pub struct SignIn {
-    /// Where to go once signed in: a path of this app (default `/`).
-    pub return_to: Option<String>,
+    let cookies = joined_cookies(req.headers().get_all(header::COOKIE).map(|v| v.as_bytes()));
+    answer_response(
+        step.callback_answer(
+            req.query_string(),
+            cookies.as_deref(),
+            text(&req, header::ACCEPT),
+        )
+        .await,
+    )
 }
 
 /// A "Log in" route: `.route("/login", web::get().to(reauth::actix::sign_in))`.
@@ -111,10 +74,10 @@ pub async fn sign_in_to(req: &HttpRequest, return_to: &str) -> HttpResponse {
         Ok(s) => s,
         Err(res) => return res,
     };
-    match step.sign_in(return_to).await {
-        Ok(redirect) => answer_response(Answer::redirect(&redirect)),
-        Err(e) => refused(req, Some(&step), &e, &[]),
-    }
+    answer_response(
+        step.sign_in_answer(return_to, text(req, header::ACCEPT))
+            .await,
+    )
 }
 
 /// A "Log out" route (POST): removes the session cookie and sends the
@@ -125,12 +88,10 @@ pub async fn sign_out(req: HttpRequest) -> HttpResponse {
         Ok(s) => s,
         Err(res) => return res,
     };
-    if let Err(e) = same_site(&req) {
-        return actix_web::ResponseError::error_response(&e);
-    }
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, "/"))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .insert_header((header::SET_COOKIE, step.session_removal()))
-        .finish()
+    answer_response(step.sign_out_answer(
+        req.method().as_str(),
+        text(&req, header::ORIGIN),
+        text(&req, header::HeaderName::from_static("sec-fetch-site")),
+        "/",
+    ))
 }

@@ -30,6 +30,9 @@
 //! }
 //! ```
 
+#[cfg(feature = "stepup")]
+mod stepup;
+
 use std::ops::Deref;
 
 use axum::extract::{FromRef, FromRequestParts};
@@ -45,6 +48,9 @@ use crate::{
     verify::issuers::Verifiers, verify::requirement::Requirement, verify::verifier::ClaimsMap,
     verify::verifier::Verified, verify::verifier::Verifier,
 };
+
+#[cfg(feature = "stepup")]
+pub use stepup::{SignIn, sign_in, sign_in_to, sign_out, stepup_callback};
 
 impl IntoResponse for GuardError {
     fn into_response(self) -> Response {

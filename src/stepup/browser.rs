@@ -66,6 +66,25 @@ impl StepUp {
         if error.status() != 401 || !self.is_browser(accept) {
             return None;
         }
+        // The request's own path and query; its path alone when that is too
+        // long or odd; the app's root when even the path is no place to return.
+        let path = return_to.split('?').next().unwrap_or_default();
+        let return_to = check_return_to(return_to)
+            .or_else(|_| check_return_to(path))
+            .unwrap_or("/");
+        Some(self.start(requirement, return_to, token).await)
+    }
+
+    /// Sends the browser to the issuer for a route that demands
+    /// `requirement`, back to `return_to`: a step-up of the session's user
+    /// when `token` (the session's ID token) still verifies apart from
+    /// freshness, else a sign-in.
+    pub async fn start(
+        &self,
+        requirement: &Requirement,
+        return_to: &str,
+        token: Option<&str>,
+    ) -> Result<Redirect, StepUpError> {
         let mut user = None;
         if let Some(token) = token {
             if let Ok(v) = self
@@ -77,13 +96,7 @@ impl StepUp {
                 user = Some(StepUpUser::of(&v, token));
             }
         }
-        // The request's own path and query; its path alone when that is too
-        // long or odd; the app's root when even the path is no place to return.
-        let path = return_to.split('?').next().unwrap_or_default();
-        let return_to = check_return_to(return_to)
-            .or_else(|_| check_return_to(path))
-            .unwrap_or("/");
-        Some(self.redirect(requirement, return_to, user.as_ref()).await)
+        self.redirect(requirement, return_to, user.as_ref()).await
     }
 
     /// A plain sign-in returning to `return_to` (a "Log in" link).

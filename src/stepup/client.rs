@@ -191,3 +191,13 @@ impl StepUp {
         self.inner.verifier.config().clock().now().timestamp()
     }
 }
+
+/// axum handlers and tower services run on a work-stealing runtime: every
+/// future of the round trip must be `Send`.
+#[allow(dead_code)]
+fn _futures_are_send(step: &StepUp, r: &crate::verify::requirement::Requirement) {
+    fn send<T: Send>(_: T) {}
+    send(step.complete("", None));
+    send(step.sign_in("/"));
+    send(step.begin(r, "/", None));
+}

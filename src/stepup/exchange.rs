@@ -96,6 +96,23 @@ fn printable(s: &str) -> String {
         .collect()
 }
 
+/// oauth2's HTTP client, as a named type rather than a closure: a closure
+/// returning a borrowing future is not `Send` for every lifetime (a
+/// higher-ranked bound the compiler cannot prove), and axum and tower need
+/// [`StepUp::complete`](crate::stepup::StepUp::complete)'s future to be `Send`.
+struct TokenEndpoint<'h>(&'h OAuthHttp);
+
+impl<'c> oauth2::AsyncHttpClient<'c> for TokenEndpoint<'_> {
+    type Error = crate::error::FetchError;
+    type Future = std::pin::Pin<
+        Box<dyn Future<Output = Result<oauth2::HttpResponse, Self::Error>> + Send + 'c>,
+    >;
+
+    fn call(&'c self, request: oauth2::HttpRequest) -> Self::Future {
+        Box::pin(self.0.send("token endpoint", request))
+    }
+}
+
 /// Exchanges `code` (RFC 6749 §4.1.3, RFC 7636 §4.5) and returns the ID token.
 pub(crate) async fn exchange(
     client: &OidcClient,
@@ -103,11 +120,10 @@ pub(crate) async fn exchange(
     code: &str,
     pkce_verifier: &str,
 ) -> Result<String, StepUpError> {
-    let send = |request: oauth2::HttpRequest| http.send("token endpoint", request);
     let response = client
         .exchange_code(AuthorizationCode::new(code.to_owned()))
         .set_pkce_verifier(PkceCodeVerifier::new(pkce_verifier.to_owned()))
-        .request_async(&send)
+        .request_async(&TokenEndpoint(http))
         .await
         .map_err(|e| match e {
             RequestTokenError::ServerResponse(e) => StepUpError::TokenEndpoint {

@@ -68,6 +68,7 @@
 
 mod callback;
 mod config;
+mod endpoints;
 mod error;
 mod exchange;
 mod page;
@@ -85,6 +86,7 @@ mod round_trip;
 pub use callback::{Callback, DEFAULT_MAX_CALLBACK_BYTES, Outcome};
 pub use client::StepUp;
 pub use config::{ClientAuth, StepUpConfig, StepUpConfigBuilder, UserHint};
+pub use endpoints::{SignIn, joined_cookies};
 pub use error::{AuthorizationErrorKind, StateProblem, StepUpError};
 pub use outcome::{Begun, Completion, Finished, StepUpUser};
 pub use page::html_escape;
