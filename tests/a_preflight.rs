@@ -1,7 +1,7 @@
 //! Runs before the other integration tests (cargo runs them in name
 //! order): checks every program and module the suite drives (redis-server,
 //! openssl, nginx and its headers-more module, Caddy, HAProxy, Node and the
-//! oidc-provider fixture) and fails listing **all** that are missing, each
+//! oidc-provider fixture, headless Chromium and chromedriver) and fails listing **all** that are missing, each
 //! with its install command, instead of a later test failing on the first
 //! with the program's own error (nginx's `unknown directive`) and cargo
 //! stopping before the rest ran.

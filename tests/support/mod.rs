@@ -146,6 +146,8 @@ impl Drop for Redis {
 }
 
 pub mod browser;
+#[cfg(unix)]
+pub mod chromium;
 pub mod cluster;
 pub mod preflight;
 pub mod provider;

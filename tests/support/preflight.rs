@@ -75,6 +75,13 @@ fn provider_fixture() -> Result<(), String> {
     Ok(())
 }
 
+fn chromium() -> Result<(), String> {
+    #[cfg(unix)]
+    return super::chromium::present();
+    #[cfg(not(unix))]
+    return Err("the browser tests run on unix only".into());
+}
+
 const NEEDS: &[Need] = &[
     Need {
         what: "redis-server",
@@ -117,6 +124,12 @@ const NEEDS: &[Need] = &[
         skip: Some("REAUTH_SKIP_PROVIDER"),
         install: "apt-get install nodejs npm && npm ci --prefix tests/oidc-provider",
         present: provider_fixture,
+    },
+    Need {
+        what: "headless Chromium and chromedriver (the browser tests)",
+        skip: Some("REAUTH_SKIP_BROWSER"),
+        install: "apt-get install chromium chromium-driver",
+        present: chromium,
     },
 ];
 

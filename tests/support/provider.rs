@@ -118,7 +118,8 @@ impl Provider {
     }
 }
 
-/// `cargo run --example stepup -- ARGS` (the binary `cargo test` built).
+/// `cargo run --example stepup -- ARGS` (the binary `cargo test` built),
+/// or another example with the same flags ([`Example::start_named`]).
 pub struct Example {
     _child: Running,
     pub base: String,
@@ -126,14 +127,21 @@ pub struct Example {
 
 impl Example {
     pub fn start(port: u16, args: &[&str]) -> Self {
+        Self::start_named("stepup", port, args)
+    }
+
+    /// The example `name` (`stepup`, `stepup_axum`: the same flags, routes
+    /// and answers), listening on `port`.
+    pub fn start_named(name: &str, port: u16, args: &[&str]) -> Self {
         let bin = Path::new(env!("CARGO_BIN_EXE_reauth"))
             .parent()
             .unwrap()
             .join("examples")
-            .join("stepup");
+            .join(name);
         assert!(
             bin.exists(),
-            "{} not built: run the tests with `cargo test` (which builds the examples)",
+            "{} not built: run the tests with `cargo test` (which builds the examples), \
+             or `cargo build --example {name}`",
             bin.display()
         );
         let base = format!("http://127.0.0.1:{port}");
