@@ -178,7 +178,7 @@ impl Chromium {
         // Owned from here: a failure below still kills chromedriver.
         let mut guard = Stopper {
             driver: Some(driver),
-            profile: profile.clone(),
+            profile: Some(profile),
         };
         let deadline = Instant::now() + Duration::from_secs(30);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
@@ -189,12 +189,12 @@ impl Chromium {
             std::thread::sleep(Duration::from_millis(20));
         }
         let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-            .capabilities(capabilities(&profile))
+            .capabilities(capabilities(guard.profile.as_ref().unwrap()))
             .connect(&format!("http://127.0.0.1:{port}"))
             .await
             .unwrap_or_else(|e| panic!("no Chromium session from chromedriver: {e}"));
         let session = client.session_id().await.unwrap().unwrap();
-        let driver = guard.driver.take().unwrap();
+        let (driver, profile) = (guard.driver.take().unwrap(), guard.profile.take().unwrap());
         Some(Self {
             client,
             driver,
@@ -339,10 +339,11 @@ fn binary_path(program: &str) -> String {
         .map_or(program.to_owned(), |p| p.display().to_string())
 }
 
-/// Kills chromedriver's process group and removes the profile.
+/// Kills chromedriver's process group and removes the profile, unless
+/// taken (a started [`Chromium`] owns them).
 struct Stopper {
     driver: Option<Child>,
-    profile: PathBuf,
+    profile: Option<PathBuf>,
 }
 
 impl Drop for Stopper {
@@ -350,7 +351,9 @@ impl Drop for Stopper {
         if let Some(driver) = &mut self.driver {
             stop(driver);
         }
-        let _ = std::fs::remove_dir_all(&self.profile);
+        if let Some(profile) = &self.profile {
+            let _ = std::fs::remove_dir_all(profile);
+        }
     }
 }
 
