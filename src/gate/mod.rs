@@ -59,6 +59,8 @@
 //! # Ok::<(), String>(())
 //! ```
 
+#[cfg(feature = "stepup")]
+pub mod browser;
 mod decision;
 pub mod duration;
 pub mod forward;
@@ -75,7 +77,7 @@ pub use method::{METHOD_OVERRIDE_HEADERS, METHOD_OVERRIDE_PARAMS};
 pub use original::Original;
 pub use path::{PathError, PathLimits, PathPattern};
 pub use policy::{
-    Action, MAX_LIST_ITEMS, MAX_NAME_BYTES, MAX_POLICY_BYTES, MAX_ROUTES, Policy, PolicyError,
-    Route, Unmatched,
+    Action, BrowserMode, MAX_LIST_ITEMS, MAX_NAME_BYTES, MAX_POLICY_BYTES, MAX_ROUTES, Policy,
+    PolicyError, Route, Unmatched,
 };
 pub use refusal::{ProxyMistake, Refusal};

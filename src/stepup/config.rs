@@ -50,8 +50,12 @@ pub enum UserHint {
 /// either is refused by `build`, so there is no "unset" state here).
 #[derive(Clone)]
 pub(crate) enum Keep {
-    /// Sealed in a cookie with this key.
-    Cookie(cookie::Key),
+    /// Sealed in a cookie with `seal`; opened with it or an `earlier` key
+    /// (kept for a rotation).
+    Cookie {
+        seal: cookie::Key,
+        earlier: Vec<cookie::Key>,
+    },
     /// In the app's store (with a browser-binding cookie).
     Store(Arc<dyn PendingStore>),
 }
@@ -73,6 +77,8 @@ pub struct Settings {
     pub(crate) max_callback_bytes: usize,
     pub(crate) max_tracked_states: usize,
     pub(crate) short_key: bool,
+    /// `previous_cookie_key` came before `cookie_key`, or with a store.
+    pub(crate) orphan_previous_key: bool,
 }
 
 /// A step-up client's settings, built by [`StepUpConfig::builder`]; where
@@ -139,6 +145,7 @@ impl StepUpConfig {
                 max_callback_bytes: DEFAULT_MAX_CALLBACK_BYTES,
                 max_tracked_states: 100_000,
                 short_key: false,
+                orphan_previous_key: false,
             },
         }
     }
@@ -211,7 +218,26 @@ impl StepUpConfigBuilder {
         // A short key is refused in `build`, never used weak.
         self.settings.short_key = master.len() < 32;
         if !self.settings.short_key {
-            self.keep = Some(Keep::Cookie(cookie::Key::derive_from(master)));
+            self.keep = Some(Keep::Cookie {
+                seal: cookie::Key::derive_from(master),
+                earlier: Vec::new(),
+            });
+        }
+        self
+    }
+
+    /// An earlier cookie key, kept during a rotation: pending step-ups it
+    /// sealed still open (for their lifetime, 10 minutes by default), new
+    /// ones are sealed with [`cookie_key`](Self::cookie_key)'s. At least 32
+    /// bytes, like it; call it after `cookie_key`.
+    pub fn previous_cookie_key(mut self, master: &[u8]) -> Self {
+        if master.len() < 32 {
+            self.settings.short_key = true;
+            return self;
+        }
+        match &mut self.keep {
+            Some(Keep::Cookie { earlier, .. }) => earlier.push(cookie::Key::derive_from(master)),
+            _ => self.settings.orphan_previous_key = true,
         }
         self
     }
@@ -220,6 +246,9 @@ impl StepUpConfigBuilder {
     /// small random cookie still binds each one to the browser that began
     /// it: a callback from another browser is refused).
     pub fn pending_store(mut self, store: Arc<dyn PendingStore>) -> Self {
+        if matches!(&self.keep, Some(Keep::Cookie { earlier, .. }) if !earlier.is_empty()) {
+            self.settings.orphan_previous_key = true;
+        }
         self.keep = Some(Keep::Store(store));
         self
     }
@@ -289,6 +318,12 @@ impl StepUpConfigBuilder {
         }
         if c.short_key {
             return Err(bad("cookie_key", "must be at least 32 random bytes"));
+        }
+        if c.orphan_previous_key {
+            return Err(bad(
+                "previous_cookie_key",
+                "an earlier cookie key needs the current one first (cookie_key), and no pending_store",
+            ));
         }
         let Some(keep) = self.keep else {
             return Err(bad(

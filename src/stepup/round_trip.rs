@@ -117,8 +117,8 @@ impl StepUp {
                     c.pending_lifetime,
                 )
             }
-            Keep::Cookie(key) => {
-                pending::seal(key, prefix, pending, path, secure, c.pending_lifetime)
+            Keep::Cookie { seal, .. } => {
+                pending::seal(seal, prefix, pending, path, secure, c.pending_lifetime)
             }
         })
     }
@@ -179,7 +179,7 @@ impl StepUp {
         if self.now().saturating_sub(pending.began_at) > lifetime {
             return Err(StepUpError::InvalidState(StateProblem::Expired));
         }
-        if matches!(c.keep, Keep::Cookie(_)) {
+        if matches!(c.keep, Keep::Cookie { .. }) {
             use quick_cache::sync::GuardResult;
             match self.inner.used.get_value_or_guard(&pending.state, None) {
                 GuardResult::Guard(g) => {
@@ -304,7 +304,21 @@ impl StepUp {
                     }
                     pending
                 }
-                Keep::Cookie(key) => pending::open(key, prefix, raw?, &callback.state)?,
+                Keep::Cookie { seal, earlier } => {
+                    // The current key, then earlier ones (a rotation).
+                    let raw = raw?;
+                    let mut opened = Err(StepUpError::InvalidState(StateProblem::Tampered));
+                    for key in std::iter::once(seal).chain(earlier) {
+                        opened = pending::open(key, prefix, raw, &callback.state);
+                        if !matches!(
+                            opened,
+                            Err(StepUpError::InvalidState(StateProblem::Tampered))
+                        ) {
+                            break;
+                        }
+                    }
+                    opened?
+                }
             };
             self.finish(&callback, &pending).await
         }

@@ -44,7 +44,11 @@ impl PolicyFileError {
 
 /// The policy file at start-up: it must parse, and the command line must
 /// not also set what the file's `[defaults]` sets.
-pub fn start(path: &Path, common: &CommonArgs) -> Result<Arc<ArcSwap<Policy>>, PolicyFileError> {
+pub fn start(
+    path: &Path,
+    common: &CommonArgs,
+    step_up: bool,
+) -> Result<Arc<ArcSwap<Policy>>, PolicyFileError> {
     if common.max_age.is_some()
         || !common.acr_values.is_empty()
         || !common.require_amr.is_empty()
@@ -52,7 +56,7 @@ pub fn start(path: &Path, common: &CommonArgs) -> Result<Arc<ArcSwap<Policy>>, P
     {
         return Err(PolicyFileError::FlagsWithConfig);
     }
-    match load(path, common.token_kind.token_kind()) {
+    match load(path, common.token_kind.token_kind(), step_up) {
         Ok(p) => {
             tracing::info!(file = %path.display(), routes = p.routes().len(), "reauth: policy loaded");
             Ok(Arc::new(ArcSwap::from_pointee(p)))
@@ -64,17 +68,33 @@ pub fn start(path: &Path, common: &CommonArgs) -> Result<Arc<ArcSwap<Policy>>, P
     }
 }
 
-/// Reads and parses `path` for a gate verifying `kind` tokens; every error
-/// as `FILE:LINE:COL: message`.
-pub fn load(path: &Path, kind: TokenKind) -> Result<Policy, Vec<String>> {
+/// Reads and parses `path` for a gate verifying `kind` tokens, with or
+/// without a browser step-up client (`step_up`: a file that asks for
+/// `browser = "step-up"` without one is refused, never a silent 401);
+/// every error as `FILE:LINE:COL: message`.
+pub fn load(path: &Path, kind: TokenKind, step_up: bool) -> Result<Policy, Vec<String>> {
     let shown = path.display();
     let text = read(path).map_err(|e| vec![format!("{shown}: {e}")])?;
-    Policy::parse_for(&text, kind).map_err(|errors| {
+    let policy = Policy::parse_for(&text, kind).map_err(|errors| {
         errors
             .iter()
             .map(|e| format!("{shown}:{e}"))
             .collect::<Vec<_>>()
-    })
+    })?;
+    let demanded = policy.step_up_demanded();
+    if !step_up && !demanded.is_empty() {
+        return Err(demanded
+            .iter()
+            .map(|place| {
+                format!(
+                    "{shown}: {place} has browser = \"step-up\" but the gate has no \
+                     --stepup-client-id: add it (with --public-url and --cookie-key-file) \
+                     or remove the setting"
+                )
+            })
+            .collect());
+    }
+    Ok(policy)
 }
 
 fn read(path: &Path) -> Result<String, String> {
@@ -88,8 +108,8 @@ fn read(path: &Path) -> Result<String, String> {
 
 /// `reauth serve --check-config FILE` (with `--token-kind`, the gate's):
 /// 0 and a summary on stdout, or every error on stderr and 2.
-pub fn check(path: &Path, kind: TokenKind) -> i32 {
-    match load(path, kind) {
+pub fn check(path: &Path, kind: TokenKind, step_up: bool) -> i32 {
+    match load(path, kind, step_up) {
         Ok(p) => {
             println!(
                 "{}: ok, {} route(s), unmatched requests: {}",
@@ -126,12 +146,13 @@ pub fn reload_on(
     path: PathBuf,
     current: Arc<ArcSwap<Policy>>,
     kind: TokenKind,
+    step_up: bool,
     metrics: Option<Arc<Metrics>>,
 ) {
     actix_web::rt::spawn(async move {
         while hup.recv().await.is_some() {
             let file = path.clone();
-            let loaded = tokio::task::spawn_blocking(move || load(&file, kind))
+            let loaded = tokio::task::spawn_blocking(move || load(&file, kind, step_up))
                 .await
                 .unwrap_or_else(|e| Err(vec![format!("{}: {e}", path.display())]));
             match loaded {

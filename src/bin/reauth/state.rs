@@ -18,4 +18,7 @@ pub(crate) struct Gate {
     /// The policy file in force, swapped whole on SIGHUP.
     pub(crate) policy: Option<Arc<ArcSwap<Policy>>>,
     pub(crate) metrics: Option<Arc<Metrics>>,
+    /// `--stepup-client-id`: the session cookie, browser redirects and
+    /// the `/reauth/` endpoints.
+    pub(crate) browser: Option<reauth::gate::browser::GateBrowser>,
 }

@@ -9,6 +9,6 @@ mod reader;
 mod requirement;
 
 pub use model::{
-    Action, MAX_LIST_ITEMS, MAX_NAME_BYTES, MAX_POLICY_BYTES, MAX_ROUTES, Policy, PolicyError,
-    Route, Unmatched,
+    Action, BrowserMode, MAX_LIST_ITEMS, MAX_NAME_BYTES, MAX_POLICY_BYTES, MAX_ROUTES, Policy,
+    PolicyError, Route, Unmatched,
 };

@@ -53,6 +53,30 @@ pub enum Action {
     Verify(Requirement),
 }
 
+/// What a browser navigation (GET or HEAD, `Accept: text/html`) refused
+/// for a missing, stale or insufficient login gets: the route's
+/// `browser = "step-up" | "challenge"` (or `[defaults]`'s).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BrowserMode {
+    /// `"step-up"`: sent to the gate's `/reauth/start`, then to the issuer
+    /// (needs `reauth serve --stepup-client-id`). The default when the
+    /// gate has a step-up client.
+    StepUp,
+    /// `"challenge"`: the 401 challenge, as an API client gets it. The
+    /// default without a step-up client.
+    Challenge,
+}
+
+impl BrowserMode {
+    /// The file's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::StepUp => "step-up",
+            Self::Challenge => "challenge",
+        }
+    }
+}
+
 /// One `[[route]]`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Route {
@@ -63,6 +87,8 @@ pub struct Route {
     pub(super) hosts: Option<Vec<HostPattern>>,
     pub(super) path: PathPattern,
     pub(super) action: Action,
+    /// `browser`, when the route says.
+    pub(super) browser: Option<BrowserMode>,
 }
 
 impl Route {
@@ -74,6 +100,12 @@ impl Route {
     /// What the route does.
     pub fn action(&self) -> &Action {
         &self.action
+    }
+
+    /// The route's own `browser` setting (`None`: `[defaults]`'s, else the
+    /// gate's default).
+    pub fn browser(&self) -> Option<BrowserMode> {
+        self.browser
     }
 
     pub(crate) fn matches_method(&self, method: &str) -> bool {
@@ -119,6 +151,8 @@ pub struct Policy {
     pub(crate) routes: Vec<Route>,
     pub(crate) unmatched: Unmatched,
     pub(crate) defaults: Requirement,
+    /// `[defaults]`'s `browser`.
+    pub(crate) default_browser: Option<BrowserMode>,
     pub(crate) limits: PathLimits,
     /// Some route is restricted to methods / to hosts (then every request
     /// must say its method / host).
@@ -140,6 +174,38 @@ impl Policy {
     /// The `[defaults]` requirement.
     pub fn defaults(&self) -> &Requirement {
         &self.defaults
+    }
+
+    /// `[defaults]`'s `browser`, when it says.
+    pub fn default_browser(&self) -> Option<BrowserMode> {
+        self.default_browser
+    }
+
+    /// What a browser refused on `route` (a route's name, or one of the
+    /// labels of [`forward`](crate::gate::forward)) gets: the route's
+    /// `browser`, else `[defaults]`'s, else `gate_default`.
+    pub fn browser_of(&self, route: &str, gate_default: BrowserMode) -> BrowserMode {
+        self.routes
+            .iter()
+            .find(|r| r.name == route)
+            .and_then(|r| r.browser)
+            .or(self.default_browser)
+            .unwrap_or(gate_default)
+    }
+
+    /// Where the file asks for `browser = "step-up"` (route names, and
+    /// `[defaults]`): a gate without a step-up client refuses such a file.
+    pub fn step_up_demanded(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .routes
+            .iter()
+            .filter(|r| r.browser == Some(BrowserMode::StepUp))
+            .map(|r| format!("route {:?}", r.name))
+            .collect();
+        if self.default_browser == Some(BrowserMode::StepUp) {
+            out.push("[defaults]".to_owned());
+        }
+        out
     }
 
     /// Whether some route is restricted to hosts (then every request must

@@ -8,9 +8,12 @@ use toml::de::{DeTable, DeValue};
 
 use super::fallthrough;
 use super::model::{
-    Action, MAX_NAME_BYTES, MAX_POLICY_BYTES, MAX_ROUTES, Policy, PolicyError, Route, Unmatched,
+    Action, BrowserMode, MAX_NAME_BYTES, MAX_POLICY_BYTES, MAX_ROUTES, Policy, PolicyError, Route,
+    Unmatched,
 };
-use super::reader::{Item, LIMIT_KEYS, Parser, REQUIREMENT_KEYS, ROUTE_KEYS, TOP_KEYS, find};
+use super::reader::{
+    DEFAULTS_KEYS, Item, LIMIT_KEYS, Parser, REQUIREMENT_KEYS, ROUTE_KEYS, TOP_KEYS, find,
+};
 use crate::gate::host::HostPattern;
 use crate::gate::path::{PathLimits, PathPattern};
 use crate::jwt::token_kind::TokenKind;
@@ -70,10 +73,17 @@ impl Parser<'_> {
         self.unknown_keys(doc, TOP_KEYS, "at the top level");
         let unmatched = self.unmatched(doc);
         let mut defaults = Requirement::none();
+        let mut default_browser = None;
         if let Some((_, v)) = find(doc, "defaults") {
             if let Some(t) = self.table(v, "[defaults]") {
-                self.unknown_keys(t, REQUIREMENT_KEYS, "in [defaults]");
+                let allowed: Vec<&str> = REQUIREMENT_KEYS
+                    .iter()
+                    .chain(DEFAULTS_KEYS)
+                    .copied()
+                    .collect();
+                self.unknown_keys(t, &allowed, "in [defaults]");
                 defaults = self.requirement(t, &Requirement::none(), "in [defaults]");
+                default_browser = self.browser(t);
             }
         }
         let limits = self.limits(doc);
@@ -95,8 +105,25 @@ impl Parser<'_> {
             routes,
             unmatched,
             defaults,
+            default_browser,
             limits,
         })
+    }
+
+    /// `browser = "step-up" | "challenge"` (absent: `None`).
+    fn browser(&mut self, t: &DeTable<'_>) -> Option<BrowserMode> {
+        let (_, v) = find(t, "browser")?;
+        match self.string(v, "browser")? {
+            "step-up" => Some(BrowserMode::StepUp),
+            "challenge" => Some(BrowserMode::Challenge),
+            other => {
+                self.error(
+                    v.span(),
+                    format!("browser = {other:?}: use \"step-up\" or \"challenge\""),
+                );
+                None
+            }
+        }
     }
 
     /// `unmatched = "deny" | "verify"` (absent: deny).
@@ -203,6 +230,7 @@ impl Parser<'_> {
         let methods = self.route_methods(t);
         let hosts = self.route_hosts(t);
         let action = self.route_action(t, name.as_deref(), defaults);
+        let browser = self.browser(t);
         // A route with other mistakes is still kept for the name and
         // shadowing checks (a policy with any error is never used).
         Some(Route {
@@ -211,6 +239,7 @@ impl Parser<'_> {
             hosts,
             path: path?,
             action,
+            browser,
         })
     }
 
@@ -326,10 +355,10 @@ impl Parser<'_> {
             None => false,
         };
         if public {
-            if let Some((k, _)) = t
-                .iter()
-                .find(|(k, _)| REQUIREMENT_KEYS.contains(&k.get_ref().as_ref()))
-            {
+            if let Some((k, _)) = t.iter().find(|(k, _)| {
+                let k = k.get_ref().as_ref();
+                REQUIREMENT_KEYS.contains(&k) || k == "browser"
+            }) {
                 self.error(
                     k.span(),
                     format!(

@@ -9,7 +9,8 @@ use super::common::CommonArgs;
 
 pub(super) const SERVE_HELP: &str = "\
 Endpoints:
-  /verify            any method; reads `Authorization: Bearer <ID token>`
+  /verify            any method; reads `Authorization: Bearer <ID token>`,
+                     else (with --stepup-client-id) the session cookie
   /verify/<path>     the same, for Envoy ext_authz `path_prefix: /verify`
                      (the original path and query follow; never read as overrides)
   /livez             GET: 200 while the process answers
@@ -18,6 +19,12 @@ Endpoints:
   /healthz           GET: 200 once the issuer's keys are loaded, else 503
   /backchannel-logout  POST: OpenID Connect Back-Channel Logout receiver
   /metrics           only on --metrics-bind (Prometheus text)
+  /reauth/start?rd=PATH     with --stepup-client-id: GET, to the issuer with
+                            the demands of the route PATH is
+  /reauth/callback          GET: the issuer's redirect; proves the new login,
+                            sets the session cookie, 302 to PATH
+  /reauth/sign-in?rd=PATH   GET: a plain sign-in, back to PATH
+  /reauth/sign-out          POST: removes the session cookie, 303 to /
 
 With --config FILE, each request's requirement comes from the first route of
 the file matching the original request (X-Original-Method/-Host/-URI or
@@ -40,7 +47,15 @@ Answers:
        forwarded byte for byte
   401  WWW-Authenticate: Bearer ... (invalid_token, or
        insufficient_user_authentication with max_age / acr_values)
+  302  with --stepup-client-id, a browser navigation (GET/HEAD, Accept:
+       text/html, no Authorization) refused for its login on a route with
+       browser = \"step-up\" (the default then): Location and
+       X-Reauth-Redirect: <public-url>/reauth/start?rd=<original path>;
+       a request with X-Reauth-Redirect-As: header gets the 401 plus
+       X-Reauth-Redirect instead (nginx auth_request allows no 302)
   403  reauthentication_unavailable (the user cannot re-authenticate),
+       cross_site_request (a state-changing request with the session
+       cookie that is not same-origin by Sec-Fetch-Site or Origin),
        insufficient_scope (access tokens; with a scope challenge),
        no_route, ambiguous_request (the path reads as different routes)
   400  invalid_request (a bad override, or a request body sent to the gate)
@@ -77,4 +92,32 @@ pub struct ServeArgs {
     /// their own (keep it off the proxy). Default: no metrics.
     #[arg(long, value_name = "ADDR")]
     pub metrics_bind: Option<SocketAddr>,
+    #[command(flatten)]
+    pub stepup: StepUpArgs,
+}
+
+/// Browser step-up at the gate: `/reauth/` endpoints and a session cookie.
+#[derive(Args, Debug, Default)]
+pub struct StepUpArgs {
+    /// Send refused browsers to the issuer and back (README "Browser
+    /// apps"): the OAuth client id registered at the issuer, with
+    /// `<public-url>/reauth/callback` as its redirect URI. The gate then
+    /// also reads the ID token from its session cookie. Needs --public-url
+    /// and --cookie-key-file, and one --issuer.
+    #[arg(long, value_name = "ID")]
+    pub stepup_client_id: Option<String>,
+    /// A file holding the client's secret (confidential clients; one line).
+    /// Without it the client is public (PKCE only).
+    #[arg(long, value_name = "FILE", requires = "stepup_client_id")]
+    pub stepup_client_secret_file: Option<PathBuf>,
+    /// The app's URL as browsers see it (scheme, host, port), where the
+    /// proxy routes `/reauth/` to the gate: https in production (the
+    /// session cookie is then `__Host-reauth_id_token`, Secure).
+    #[arg(long, value_name = "URL", requires = "stepup_client_id")]
+    pub public_url: Option<String>,
+    /// A file of at least 32 secret random bytes sealing pending step-ups
+    /// (the same on every instance): `head -c 32 /dev/urandom > key`.
+    /// Give it twice to rotate: the first seals, both open.
+    #[arg(long, value_name = "FILE", requires = "stepup_client_id")]
+    pub cookie_key_file: Vec<PathBuf>,
 }

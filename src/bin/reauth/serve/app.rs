@@ -4,7 +4,7 @@
 use actix_web::web;
 use reauth::{IssuerSet, Verifier, Verifiers};
 
-use super::handler::verify;
+use super::handler::{reauth_endpoint, verify};
 use crate::health;
 
 /// Every route of the gate's listener.
@@ -15,6 +15,7 @@ pub(super) fn routes(cfg: &mut web::ServiceConfig) {
             "/backchannel-logout",
             web::post().to(reauth::actix::backchannel_logout),
         )
+        .route("/reauth/{endpoint:.*}", web::route().to(reauth_endpoint))
         .route("/healthz", web::get().to(health::healthz))
         .route("/livez", web::get().to(health::livez))
         .route("/readyz", web::get().to(health::readyz));

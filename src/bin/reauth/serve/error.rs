@@ -24,6 +24,8 @@ pub(super) enum ServeError {
         bind: SocketAddr,
         error: std::io::Error,
     },
+    /// `--stepup-client-id` and its companions.
+    StepUp(String),
     /// The server failed while running.
     Server(std::io::Error),
 }
@@ -46,6 +48,7 @@ impl ServeError {
             Self::MetricsListen { bind, error } => {
                 tracing::error!(error = %error, bind = %bind, "reauth: cannot listen for metrics");
             }
+            Self::StepUp(e) => tracing::error!("reauth: browser step-up: {e}"),
             Self::Server(e) => tracing::error!(error = %e, "reauth: server failed"),
         }
     }

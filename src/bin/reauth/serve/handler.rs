@@ -5,8 +5,9 @@ use std::time::Instant;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use reauth::actix::answer_response;
-use reauth::gate::Policy;
+use reauth::gate::browser::Credential;
 use reauth::gate::forward::{self, ForwardRequest, Step};
+use reauth::gate::{BrowserMode, Policy};
 use reauth::guard::{self, GuardError};
 use reauth::{Answer, ClaimsMap, Refused};
 
@@ -76,23 +77,41 @@ async fn decide<'p>(req: &HttpRequest, gate: &'p Gate, policy: Option<&'p Policy
         }
         Step::Verify { route, requirement } => (route, requirement),
     };
-    let refused = |e: GuardError| Outcome {
-        route,
-        code: e.code(),
-        answer: Refused::from(e).answer(),
+    // Without a step-up client: `Authorization: Bearer` only. With one:
+    // that, else the session cookie (same-origin for a state change).
+    let credential = match &gate.browser {
+        Some(browser) => browser.credential(&forward),
+        None => reauth::actix::request_token(req)
+            .map(|t| t.map_or(Credential::None, Credential::Bearer)),
     };
-    // The gate registers no TokenSource: `Authorization: Bearer`.
-    let token = match reauth::actix::request_token(req) {
-        Ok(t) => t,
-        Err(e) => return refused(e),
+    let refused = |e: GuardError, credential: &Credential| {
+        let mut answer = Refused::from(e.clone()).answer();
+        if let Some(browser) = &gate.browser {
+            let mode = policy.map_or(BrowserMode::StepUp, |p| {
+                p.browser_of(route, BrowserMode::StepUp)
+            });
+            answer = browser.refused(answer, &e, &forward, credential, mode);
+        }
+        Outcome {
+            route,
+            code: e.code(),
+            answer,
+        }
     };
-    let verified =
-        match guard::check_with::<ClaimsMap>(Some(&gate.verifier), token.as_deref(), &requirement)
-            .await
-        {
-            Ok(v) => v,
-            Err(e) => return refused(e),
-        };
+    let credential = match credential {
+        Ok(c) => c,
+        Err(e) => return refused(e, &Credential::None),
+    };
+    let verified = match guard::check_with::<ClaimsMap>(
+        Some(&gate.verifier),
+        credential.token(),
+        &requirement,
+    )
+    .await
+    {
+        Ok(v) => v,
+        Err(e) => return refused(e, &credential),
+    };
     match forward::identity(&verified, gate.policy.is_some().then_some(route)) {
         Ok(answer) => Outcome {
             route,
@@ -105,4 +124,29 @@ async fn decide<'p>(req: &HttpRequest, gate: &'p Gate, policy: Option<&'p Policy
             answer: unencodable.answer(),
         },
     }
+}
+
+/// `/reauth/...`: the browser step-up's endpoints (404 without
+/// `--stepup-client-id`). Glue only: [`GateBrowser::endpoint`](reauth::gate::browser::GateBrowser::endpoint) decides.
+pub(super) async fn reauth_endpoint(req: HttpRequest, gate: web::Data<Gate>) -> HttpResponse {
+    let Some(browser) = &gate.browser else {
+        return HttpResponse::NotFound().finish();
+    };
+    let headers: Vec<(&str, &[u8])> = req
+        .headers()
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_bytes()))
+        .collect();
+    let forward = ForwardRequest {
+        method: req.method().as_str(),
+        path: req.path(),
+        query: req.query_string(),
+        headers: &headers,
+    };
+    let policy = gate.policy.as_ref().map(|p| p.load_full());
+    answer_response(
+        browser
+            .endpoint(&forward, policy.as_deref(), &gate.requirement)
+            .await,
+    )
 }

@@ -14,5 +14,6 @@ mod app;
 mod error;
 mod handler;
 mod start;
+mod stepup;
 
 pub use start::run;

@@ -5,14 +5,16 @@ use actix_web::{App, HttpServer, web};
 
 use super::app::{self, VerifierData};
 use super::error::ServeError;
+use super::stepup;
 use crate::args::ServeArgs;
 use crate::metrics::{self, Metrics};
 use crate::policy_file;
 use crate::state::Gate;
 
 pub async fn run(args: ServeArgs) -> i32 {
+    let step_up = args.stepup.stepup_client_id.is_some();
     if let Some(path) = &args.check_config {
-        return policy_file::check(path, args.common.token_kind.token_kind());
+        return policy_file::check(path, args.common.token_kind.token_kind(), step_up);
     }
     match serve(args).await {
         Ok(()) => {
@@ -28,8 +30,11 @@ pub async fn run(args: ServeArgs) -> i32 {
 
 /// Starts the gate and serves until SIGTERM / SIGINT.
 async fn serve(args: ServeArgs) -> Result<(), ServeError> {
+    let step_up = args.stepup.stepup_client_id.is_some();
     let policy = match &args.config {
-        Some(path) => Some(policy_file::start(path, &args.common).map_err(ServeError::Policy)?),
+        Some(path) => {
+            Some(policy_file::start(path, &args.common, step_up).map_err(ServeError::Policy)?)
+        }
         None => None,
     };
     let hup = match policy {
@@ -41,6 +46,7 @@ async fn serve(args: ServeArgs) -> Result<(), ServeError> {
         .verifiers()
         .await
         .map_err(ServeError::Verifiers)?;
+    let browser = stepup::browser(&args, &verifier).await?;
     let metrics = args.metrics_bind.map(|_| Metrics::new(verifier.clone()));
     if let (Some(path), Some(policy), Some(hup)) = (&args.config, &policy, hup) {
         policy_file::reload_on(
@@ -48,6 +54,7 @@ async fn serve(args: ServeArgs) -> Result<(), ServeError> {
             path.clone(),
             policy.clone(),
             args.common.token_kind.token_kind(),
+            browser.is_some(),
             metrics.clone(),
         );
     }
@@ -56,6 +63,7 @@ async fn serve(args: ServeArgs) -> Result<(), ServeError> {
         requirement: args.common.requirement(),
         policy,
         metrics: metrics.clone(),
+        browser,
     });
     // For the back-channel logout receiver (the actix adapter reads it).
     let verifier_data = VerifierData::from(verifier);
