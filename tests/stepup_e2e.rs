@@ -491,7 +491,7 @@ async fn answers(example: &str) -> Vec<(String, String)> {
         ),
     ];
     let mut out = Vec::new();
-    let mut ask = async |who: &str, browser: &Browser, out: &mut Vec<(String, String)>| {
+    let ask = async |who: &str, browser: &Browser, out: &mut Vec<(String, String)>| {
         for (method, path, accept, origin) in &requests {
             let page = match origin {
                 // A cross-site form post: another site's Origin, the cookies.

@@ -12,7 +12,7 @@ use crate::guard::GuardError;
 pub use crate::stepup::SignIn;
 use crate::stepup::{StepUp, joined_cookies};
 
-fn text<'r>(req: &'r HttpRequest, name: header::HeaderName) -> Option<&'r str> {
+fn text(req: &HttpRequest, name: header::HeaderName) -> Option<&str> {
     req.headers().get(name).and_then(|v| v.to_str().ok())
 }
 

@@ -19,15 +19,21 @@ fn text<'p>(parts: &'p Parts, name: &str) -> Option<&'p str> {
     parts.headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-/// The route's `Extension(StepUp)`, or the logged 500 that names the fix.
-fn registered(parts: &Parts) -> Result<&StepUp, Response> {
-    parts.extensions.get::<StepUp>().ok_or_else(|| {
+/// The route's `Extension(StepUp)`; without one, the fix is logged.
+fn registered(parts: &Parts) -> Option<&StepUp> {
+    let step = parts.extensions.get::<StepUp>();
+    if step.is_none() {
         tracing::error!(
             path = parts.uri.path(),
             "reauth: no StepUp reaches this route; add `.layer(Extension(step))` after it"
         );
-        answer_response(Refused::from(GuardError::NotConfigured).answer())
-    })
+    }
+    step
+}
+
+/// A route no `StepUp` reaches: 500 `server_error` (logged by [`registered`]).
+fn missing() -> Response {
+    answer_response(Refused::from(GuardError::NotConfigured).answer())
 }
 
 /// The redirect URI's handler: `.route("/callback", get(reauth::axum::stepup_callback))`.
@@ -36,9 +42,8 @@ fn registered(parts: &Parts) -> Result<&StepUp, Response> {
 /// where it was (a path of this app); a forged, replayed or expired
 /// callback is 400, a different user 403.
 pub async fn stepup_callback(parts: Parts) -> Response {
-    let step = match registered(&parts) {
-        Ok(s) => s,
-        Err(res) => return res,
+    let Some(step) = registered(&parts) else {
+        return missing();
     };
     let cookies = joined_cookies(parts.headers.get_all(COOKIE).iter().map(|v| v.as_bytes()));
     let query = parts.uri.query().unwrap_or_default();
@@ -59,9 +64,8 @@ pub async fn sign_in(parts: Parts, Query(query): Query<SignIn>) -> Response {
 /// [`sign_in`] with the place to return to chosen by the app (a path of
 /// this app; anything else is 400 `invalid_return_to`).
 pub async fn sign_in_to(parts: &Parts, return_to: &str) -> Response {
-    let step = match registered(parts) {
-        Ok(s) => s,
-        Err(res) => return res,
+    let Some(step) = registered(parts) else {
+        return missing();
     };
     answer_response(
         step.sign_in_answer(return_to, text(parts, ACCEPT.as_str()))
@@ -73,9 +77,8 @@ pub async fn sign_in_to(parts: &Parts, return_to: &str) -> Response {
 /// browser to `/` (`303 See Other`); a cross-site post is 403
 /// `cross_site_request`. It ends this app's session only, not the issuer's.
 pub async fn sign_out(parts: Parts) -> Response {
-    let step = match registered(&parts) {
-        Ok(s) => s,
-        Err(res) => return res,
+    let Some(step) = registered(&parts) else {
+        return missing();
     };
     answer_response(step.sign_out_answer(
         parts.method.as_str(),
