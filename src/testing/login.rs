@@ -14,10 +14,10 @@ use serde_json::{Map, Value, json};
 /// at the moment of the authorization request, `amr` `["pwd"]`, no `acr`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TestLogin {
-    sub: String,
+    pub(crate) sub: String,
     auth_time: LoginTime,
-    acr: Option<String>,
-    amr: Vec<String>,
+    pub(crate) acr: Option<String>,
+    pub(crate) amr: Vec<String>,
     error: Option<String>,
     nonce: Option<String>,
     claims: Map<String, Value>,
@@ -97,6 +97,46 @@ impl TestLogin {
     }
 }
 
+impl TestLogin {
+    /// The `auth_time` of a login that happens at `now`.
+    pub(crate) fn auth_time_at(&self, now: i64) -> i64 {
+        match self.auth_time {
+            LoginTime::Now => now,
+            LoginTime::Ago(secs) => now - secs,
+            LoginTime::At(at) => at,
+        }
+    }
+
+    /// This login changed by the members a development issuer's
+    /// `/dev/login` or `/dev/token` body gives.
+    pub(crate) fn with(mut self, dev: &super::dev::DevLogin) -> Self {
+        if let Some(sub) = &dev.sub {
+            self.sub = sub.clone();
+        }
+        if let Some(ago) = dev.auth_time_ago {
+            self.auth_time = LoginTime::Ago(ago);
+        }
+        if let Some(acr) = &dev.acr {
+            self.acr = Some(acr.clone());
+        }
+        if let Some(amr) = &dev.amr {
+            self.amr = amr.clone();
+        }
+        self
+    }
+
+    /// The login as a `/dev/login` body would give it (`auth_time_ago`
+    /// relative to `now`).
+    pub(crate) fn describe(&self, now: i64) -> Value {
+        json!({
+            "sub": self.sub,
+            "auth_time_ago": now - self.auth_time_at(now),
+            "acr": self.acr,
+            "amr": self.amr,
+        })
+    }
+}
+
 /// The parameters of one request the test issuer received, in order.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Recorded(pub Vec<(String, String)>);
@@ -135,12 +175,16 @@ pub(crate) struct Logins {
     pub authorizations: Vec<Recorded>,
     pub token_requests: Vec<Recorded>,
     pub client_secret: Option<String>,
+    /// The only client ids accepted; `None` (the default): any.
+    pub clients: Option<Vec<String>>,
 }
 
 /// An endpoint's answer, before it becomes an HTTP response.
 pub(crate) enum Answer {
     Redirect(String),
     Json(u16, Value),
+    /// A page (a development issuer's `GET /`).
+    Html(String),
 }
 
 fn parse(query: &str) -> Recorded {
@@ -169,6 +213,17 @@ pub(crate) fn authorize(logins: &mut Logins, issuer: &str, now: i64, query: &str
             "client_id and redirect_uri are required",
         );
     };
+    // RFC 6749 §4.1.2.1: an unknown client is told so here, never
+    // redirected to a `redirect_uri` nobody registered.
+    if let Some(clients) = &logins.clients {
+        if !clients.iter().any(|c| c == client_id) {
+            return oauth_error(
+                400,
+                "invalid_request",
+                "unknown client_id (the issuer accepts only the client ids it was given)",
+            );
+        }
+    }
     let Ok(mut back) = url::Url::parse(redirect) else {
         return oauth_error(400, "invalid_request", "redirect_uri is not a URL");
     };
@@ -203,11 +258,7 @@ pub(crate) fn authorize(logins: &mut Logins, issuer: &str, now: i64, query: &str
         ]);
     };
     let code = crate::testing::jws::rand_suffix() + &crate::testing::jws::rand_suffix();
-    let auth_time = match login.auth_time {
-        LoginTime::Now => now,
-        LoginTime::Ago(secs) => now - secs,
-        LoginTime::At(at) => at,
-    };
+    let auth_time = login.auth_time_at(now);
     logins.codes.insert(
         code.clone(),
         Grant {

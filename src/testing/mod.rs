@@ -32,9 +32,12 @@
 //! The helpers panic on setup failures (no free port, key generation): they
 //! are for tests.
 
+mod dev;
+mod dev_server;
 mod jws;
 mod keys;
 mod login;
+mod names;
 mod server;
 mod token;
 
@@ -43,8 +46,14 @@ use std::sync::atomic::Ordering;
 
 use serde_json::{Map, Value, json};
 
+pub use dev::{
+    DEV_MARKER_CLAIM, DEV_MARKER_HEADER, DevLogin, DevRequestError, DevTokenRequest,
+    FOR_TESTING_ONLY, MAX_DEV_AUTH_TIME_AGO, MAX_DEV_BODY_BYTES, MAX_DEV_EXPIRES_IN,
+    MAX_DEV_LIST_LEN, MAX_DEV_STRING_BYTES,
+};
 pub use keys::TestKey;
 pub use login::{Recorded, TestLogin};
+pub use names::{TEST_CLIENT_ID, TEST_RESOURCE};
 pub use server::Behavior;
 pub use token::TokenBuilder;
 
@@ -52,12 +61,6 @@ use jws::rand_suffix;
 
 use crate::clock::{SharedClock, SystemClock};
 use crate::{config::VerifierConfig, config::VerifierConfigBuilder, verify::verifier::Verifier};
-
-/// The audience (client id) the test issuer's tokens carry by default.
-pub const TEST_CLIENT_ID: &str = "test-client";
-
-/// The resource identifier ([`TestIssuer::access_token`]'s `aud`).
-pub const TEST_RESOURCE: &str = "https://api.test.example";
 
 /// A running test issuer. Stops when dropped.
 ///
@@ -117,11 +120,85 @@ impl TestIssuer {
     /// Starts an issuer whose tokens are stamped by `clock` (share it with the
     /// verifier's configuration to move both in step).
     pub async fn start_with_clock(clock: SharedClock) -> Self {
+        let any_port = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+        Self::bind(any_port, clock).await.expect("bind 127.0.0.1:0")
+    }
+
+    /// Starts an issuer on the system clock listening on `addr` (port 0:
+    /// any free port); its identifier is `http://<the bound address>`.
+    /// Unlike the other constructors, a failure to listen is returned
+    /// rather than a panic (`reauth dev-issuer` reports it).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use reauth::testing::TestIssuer;
+    ///
+    /// let issuer = TestIssuer::start_on("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    /// assert!(issuer.issuer().starts_with("http://127.0.0.1:"));
+    /// # }
+    /// ```
+    pub async fn start_on(addr: std::net::SocketAddr) -> std::io::Result<Self> {
+        Self::bind(addr, Arc::new(SystemClock)).await
+    }
+
+    async fn bind(addr: std::net::SocketAddr, clock: SharedClock) -> std::io::Result<Self> {
         let shared = Arc::new(server::Shared::default());
-        let (addr, task) = server::serve(shared.clone())
-            .await
-            .expect("bind 127.0.0.1:0");
-        Self::serving(format!("http://{addr}"), shared, task, clock)
+        let (addr, task) = server::serve(shared.clone(), addr).await?;
+        Ok(Self::serving(format!("http://{addr}"), shared, task, clock))
+    }
+
+    /// Turns this issuer into a development issuer (what `reauth
+    /// dev-issuer` runs), for trying a gate or an app by hand or from a
+    /// test in any language:
+    /// - every answer carries the header [`DEV_MARKER_HEADER`], every JSON
+    ///   document and every token the member [`DEV_MARKER_CLAIM`]
+    ///   (`"for testing only"`), and `GET /` is a page that says so;
+    /// - only `clients` are accepted at the authorization endpoint (the
+    ///   first is the default audience of minted ID tokens; empty: any);
+    /// - `POST /dev/token` mints a token ([`DevTokenRequest`] as JSON) and
+    ///   answers `{"token": "...", "token_type", "expires_in"}`;
+    /// - `POST /dev/login` ([`DevLogin`] as JSON) changes who the
+    ///   authorization endpoint logs in from now on, as
+    ///   [`set_login`](Self::set_login) does; `GET /dev/login` shows it.
+    ///
+    /// The `/dev/` endpoints need `Content-Type: application/json` (a
+    /// cross-site page cannot send it without a CORS preflight, which is
+    /// never answered) and a `Host` that is an IP address, `localhost` or
+    /// the issuer's host (no DNS rebinding). They mint any token for
+    /// anyone who reaches them: keep the issuer on loopback. Tenants made
+    /// afterwards with [`tenant`](Self::tenant) are development issuers too.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use reauth::testing::{DEV_MARKER_CLAIM, TestIssuer};
+    ///
+    /// let issuer = TestIssuer::start().await;
+    /// issuer.serve_dev_endpoints(["my-app"]);
+    /// let answer = reqwest::Client::new()
+    ///     .post(issuer.url("/dev/token"))
+    ///     .header("content-type", "application/json")
+    ///     .body(r#"{"sub": "alice", "auth_time_ago": 3600}"#)
+    ///     .send().await.unwrap()
+    ///     .text().await.unwrap();
+    /// let answer: serde_json::Value = serde_json::from_str(&answer).unwrap();
+    /// let verifier = reauth::Verifier::discover(
+    ///     issuer.config().audience("my-app").build().unwrap(),
+    /// ).await.unwrap();
+    /// let ok = verifier
+    ///     .verify_as::<reauth::ClaimsMap>(answer["token"].as_str().unwrap(), &reauth::Requirement::none())
+    ///     .await
+    ///     .unwrap();
+    /// assert_eq!(ok.claims.sub, "alice");
+    /// assert_eq!(ok.extra[DEV_MARKER_CLAIM], "for testing only");
+    /// # }
+    /// ```
+    pub fn serve_dev_endpoints<I: IntoIterator<Item = S>, S: Into<String>>(&self, clients: I) {
+        let clients: Vec<String> = clients.into_iter().map(Into::into).collect();
+        self.shared.logins.lock().expect("lock").clients =
+            (!clients.is_empty()).then(|| clients.clone());
+        let _ = self.shared.dev.set(dev::DevMode { clients });
     }
 
     /// Another issuer served by this one's server, at
@@ -129,6 +206,11 @@ impl TestIssuer {
     /// tenant templates such as `http://127.0.0.1:PORT/realms/{tenant}`.
     pub fn tenant(&self, name: &str) -> TestIssuer {
         let shared = Arc::new(server::Shared::default());
+        if let Some(mode) = self.shared.dev.get() {
+            shared.logins.lock().expect("lock").clients =
+                (!mode.clients.is_empty()).then(|| mode.clients.clone());
+            let _ = shared.dev.set(mode.clone());
+        }
         self.shared
             .tenants
             .lock()

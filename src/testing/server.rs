@@ -58,6 +58,9 @@ pub(crate) struct Shared {
     pub logins: Mutex<super::login::Logins>,
     /// Signs the token endpoint's ID tokens (set by the `TestIssuer`).
     pub authority: std::sync::OnceLock<Authority>,
+    /// Set on a development issuer (and its tenants): the marks and the
+    /// `/dev/` endpoints.
+    pub dev: std::sync::OnceLock<super::dev::DevMode>,
 }
 
 /// What the token endpoint signs with.
@@ -73,11 +76,19 @@ impl Authority {
     }
 
     fn sign(&self, claims: serde_json::Map<String, Value>) -> String {
+        self.sign_with(&serde_json::Map::new(), claims)
+    }
+
+    fn sign_with(
+        &self,
+        header: &serde_json::Map<String, Value>,
+        claims: serde_json::Map<String, Value>,
+    ) -> String {
         let key = self.keys.lock().expect("lock")[0].clone();
         crate::testing::jws::sign_jws(
             &key,
             key.default_alg(),
-            &serde_json::Map::new(),
+            header,
             &Value::Object(claims).to_string(),
         )
     }
@@ -85,6 +96,14 @@ impl Authority {
 
 fn answer(a: super::login::Answer) -> Response<ResBody> {
     match a {
+        super::login::Answer::Html(page) => {
+            let mut r = full(200, page);
+            r.headers_mut().insert(
+                "content-type",
+                "text/html; charset=utf-8".parse().expect("static header"),
+            );
+            r
+        }
         super::login::Answer::Redirect(to) => {
             let mut r = redirect(&to);
             r.headers_mut()
@@ -190,6 +209,19 @@ async fn handle(
     shared: Arc<Shared>,
     req: Request<Incoming>,
 ) -> Result<Response<ResBody>, Infallible> {
+    let dev = shared.dev.get().is_some();
+    let mut response = route(shared, req).await;
+    if dev {
+        // Every answer of a development issuer says it is for testing.
+        response.headers_mut().insert(
+            super::dev::DEV_MARKER_HEADER,
+            hyper::header::HeaderValue::from_static(super::dev::FOR_TESTING_ONLY),
+        );
+    }
+    Ok(response)
+}
+
+async fn route(shared: Arc<Shared>, req: Request<Incoming>) -> Response<ResBody> {
     let requested = req.uri().path().to_owned();
     // `/realms/<name>/...` is the tenant issuer `<name>`, when there is one.
     let tenant = requested
@@ -209,12 +241,12 @@ async fn handle(
             .map(str::to_owned);
         if path == "/authorize" {
             let mut logins = shared.logins.lock().expect("lock");
-            return Ok(answer(super::login::authorize(
+            return answer(super::login::authorize(
                 &mut logins,
                 &authority.issuer,
                 authority.now(),
                 &query,
-            )));
+            ));
         }
         use http_body_util::BodyExt;
         let body = match http_body_util::Limited::new(req.into_body(), 64 * 1024)
@@ -222,41 +254,111 @@ async fn handle(
             .await
         {
             Ok(b) => String::from_utf8_lossy(&b.to_bytes()).into_owned(),
-            Err(_) => return Ok(full(413, Bytes::new())),
+            Err(_) => return full(413, Bytes::new()),
         };
+        let dev = shared.dev.get().is_some();
         let mut logins = shared.logins.lock().expect("lock");
-        return Ok(answer(super::login::token(
+        return answer(super::login::token(
             &mut logins,
             &authority.issuer,
             authority.now(),
             authorization.as_deref(),
             &body,
-            |claims| authority.sign(claims),
-        )));
+            |mut claims| {
+                if dev {
+                    claims.insert(
+                        super::dev::DEV_MARKER_CLAIM.into(),
+                        super::dev::FOR_TESTING_ONLY.into(),
+                    );
+                }
+                authority.sign(claims)
+            },
+        ));
     }
-    Ok(match path.as_str() {
+    if let (Some(mode), Some(authority), true) = (
+        shared.dev.get(),
+        shared.authority.get(),
+        super::dev_server::is_dev_path(&path),
+    ) {
+        return dev_answer(&shared, mode, authority, &path, req).await;
+    }
+    let mark = |mut doc: Value| {
+        if let (Some(_), Some(o)) = (shared.dev.get(), doc.as_object_mut()) {
+            o.insert(
+                super::dev::DEV_MARKER_CLAIM.into(),
+                super::dev::FOR_TESTING_ONLY.into(),
+            );
+        }
+        doc
+    };
+    match path.as_str() {
         "/.well-known/openid-configuration" => {
             shared.discovery_hits.fetch_add(1, Ordering::SeqCst);
             let (doc, behavior) = shared.discovery.lock().expect("lock").clone();
-            respond(doc, behavior, None, &path).await
+            respond(mark(doc), behavior, None, &path).await
         }
         "/jwks" => {
             shared.jwks_hits.fetch_add(1, Ordering::SeqCst);
             let (doc, behavior, cc) = shared.jwks.lock().expect("lock").clone();
-            respond(doc, behavior, cc, &path).await
+            respond(mark(doc), behavior, cc, &path).await
         }
         _ => {
             shared.other_paths.lock().expect("lock").push(path);
             full(404, Bytes::new())
         }
-    })
+    }
 }
 
-/// Binds `127.0.0.1:0` and serves until the returned task is aborted.
+/// A development issuer's own paths: the request read here (bounded body),
+/// answered by [`super::dev_server::handle`].
+async fn dev_answer(
+    shared: &Shared,
+    mode: &super::dev::DevMode,
+    authority: &Authority,
+    path: &str,
+    req: Request<Incoming>,
+) -> Response<ResBody> {
+    use http_body_util::BodyExt;
+    let header = |name: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let (host, content_type) = (header("host"), header("content-type"));
+    let method = req.method().as_str().to_owned();
+    let body = http_body_util::Limited::new(req.into_body(), super::dev::MAX_DEV_BODY_BYTES)
+        .collect()
+        .await
+        .ok()
+        .map(|b| b.to_bytes());
+    let call = super::dev_server::DevCall {
+        path,
+        method: &method,
+        host: host.as_deref(),
+        content_type: content_type.as_deref(),
+        body: body.as_deref(),
+    };
+    let signer = super::dev_server::Signer {
+        issuer: &authority.issuer,
+        now: authority.now(),
+        sign: &|header, claims| authority.sign_with(header, claims),
+    };
+    answer(super::dev_server::handle(
+        &call,
+        &shared.logins,
+        mode,
+        &signer,
+    ))
+}
+
+/// Binds `addr` (the tests' `127.0.0.1:0`) and serves until the returned
+/// task is aborted.
 pub(crate) async fn serve(
     shared: Arc<Shared>,
+    addr: std::net::SocketAddr,
 ) -> std::io::Result<(std::net::SocketAddr, tokio::task::JoinHandle<()>)> {
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let listener = TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
     let task = tokio::spawn(async move {
         let mut connections = tokio::task::JoinSet::new();

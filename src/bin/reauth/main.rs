@@ -2,6 +2,7 @@
 //! forward-auth gate. See `reauth --help`.
 
 mod args;
+mod dev_issuer;
 mod error;
 mod health;
 mod metrics;
@@ -39,13 +40,17 @@ fn main() {
                 .collect::<Vec<_>>()
                 .join(" ");
             let message = message.trim_start_matches("error: ");
-            println!("{}", CliError::Config(message.to_owned()).to_json());
+            // `TOKEN=$(reauth dev-issuer token ...)` captures stdout: only
+            // the token ever goes there.
+            if !std::env::args().any(|a| a == "dev-issuer") {
+                println!("{}", CliError::Config(message.to_owned()).to_json());
+            }
             eprint!("{text}");
             std::process::exit(verify::UNDECIDED);
         }
     };
     let default_level = match cli.command {
-        Command::Serve(_) => "info",
+        Command::Serve(_) | Command::DevIssuer(_) => "info",
         Command::Verify(_) | Command::Revoke(_) => "warn",
     };
     let filter =
@@ -72,6 +77,7 @@ fn main() {
                 code
             }
             Command::Serve(args) => serve::run(args).await,
+            Command::DevIssuer(args) => dev_issuer::run(args).await,
             Command::Revoke(args) => {
                 let (out, code) = revoke::run(args).await;
                 println!("{out}");

@@ -3,6 +3,7 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use super::common::CommonArgs;
+use super::dev_issuer::{DEV_ISSUER_HELP, DevIssuerArgs};
 use super::revoke::RevokeArgs;
 use super::serve::{SERVE_HELP, ServeArgs};
 
@@ -62,6 +63,10 @@ pub enum Command {
     Serve(ServeArgs),
     /// Revoke a user's logins or a session in the shared Redis store.
     Revoke(RevokeArgs),
+    /// Run a local OpenID issuer FOR TESTING ONLY (loopback), and mint its
+    /// tokens: try the gate and step-up before wiring a real provider.
+    #[command(after_long_help = DEV_ISSUER_HELP)]
+    DevIssuer(DevIssuerArgs),
 }
 
 #[derive(Args, Debug)]

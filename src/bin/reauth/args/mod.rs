@@ -2,11 +2,15 @@
 
 mod cli;
 mod common;
+mod dev_issuer;
 mod revoke;
 mod serve;
 mod verifiers;
 
 pub use cli::{Cli, Command, LogFormat, VerifyArgs};
 pub use common::{CommonArgs, Kind};
+pub use dev_issuer::{
+    DevAction, DevIssuerArgs, DevLoginArgs, DevServeArgs, DevTokenArgs, LoginArgs,
+};
 pub use revoke::RevokeArgs;
 pub use serve::ServeArgs;
