@@ -7,7 +7,11 @@
 //! headers; stale → 401 with exactly one RFC 9470 challenge; cannot
 //! re-authenticate → 403; forged `X-Reauth-*` never reach the upstream; a
 //! 1 MB body reaches the upstream and never the gate (the gate refuses a
-//! request with a body); gate down → not 2xx.
+//! request with a body); gate down → not 2xx. And browser step-up through
+//! each proxy (`reauth serve --stepup-client-id`, the README's command line)
+//! against a real OpenID provider (npm `oidc-provider`): a stale session is
+//! sent to the provider and back to its page, an older login is refused, a
+//! cross-site POST is 403, API clients keep the challenge.
 
 mod support;
 
@@ -517,4 +521,249 @@ async fn the_haproxy_guide_holds() {
 fn the_readme_policy_file_is_valid() {
     let policy = reauth::gate::Policy::parse(&readme_block("toml reauth.toml")).unwrap();
     assert!(policy.routes().len() >= 4);
+}
+
+/// The README's `reauth serve ... --stepup-client-id` command line (the
+/// "Any app behind the gate" block), its example values replaced by this
+/// test's: the flags a reader pastes are the ones that run.
+fn readme_stepup_args(values: &[(&str, &str)]) -> Vec<String> {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let block = readme
+        .split("```sh\n")
+        .skip(1)
+        .map(|b| b.split("```").next().unwrap())
+        .find(|b| b.contains("--stepup-client-id"))
+        .expect("README has the gate's step-up command line");
+    let line = block
+        .replace("\\\n", " ")
+        .lines()
+        .find(|l| l.trim_start().starts_with("reauth serve"))
+        .unwrap()
+        .to_owned();
+    line.split_whitespace()
+        .skip(2)
+        .map(|word| {
+            values
+                .iter()
+                .find(|(from, _)| *from == word)
+                .map_or(word.to_owned(), |(_, to)| (*to).to_owned())
+        })
+        .inspect(|word| assert!(!word.contains("example.com"), "{word} not replaced"))
+        .collect()
+}
+
+fn unix_now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// Behind the proxy with the README's snippet, against a real OpenID
+/// provider: a browser whose login is an hour old asking for a route with
+/// `max_age = "5m"` ends on it after a new login at the provider; a
+/// provider that hands back the old login does not get it there; a
+/// cross-site POST is refused; API clients keep the RFC 9470 challenge.
+async fn stepup_round_trip(
+    start: fn(&Ports) -> std::pin::Pin<Box<dyn std::future::Future<Output = Proxy> + '_>>,
+) {
+    use support::browser::Browser;
+    use support::provider::Provider;
+    let Some(()) = Provider::available() else {
+        return;
+    };
+    let ports = Ports {
+        gate: free_port(),
+        app: free_port(),
+        proxy: free_port(),
+    };
+    let public = format!("http://127.0.0.1:{}", ports.proxy);
+    let op = Provider::start(
+        "gated-app",
+        Some("gate-s3cret"),
+        &format!("{public}/reauth/callback"),
+    );
+    let files = temp_dir("stepup");
+    let file = |name: &str, content: &[u8]| {
+        let p = files.0.join(name);
+        std::fs::write(&p, content).unwrap();
+        p.to_str().unwrap().to_owned()
+    };
+    let policy = file("reauth.toml", readme_block("toml reauth.toml").as_bytes());
+    let secret = file("client-secret", b"gate-s3cret\n");
+    let key = file("cookie-key", &[42u8; 32]);
+    let args = readme_stepup_args(&[
+        ("https://id.example.com", &op.issuer),
+        ("my-app", "gated-app"),
+        ("/etc/reauth/reauth.toml", &policy),
+        ("/etc/reauth/client-secret", &secret),
+        ("/etc/reauth/cookie-key", &key),
+        ("https://app.example.com", &public),
+    ]);
+    let bind = format!("127.0.0.1:{}", ports.gate);
+    let mut args: Vec<&str> = args.iter().map(String::as_str).collect();
+    args.extend(["--bind", &bind]);
+    let gate = support::serve_args(&args, &[("RUST_LOG", "info")]).await;
+    upstream(ports.app).await;
+    let mut proxy = start(&ports).await;
+    let url = |path: &str| format!("{public}{path}");
+    let session = "reauth_id_token";
+
+    // Signed in an hour ago (a plain sign-in proves nothing, demands nothing).
+    let browser = Browser::new();
+    op.next_login(json!({"sub": "alice", "auth_time": unix_now() - 3600}))
+        .await;
+    let hops = browser
+        .follow(&url("/reauth/sign-in?rd=/static/welcome.html"))
+        .await;
+    let last = hops.last().unwrap();
+    assert_eq!(
+        last.status,
+        200,
+        "{hops:#?}\ngate: {:?}",
+        gate.logs.lock().unwrap()
+    );
+    assert!(last.url.ends_with("/static/welcome.html"), "{}", last.url);
+    let old = browser
+        .cookie(&public, session)
+        .expect("the session cookie");
+
+    // The 5-minute route: sent to the provider, a new login, back on it.
+    op.next_login(json!({"auth_time": null})).await;
+    let hops = browser.follow(&url("/account/security/keys?tab=2")).await;
+    assert_eq!(hops[0].status, 302, "{hops:#?}");
+    assert_eq!(
+        hops[0].location.as_deref(),
+        Some(format!("{public}/reauth/start?rd=%2Faccount%2Fsecurity%2Fkeys%3Ftab%3D2").as_str())
+    );
+    let to_provider = hops[1].location.clone().unwrap();
+    assert!(to_provider.starts_with(&op.issuer), "{to_provider}");
+    for part in ["max_age=300", "prompt=login", "login_hint=alice"] {
+        assert!(to_provider.contains(part), "{part}: {to_provider}");
+    }
+    let last = hops.last().unwrap();
+    assert_eq!(
+        last.status,
+        200,
+        "{hops:#?}\ngate: {:?}",
+        gate.logs.lock().unwrap()
+    );
+    assert!(
+        last.url.ends_with("/account/security/keys?tab=2"),
+        "{}",
+        last.url
+    );
+    let seen: Value = serde_json::from_str(&last.body).unwrap();
+    assert_eq!(seen["headers"]["x-reauth-subject"], "alice");
+    assert_eq!(seen["headers"]["x-reauth-route"], "security");
+    assert_eq!(op.logins().await, 2, "the provider logged alice in again");
+    let fresh = browser.cookie(&public, session).unwrap();
+    assert_ne!(fresh, old);
+
+    // A provider that hands back an older login: refused at the callback,
+    // the browser never reaches the route, the session stays.
+    let stale_browser = Browser::new();
+    stale_browser.set_cookie(&public, session, &old);
+    for (ago, code) in [
+        (3600, "authentication_too_old"),
+        (120, "reauthentication_not_proven"),
+    ] {
+        op.next_login(json!({"auth_time": unix_now() - ago})).await;
+        let hops = stale_browser.follow(&url("/account/security/keys")).await;
+        let last = hops.last().unwrap();
+        assert_eq!(last.status, 403, "{hops:#?}");
+        assert!(last.url.contains("/reauth/callback"), "{}", last.url);
+        assert!(last.body.contains(code), "{code}: {}", last.body);
+        assert_eq!(
+            stale_browser.cookie(&public, session).as_deref(),
+            Some(old.as_str())
+        );
+    }
+
+    // A cross-site POST with the session cookie: refused; same-origin: passes.
+    let post = |origin: &str| {
+        reqwest::Client::new()
+            .post(url("/account/security/keys"))
+            .header("origin", origin)
+            .header("cookie", format!("{session}={fresh}"))
+            .body("x=1")
+            .send()
+    };
+    let r = post("https://evil.example").await.unwrap();
+    assert_eq!(r.status(), 403);
+    assert!(r.text().await.unwrap().contains("cross_site_request"));
+    let r = post(&public).await.unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+
+    // An API client with the old login: the RFC 9470 challenge, no redirect.
+    let r = call(
+        &ports,
+        "GET",
+        "/account/security/keys",
+        None,
+        &[
+            ("accept", "application/json"),
+            ("cookie", &format!("{session}={old}")),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 401, "{}", r.body);
+    let challenge = r.headers["www-authenticate"].to_str().unwrap();
+    assert!(
+        challenge.contains("insufficient_user_authentication")
+            && challenge.contains("max_age=\"300\""),
+        "{challenge}"
+    );
+    assert!(r.headers.get("location").is_none());
+    // A browser on a route that says browser = "challenge": the 401 too.
+    let r = call(
+        &ports,
+        "GET",
+        "/api/me",
+        None,
+        &[("accept", "text/html")],
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 401, "{}", r.body);
+
+    // Signed out: the next navigation is sent to sign in again.
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = no_redirects
+        .post(url("/reauth/sign-out"))
+        .header("origin", &public)
+        .header("cookie", format!("{session}={fresh}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert!(
+        r.headers()["set-cookie"].to_str().unwrap().starts_with(&format!("{session}=;")),
+        "{:?}",
+        r.headers()
+    );
+    let _ = proxy.child.kill().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_nginx_guide_steps_browsers_up() {
+    if available("nginx") {
+        stepup_round_trip(|p| Box::pin(nginx(p))).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_caddy_guide_steps_browsers_up() {
+    if available("caddy") {
+        stepup_round_trip(|p| Box::pin(caddy(p))).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_haproxy_guide_steps_browsers_up() {
+    if available("haproxy") {
+        stepup_round_trip(|p| Box::pin(haproxy(p))).await;
+    }
 }

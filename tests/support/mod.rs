@@ -196,22 +196,21 @@ mod serve_support {
 
     /// `reauth serve` with these extra arguments and environment.
     pub async fn serve_env(issuer: &TestIssuer, extra: &[&str], env: &[(&str, &str)]) -> Gate {
-        let mut args = vec![
-            "serve",
-            "--issuer",
-            issuer.issuer(),
-            "--audience",
-            "test-client",
-            "--workers",
-            "2",
-        ];
-        // A test that needs a known address (a public URL) binds it itself.
-        if !extra.contains(&"--bind") {
-            args.extend(["--bind", "127.0.0.1:0"]);
-        }
+        let mut args = vec!["--issuer", issuer.issuer(), "--audience", "test-client"];
         args.extend_from_slice(extra);
+        serve_args(&args, env).await
+    }
+
+    /// `reauth serve ARGS` (two workers; on a free port unless ARGS bind).
+    pub async fn serve_args(args: &[&str], env: &[(&str, &str)]) -> Gate {
+        let mut all = vec!["serve", "--workers", "2"];
+        // A test that needs a known address (a public URL) binds it itself.
+        if !args.contains(&"--bind") {
+            all.extend(["--bind", "127.0.0.1:0"]);
+        }
+        all.extend_from_slice(args);
         let mut child = Command::new(BIN)
-            .args(&args)
+            .args(&all)
             .envs(env.iter().copied())
             .env("NO_COLOR", "1")
             .stderr(Stdio::piped())
