@@ -752,3 +752,177 @@ proptest! {
         }
     }
 }
+
+/// The cookies a browser keeps: `Set-Cookie` in, `Cookie` out.
+#[derive(Default)]
+struct Jar(std::collections::BTreeMap<String, String>);
+
+impl Jar {
+    fn take(&mut self, res: &reqwest::Response) {
+        for set in res.headers().get_all("set-cookie") {
+            let set = set.to_str().unwrap();
+            let pair = set.split(';').next().unwrap();
+            let (name, value) = pair.split_once('=').unwrap();
+            let expired = set.to_ascii_lowercase().contains("max-age=0");
+            if expired || value.is_empty() {
+                self.0.remove(name);
+            } else {
+                self.0.insert(name.to_owned(), value.to_owned());
+            }
+        }
+    }
+
+    fn header(&self) -> String {
+        self.0
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+/// A browser on the gate's origin (no proxy in between: the gate serves
+/// `/reauth/` itself), following redirects by hand.
+struct Browser {
+    http: reqwest::Client,
+    public: String,
+    jar: Jar,
+}
+
+impl Browser {
+    /// A top-level navigation to `url` for the page `/account`.
+    async fn navigate(&mut self, url: &str) -> reqwest::Response {
+        let res = self
+            .http
+            .get(url)
+            .header("accept", "text/html")
+            .header("x-forwarded-uri", "/account")
+            .header("x-forwarded-method", "GET")
+            .header("cookie", self.jar.header())
+            .send()
+            .await
+            .unwrap();
+        self.jar.take(&res);
+        res
+    }
+
+    fn location(&self, res: &reqwest::Response) -> String {
+        assert!(res.status().is_redirection(), "{}", res.status());
+        let to = res.headers()["location"].to_str().unwrap();
+        let base = url::Url::parse(&self.public).unwrap();
+        base.join(to).unwrap().to_string()
+    }
+
+    /// The gate's refusal, `/reauth/start`, the dev issuer's `/authorize`,
+    /// the gate's callback: the callback's answer.
+    async fn step_up(&mut self, dev_issuer: &str) -> reqwest::Response {
+        let public = self.public.clone();
+        let refused = self.navigate(&format!("{public}/verify")).await;
+        let start = self.location(&refused);
+        assert!(
+            start.starts_with(&format!("{public}/reauth/start")),
+            "{start}"
+        );
+        let res = self.navigate(&start).await;
+        let authorize = self.location(&res);
+        assert!(
+            authorize.starts_with(&format!("{dev_issuer}/authorize")),
+            "{authorize}"
+        );
+        let res = self.navigate(&authorize).await;
+        let callback = self.location(&res);
+        assert!(
+            callback.starts_with(&format!("{public}/reauth/callback")),
+            "{callback}"
+        );
+        self.navigate(&callback).await
+    }
+}
+
+/// What an operator tries first: the gate's browser step-up against the
+/// dev issuer, no provider anywhere. A browser without a login is sent to
+/// the dev issuer, logged in at once as the chosen user, and comes back
+/// with a session the gate accepts; when the dev issuer is told to return
+/// an hour-old login, the gate refuses it.
+#[tokio::test]
+async fn the_gate_steps_up_against_the_dev_issuer() {
+    let dev = dev_issuer(&["--sub", "erin"]).await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let public = format!("http://127.0.0.1:{port}");
+    let key = std::env::temp_dir().join(format!("reauth-dev-issuer-key-{port}"));
+    std::fs::write(&key, [7u8; 32]).unwrap();
+    let mut gate = Command::new(BIN)
+        .args([
+            "serve",
+            "--issuer",
+            &dev.issuer,
+            "--audience",
+            "test-client",
+        ])
+        .args(["--max-age", "5m", "--workers", "1"])
+        .args(["--bind", &format!("127.0.0.1:{port}")])
+        .args(["--stepup-client-id", "test-client", "--public-url", &public])
+        .arg("--cookie-key-file")
+        .arg(&key)
+        .env("NO_COLOR", "1")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(gate.stderr.take().unwrap()).lines();
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if line.contains("addr=") {
+                return;
+            }
+        }
+        panic!("the gate exited before listening");
+    })
+    .await
+    .expect("the gate starts");
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+
+    let mut browser = Browser {
+        http: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        public: public.clone(),
+        jar: Jar::default(),
+    };
+    let back = browser.step_up(&dev.issuer).await;
+    assert_eq!(
+        browser.location(&back),
+        format!("{public}/account"),
+        "back where it asked"
+    );
+    let ok = browser.navigate(&format!("{public}/verify")).await;
+    assert_eq!(ok.status(), 200, "the session the step-up made is accepted");
+    assert_eq!(ok.headers()["x-reauth-subject"], "erin");
+
+    // A provider that returns an old login instead of a new one: refused.
+    let out = run(&[
+        "dev-issuer",
+        "login",
+        "--issuer",
+        &dev.issuer,
+        "--auth-time-ago",
+        "1h",
+    ])
+    .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    browser.jar = Jar::default();
+    let back = browser.step_up(&dev.issuer).await;
+    assert!(
+        back.status().is_client_error(),
+        "an hour-old login does not pass the callback: {}",
+        back.status()
+    );
+    let _ = std::fs::remove_file(&key);
+}

@@ -95,6 +95,13 @@ async fn serve(args: DevServeArgs) -> i32 {
         tracing::error!("reauth dev-issuer: {message}");
         return UNDECIDED;
     }
+    let stop = match Stop::catch() {
+        Ok(stop) => stop,
+        Err(e) => {
+            tracing::error!(error = %e, "reauth dev-issuer: cannot catch SIGINT and SIGTERM");
+            return UNDECIDED;
+        }
+    };
     let issuer = match TestIssuer::start_on(args.bind).await {
         Ok(issuer) => issuer,
         Err(error) => {
@@ -128,33 +135,47 @@ async fn serve(args: DevServeArgs) -> i32 {
         issuer = issuer.issuer(),
         "reauth dev-issuer: FOR TESTING ONLY; it logs anyone in and mints any token on request"
     );
-    let code = stopped().await;
+    let code = stop.stopped().await;
     drop(tenants);
     drop(issuer);
     code
 }
 
-/// Waits for SIGINT or SIGTERM: exit 0.
-async fn stopped() -> i32 {
+/// SIGINT or SIGTERM, caught from the moment this returns (before the
+/// ready line, so a stop sent right after it is never lost).
+struct Stop {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut term = match signal(SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::error!(error = %e, "reauth dev-issuer: cannot catch SIGTERM");
-                return UNDECIDED;
-            }
-        };
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = tokio::signal::ctrl_c() => {}
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+}
+
+impl Stop {
+    fn catch() -> Result<Self, std::io::Error> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Self {
+                term: signal(SignalKind::terminate())?,
+                int: signal(SignalKind::interrupt())?,
+            })
         }
+        #[cfg(not(unix))]
+        Ok(Self {})
     }
-    #[cfg(not(unix))]
-    let _ = tokio::signal::ctrl_c().await;
-    tracing::info!("reauth dev-issuer: stopped");
-    ACCEPTED
+
+    /// Waits for the signal: exit 0.
+    async fn stopped(mut self) -> i32 {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.term.recv() => {}
+            _ = self.int.recv() => {}
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("reauth dev-issuer: stopped");
+        ACCEPTED
+    }
 }
 
 /// The URL of `path` at the dev issuer (or its tenant).
