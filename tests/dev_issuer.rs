@@ -29,8 +29,15 @@ struct DevIssuer {
 }
 
 async fn dev_issuer(extra: &[&str]) -> DevIssuer {
+    let mut args = vec!["--bind", "127.0.0.1:0"];
+    args.extend_from_slice(extra);
+    dev_issuer_at(&args).await
+}
+
+/// `reauth dev-issuer ARGS...` (no default `--bind`).
+async fn dev_issuer_at(extra: &[&str]) -> DevIssuer {
     let mut child = Command::new(BIN)
-        .args(["dev-issuer", "--bind", "127.0.0.1:0"])
+        .arg("dev-issuer")
         .args(extra)
         .env("NO_COLOR", "1")
         .stdout(Stdio::piped())
@@ -486,6 +493,31 @@ async fn a_non_loopback_bind_is_refused_without_the_flag() {
         .unwrap()
         .unwrap();
     assert!(line.starts_with("issuer http://0.0.0.0:"), "{line}");
+
+    // Behind a port mapping: the identifier its clients use.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let bind = format!("0.0.0.0:{port}");
+    let url = format!("http://127.0.0.1:{port}");
+    let dev = dev_issuer_at(&[
+        "--bind",
+        &bind,
+        "--allow-non-loopback",
+        "--issuer-url",
+        &url,
+    ])
+    .await;
+    assert_eq!(dev.issuer, url);
+    let t = token(&url, &["--sub", "frank"]).await;
+    assert_eq!(claims(&t)["iss"], url);
+    let out = run(&["verify", "--issuer", &url, "--audience", "test-client", &t]).await;
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    let out = run(&["dev-issuer", "--issuer-url", "ftp://x/"]).await;
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("--issuer-url"), "{}", out.stderr);
 }
 
 #[tokio::test]

@@ -121,7 +121,9 @@ impl TestIssuer {
     /// verifier's configuration to move both in step).
     pub async fn start_with_clock(clock: SharedClock) -> Self {
         let any_port = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
-        Self::bind(any_port, clock).await.expect("bind 127.0.0.1:0")
+        Self::bind(any_port, None, clock)
+            .await
+            .expect("bind 127.0.0.1:0")
     }
 
     /// Starts an issuer on the system clock listening on `addr` (port 0:
@@ -139,13 +141,30 @@ impl TestIssuer {
     /// # }
     /// ```
     pub async fn start_on(addr: std::net::SocketAddr) -> std::io::Result<Self> {
-        Self::bind(addr, Arc::new(SystemClock)).await
+        Self::bind(addr, None, Arc::new(SystemClock)).await
     }
 
-    async fn bind(addr: std::net::SocketAddr, clock: SharedClock) -> std::io::Result<Self> {
+    /// [`start_on`](Self::start_on), under the identifier `issuer` rather
+    /// than `http://<the bound address>`: the URL its clients reach it at
+    /// (e.g. `http://127.0.0.1:9000` for a container listening on
+    /// `0.0.0.0:9000` behind a port mapping, or the https URL of a proxy in
+    /// front). Its documents and tokens name `issuer`; it is not checked.
+    pub async fn start_on_as(addr: std::net::SocketAddr, issuer: &str) -> std::io::Result<Self> {
+        Self::bind(addr, Some(issuer), Arc::new(SystemClock)).await
+    }
+
+    async fn bind(
+        addr: std::net::SocketAddr,
+        issuer: Option<&str>,
+        clock: SharedClock,
+    ) -> std::io::Result<Self> {
         let shared = Arc::new(server::Shared::default());
         let (addr, task) = server::serve(shared.clone(), addr).await?;
-        Ok(Self::serving(format!("http://{addr}"), shared, task, clock))
+        let issuer = issuer.map_or_else(
+            || format!("http://{addr}"),
+            |i| i.trim_end_matches('/').to_owned(),
+        );
+        Ok(Self::serving(issuer, shared, task, clock))
     }
 
     /// Turns this issuer into a development issuer (what `reauth

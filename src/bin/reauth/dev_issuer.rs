@@ -71,6 +71,20 @@ fn check(args: &DevServeArgs) -> Result<(), String> {
             args.bind
         ));
     }
+    if let Some(url) = &args.issuer_url {
+        let ok = url::Url::parse(url).is_ok_and(|u| {
+            matches!(u.scheme(), "http" | "https")
+                && u.host().is_some()
+                && u.query().is_none()
+                && u.fragment().is_none()
+                && u.username().is_empty()
+        });
+        if !ok {
+            return Err(format!(
+                "--issuer-url {url:?} is not an http(s) URL without query, fragment or user"
+            ));
+        }
+    }
     if let Some(bad) = args.tenants.iter().find(|t| !reauth::valid_tenant(t)) {
         return Err(format!(
             "--tenant {bad:?} is not a tenant name (1 to 63 of a-z, 0-9, -)"
@@ -102,7 +116,11 @@ async fn serve(args: DevServeArgs) -> i32 {
             return UNDECIDED;
         }
     };
-    let issuer = match TestIssuer::start_on(args.bind).await {
+    let started = match &args.issuer_url {
+        Some(url) => TestIssuer::start_on_as(args.bind, url).await,
+        None => TestIssuer::start_on(args.bind).await,
+    };
+    let issuer = match started {
         Ok(issuer) => issuer,
         Err(error) => {
             tracing::error!(error = %error, bind = %args.bind, "reauth dev-issuer: cannot listen");

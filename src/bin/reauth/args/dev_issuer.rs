@@ -16,7 +16,8 @@ FOR TESTING ONLY. A local OpenID Connect issuer (the crate's embedded test
 issuer) to try `reauth serve`, the proxy guides and browser step-up before
 wiring a real provider, from any language.
 
-It serves, at http://ADDR (the issuer identifier, in every token's `iss`):
+It serves, at http://ADDR (the issuer identifier, in every token's `iss`,
+unless --issuer-url):
   /.well-known/openid-configuration, /jwks   discovery and keys
   GET /authorize   logs the chosen user in at once (no page) and redirects
                    back with a code (PKCE S256 required; any redirect_uri)
@@ -100,6 +101,12 @@ pub struct DevServeArgs {
     /// mint tokens this issuer signs.
     #[arg(long)]
     pub allow_non_loopback: bool,
+    /// The issuer identifier (every token's `iss`, the discovery document's
+    /// URLs) when clients reach it elsewhere than http://ADDR: e.g.
+    /// http://127.0.0.1:9000 for a container bound to 0.0.0.0:9000 behind
+    /// a port mapping. Verifiers accept http on loopback only.
+    #[arg(long, value_name = "URL")]
+    pub issuer_url: Option<String>,
     /// Client id accepted at /authorize, and the default audience of minted
     /// ID tokens (the first one); repeat (or comma-separate) for several.
     #[arg(long = "client-id", value_delimiter = ',', default_value = reauth::testing::TEST_CLIENT_ID, value_name = "ID")]
