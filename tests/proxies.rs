@@ -557,19 +557,22 @@ fn unix_now() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
-/// Behind the proxy with the README's snippet, against a real OpenID
-/// provider: a browser whose login is an hour old asking for a route with
-/// `max_age = "5m"` ends on it after a new login at the provider; a
-/// provider that hands back the old login does not get it there; a
-/// cross-site POST is refused; API clients keep the RFC 9470 challenge.
-async fn stepup_round_trip(
+/// The README's gate with browser step-up behind a proxy, a real OpenID
+/// provider its issuer (client `gated-app`, confidential), and the
+/// upstream app. Dropping it stops them all.
+struct GatedApp {
+    op: support::provider::Provider,
+    gate: Gate,
+    proxy: Proxy,
+    ports: Ports,
+    public: String,
+    _files: TempDir,
+}
+
+async fn gated_app(
     start: fn(&Ports) -> std::pin::Pin<Box<dyn std::future::Future<Output = Proxy> + '_>>,
-) {
-    use support::browser::Browser;
+) -> GatedApp {
     use support::provider::Provider;
-    let Some(()) = Provider::available() else {
-        return;
-    };
     let ports = Ports {
         gate: free_port(),
         app: free_port(),
@@ -603,7 +606,37 @@ async fn stepup_round_trip(
     args.extend(["--bind", &bind]);
     let gate = support::serve_args(&args, &[("RUST_LOG", "info")]).await;
     upstream(ports.app).await;
-    let mut proxy = start(&ports).await;
+    let proxy = start(&ports).await;
+    GatedApp {
+        op,
+        gate,
+        proxy,
+        ports,
+        public,
+        _files: files,
+    }
+}
+
+/// Behind the proxy with the README's snippet, against a real OpenID
+/// provider: a browser whose login is an hour old asking for a route with
+/// `max_age = "5m"` ends on it after a new login at the provider; a
+/// provider that hands back the old login does not get it there; a
+/// cross-site POST is refused; API clients keep the RFC 9470 challenge.
+async fn stepup_round_trip(
+    start: fn(&Ports) -> std::pin::Pin<Box<dyn std::future::Future<Output = Proxy> + '_>>,
+) {
+    use support::browser::Browser;
+    let Some(()) = support::provider::Provider::available() else {
+        return;
+    };
+    let GatedApp {
+        op,
+        gate,
+        mut proxy,
+        ports,
+        public,
+        _files,
+    } = gated_app(start).await;
     let url = |path: &str| format!("{public}{path}");
     let session = "reauth_id_token";
 
@@ -740,7 +773,10 @@ async fn stepup_round_trip(
         .unwrap();
     assert_eq!(r.status(), 303);
     assert!(
-        r.headers()["set-cookie"].to_str().unwrap().starts_with(&format!("{session}=;")),
+        r.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .starts_with(&format!("{session}=;")),
         "{:?}",
         r.headers()
     );
@@ -766,4 +802,102 @@ async fn the_haproxy_guide_steps_browsers_up() {
     if available("haproxy") {
         stepup_round_trip(|p| Box::pin(haproxy(p))).await;
     }
+}
+
+/// The gate behind nginx, in a real browser (headless Chromium): an
+/// hour-old session asking for the 5-minute route is sent to the provider
+/// and lands back on it; the session cookie has its documented name and
+/// flags; a login older than the start and a replayed callback are refused.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_browser_steps_up_through_the_nginx_guide() {
+    use support::chromium::Chromium;
+    if !available("nginx") || support::provider::Provider::available().is_none() {
+        return;
+    }
+    let Some(browser) = Chromium::start().await else {
+        return;
+    };
+    let app = gated_app(|p| Box::pin(nginx(p))).await;
+    let url = |path: &str| format!("{}{path}", app.public);
+    let now = unix_now();
+
+    // Signed in an hour ago.
+    app.op
+        .next_login(json!({"sub": "alice", "auth_time": now - 3600}))
+        .await;
+    let page = browser
+        .goto(&url("/reauth/sign-in?rd=/static/welcome.html"))
+        .await;
+    assert_eq!(page.url, url("/static/welcome.html"), "{page:#?}");
+    let old = browser.cookie("reauth_id_token").await.expect("a session");
+
+    // The provider hands back a login older than the start: refused on
+    // the callback, never on the page.
+    app.op
+        .next_login(json!({"auth_time": unix_now() - 120}))
+        .await;
+    let page = browser.goto(&url("/account/security/keys")).await;
+    assert!(page.url.starts_with(&url("/reauth/callback?")), "{page:#?}");
+    assert_eq!(page.status, 403, "{page:#?}");
+    assert!(
+        page.text.contains("reauthentication_not_proven"),
+        "{}",
+        page.text
+    );
+    assert_eq!(
+        browser.cookie("reauth_id_token").await.unwrap().value(),
+        old.value()
+    );
+
+    // A new login: back on the page it asked for, through /reauth/start.
+    app.op.next_login(json!({"auth_time": null})).await;
+    let page = browser.goto(&url("/account/security/keys?tab=2")).await;
+    assert_eq!(page.url, url("/account/security/keys?tab=2"), "{page:#?}");
+    assert_eq!(page.status, 200, "{page:#?}");
+    assert!(
+        page.text.contains("\"x-reauth-subject\":\"alice\""),
+        "{}",
+        page.text
+    );
+    assert!(
+        page.hops.requested_url(&url("/reauth/start?rd=")).is_some(),
+        "{page:#?}"
+    );
+    let authorize = page
+        .hops
+        .requested_url(&format!("{}/auth?", app.op.issuer))
+        .expect("the provider's authorization endpoint")
+        .to_owned();
+    assert!(
+        authorize.contains("max_age=300") && authorize.contains("prompt=login"),
+        "{authorize}"
+    );
+    assert_eq!(app.op.logins().await, 3);
+
+    // The session cookie as the browser keeps it.
+    let cookie = browser.cookie("reauth_id_token").await.unwrap();
+    assert_ne!(cookie.value(), old.value());
+    assert_eq!(cookie.http_only(), Some(true), "{cookie:?}");
+    assert_eq!(
+        cookie.same_site().map(|v| v.to_string()).as_deref(),
+        Some("Lax"),
+        "{cookie:?}"
+    );
+    assert_eq!(cookie.path(), Some("/"), "{cookie:?}");
+
+    // The callback visited again: 400 invalid_state, the session kept.
+    let callback = page
+        .hops
+        .requested_url(&url("/reauth/callback?"))
+        .expect("the callback")
+        .to_owned();
+    let again = browser.goto(&callback).await;
+    assert_eq!(again.status, 400, "{again:#?}");
+    assert!(again.text.contains("invalid_state"), "{}", again.text);
+    assert_eq!(
+        browser.cookie("reauth_id_token").await.unwrap().value(),
+        cookie.value()
+    );
+    drop(app);
 }

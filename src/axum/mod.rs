@@ -30,25 +30,26 @@
 //! }
 //! ```
 
+mod answer;
 #[cfg(feature = "stepup")]
 mod stepup;
 
 use std::ops::Deref;
 
 use axum::extract::{FromRef, FromRequestParts};
-use axum::http::header::{CONTENT_TYPE, COOKIE, HOST};
+use axum::http::header::{COOKIE, HOST};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 
 use crate::guard::{self, BrowserHook, GuardError, Head, Prepared, TokenSource, Wiring};
 use crate::{
-    guard::render::Answer, guard::render::ErrorRenderer, guard::render::Refused,
-    verify::issuers::Verifiers, verify::requirement::Requirement, verify::verifier::ClaimsMap,
-    verify::verifier::Verified, verify::verifier::Verifier,
+    guard::render::ErrorRenderer, guard::render::Refused, verify::issuers::Verifiers,
+    verify::requirement::Requirement, verify::verifier::ClaimsMap, verify::verifier::Verified,
+    verify::verifier::Verifier,
 };
 
+pub use answer::answer_response;
 #[cfg(feature = "stepup")]
 pub use stepup::{SignIn, sign_in, sign_in_to, sign_out, stepup_callback};
 
@@ -65,20 +66,6 @@ impl IntoResponse for Refused {
     fn into_response(self) -> Response {
         answer_response(self.answer())
     }
-}
-
-/// The framework-neutral [`Answer`] as an axum response.
-pub fn answer_response(answer: Answer) -> Response {
-    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut res = (status, answer.body).into_response();
-    let headers = res.headers_mut();
-    headers.remove(CONTENT_TYPE);
-    for (name, value) in answer.headers {
-        if let Ok(value) = HeaderValue::from_str(&value) {
-            headers.append(name, value);
-        }
-    }
-    res
 }
 
 /// The shared extractor logic ([`guard::guard_request`]) with what the

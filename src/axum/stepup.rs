@@ -8,7 +8,7 @@ use axum::http::header::{ACCEPT, COOKIE, ORIGIN};
 use axum::http::request::Parts;
 use axum::response::Response;
 
-use super::answer_response;
+use super::answer::answer_response;
 use crate::guard::GuardError;
 use crate::guard::render::Refused;
 use crate::stepup::{StepUp, joined_cookies};
