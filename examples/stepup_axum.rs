@@ -11,6 +11,9 @@
 //! logs `user-1` in at once), on http://127.0.0.1:8080 unless told otherwise.
 //! Register `<public-url>/callback` as the client's redirect URI.
 
+#[path = "shared/stepup.rs"]
+mod shared;
+
 use std::time::Duration;
 
 use axum::extract::Query;
@@ -19,56 +22,8 @@ use axum::response::{Html, IntoResponse, Json, Response};
 use axum::routing::{MethodRouter, get, post};
 use axum::{Extension, Router};
 use reauth::axum::{MaybeReauthenticated, Reauthenticated};
-use reauth::stepup::{StepUp, StepUpConfig};
-use reauth::testing::{TEST_CLIENT_ID, TestIssuer};
-use reauth::{Requirement, Verifier, VerifierConfig};
-
-struct Args {
-    issuer: Option<String>,
-    client_id: Option<String>,
-    client_secret: Option<String>,
-    public_url: String,
-    bind: String,
-    max_age: u64,
-}
-
-const USAGE: &str = "usage: stepup_axum [--issuer URL --client-id ID [--client-secret SECRET]] \
-                     [--public-url http://127.0.0.1:PORT] [--bind 127.0.0.1:PORT] [--max-age SECONDS]";
-
-fn args() -> Result<Args, String> {
-    let mut a = Args {
-        issuer: None,
-        client_id: None,
-        client_secret: None,
-        public_url: "http://127.0.0.1:8080".into(),
-        bind: "127.0.0.1:8080".into(),
-        max_age: 300,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        if flag == "--help" || flag == "-h" {
-            return Err(USAGE.into());
-        }
-        let value = it.next().ok_or(format!("{flag} needs a value\n{USAGE}"))?;
-        match flag.as_str() {
-            "--issuer" => a.issuer = Some(value),
-            "--client-id" => a.client_id = Some(value),
-            "--client-secret" => a.client_secret = Some(value),
-            "--public-url" => a.public_url = value.trim_end_matches('/').to_owned(),
-            "--bind" => a.bind = value,
-            "--max-age" => {
-                a.max_age = value
-                    .parse()
-                    .map_err(|_| format!("--max-age: {value:?} is not a number of seconds"))?;
-            }
-            other => return Err(format!("unknown argument {other}\n{USAGE}")),
-        }
-    }
-    if a.issuer.is_some() && a.client_id.is_none() {
-        return Err(format!("--issuer needs --client-id\n{USAGE}"));
-    }
-    Ok(a)
-}
+use reauth::{Requirement, Verifier};
+use shared::esc;
 
 fn page(title: &str, body: &str) -> Response {
     (
@@ -85,14 +40,6 @@ fn wants_json(headers: &HeaderMap) -> bool {
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|a| a.contains("application/json"))
-}
-
-/// HTML-escapes what came from a token.
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 async fn home() -> Response {
@@ -166,49 +113,9 @@ fn only(route: MethodRouter<Verifier>) -> MethodRouter<Verifier> {
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    let args = match args() {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("{e}");
-            std::process::exit(2);
-        }
-    };
-    // Kept alive for the whole run when there is no --issuer.
-    let mut embedded = None;
-    let (issuer, client_id) = match (&args.issuer, &args.client_id) {
-        (Some(i), Some(c)) => (i.clone(), c.clone()),
-        _ => {
-            let test = TestIssuer::start().await;
-            let url = test.issuer().to_owned();
-            embedded = Some(test);
-            (url, args.client_id.clone().unwrap_or(TEST_CLIENT_ID.into()))
-        }
-    };
-    let fail = |what: &str, e: &dyn std::fmt::Display| -> ! {
-        eprintln!("stepup: {what}: {e}");
-        std::process::exit(1);
-    };
-    let config = VerifierConfig::builder(&issuer)
-        .audience(&client_id)
-        .build()
-        .unwrap_or_else(|e| fail("configuration", &e));
-    let verifier = Verifier::discover(config)
-        .await
-        .unwrap_or_else(|e| fail("discovery", &e));
-    // Pending step-ups are sealed with this key: a random one per run (a
-    // restart forgets step-ups in flight). Production: load 32+ secret
-    // bytes shared by every instance.
-    let mut key = [0u8; 32];
-    aws_lc_rs::rand::fill(&mut key).expect("random key");
-    let mut step =
-        StepUpConfig::builder(&client_id, format!("{}/callback", args.public_url)).cookie_key(&key);
-    if let Some(secret) = &args.client_secret {
-        step = step.client_secret(secret);
-    }
-    let step = step
-        .build()
-        .and_then(|c| StepUp::new(verifier.clone(), c))
-        .unwrap_or_else(|e| fail("step-up", &e));
+    let args = shared::args();
+    let setup = shared::setup(&args).await;
+    let (verifier, step) = (setup.verifier.clone(), setup.step.clone());
     let sensitive = Requirement::max_age(Duration::from_secs(args.max_age));
     let app = Router::new()
         .route("/", only(get(home)))
@@ -227,18 +134,6 @@ async fn main() -> std::io::Result<()> {
         .layer(Extension(step))
         .with_state(verifier);
     let listener = tokio::net::TcpListener::bind(&args.bind).await?;
-    println!(
-        "reauth step-up example on {} (issuer {issuer}{})",
-        args.public_url,
-        if embedded.is_some() {
-            ", embedded: logs user-1 in at once"
-        } else {
-            ""
-        }
-    );
-    println!(
-        "open {}/account in a browser; /account/delete needs a login at most {} s old",
-        args.public_url, args.max_age
-    );
+    shared::banner(&args, &setup);
     axum::serve(listener, app).await
 }

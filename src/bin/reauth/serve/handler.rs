@@ -49,20 +49,32 @@ pub(super) async fn verify(req: HttpRequest, gate: web::Data<Gate>) -> HttpRespo
     answer_response(answer)
 }
 
-/// The actix glue around [`forward::classify`] and [`forward::identity`]:
-/// the decisions themselves are the library's.
-async fn decide<'p>(req: &HttpRequest, gate: &'p Gate, policy: Option<&'p Policy>) -> Outcome<'p> {
-    let headers: Vec<(&str, &[u8])> = req
-        .headers()
+/// Every header of `req`, in order, as the library's decisions read them.
+fn headers(req: &HttpRequest) -> Vec<(&str, &[u8])> {
+    req.headers()
         .iter()
         .map(|(name, value)| (name.as_str(), value.as_bytes()))
-        .collect();
-    let forward = ForwardRequest {
+        .collect()
+}
+
+/// The gate's own request, for the library's decisions.
+fn forward_request<'a>(
+    req: &'a HttpRequest,
+    headers: &'a [(&'a str, &'a [u8])],
+) -> ForwardRequest<'a> {
+    ForwardRequest {
         method: req.method().as_str(),
         path: req.path(),
         query: req.query_string(),
-        headers: &headers,
-    };
+        headers,
+    }
+}
+
+/// The actix glue around [`forward::classify`] and [`forward::identity`]:
+/// the decisions themselves are the library's.
+async fn decide<'p>(req: &HttpRequest, gate: &'p Gate, policy: Option<&'p Policy>) -> Outcome<'p> {
+    let headers = headers(req);
+    let forward = forward_request(req, &headers);
     let (route, requirement) = match forward::classify(&forward, policy, &gate.requirement) {
         Step::Answer {
             route,
@@ -132,17 +144,8 @@ pub(super) async fn reauth_endpoint(req: HttpRequest, gate: web::Data<Gate>) -> 
     let Some(browser) = &gate.browser else {
         return HttpResponse::NotFound().finish();
     };
-    let headers: Vec<(&str, &[u8])> = req
-        .headers()
-        .iter()
-        .map(|(name, value)| (name.as_str(), value.as_bytes()))
-        .collect();
-    let forward = ForwardRequest {
-        method: req.method().as_str(),
-        path: req.path(),
-        query: req.query_string(),
-        headers: &headers,
-    };
+    let headers = headers(&req);
+    let forward = forward_request(&req, &headers);
     let policy = gate.policy.as_ref().map(|p| p.load_full());
     answer_response(
         browser
