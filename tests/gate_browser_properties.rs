@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 use proptest::prelude::*;
 use reauth::gate::BrowserMode;
 use reauth::gate::browser::{Credential, GateBrowser};
-use reauth::gate::forward::ForwardRequest;
+use reauth::gate::forward::{self, ForwardRequest};
 use reauth::guard::GuardError;
 use reauth::stepup::{StepUp, check_return_to};
 use reauth::testing::TestIssuer;
@@ -96,7 +96,8 @@ proptest! {
         }
         let req = request("GET", "/verify", "", &headers);
         let refused = Answer { status: 401, headers: Vec::new(), body: Vec::new() };
-        let answer = browser.refused(refused, &GuardError::MissingToken, &req, &Credential::None, BrowserMode::StepUp);
+        let original = forward::original(&req).ok();
+        let answer = browser.refused(refused, &GuardError::MissingToken, &req, original.as_ref(), &Credential::None, BrowserMode::StepUp);
         let target = header(&answer, "x-reauth-redirect");
         // Every original URI that the proxy could send gets a redirect...
         let target = target.expect("a redirect for a browser navigation");
@@ -155,7 +156,8 @@ proptest! {
             headers.push(("sec-fetch-site", f.as_bytes()));
         }
         let req = request("GET", "/verify", "", &headers);
-        match browser.credential(&req) {
+        let original = forward::original(&req).ok();
+        match browser.credential(&req, original.as_ref()) {
             Ok(Credential::Session(_)) => {
                 let safe = matches!(method.as_str(), "GET" | "HEAD" | "OPTIONS" | "TRACE");
                 let proven = match fetch_site {

@@ -18,6 +18,7 @@ use crate::guard::{GuardError, cross_site};
 use crate::stepup::{StepUp, check_return_to, joined_cookies};
 use crate::verify::requirement::Requirement;
 
+pub use super::credential::Credential;
 use super::decision::Decision;
 use super::forward::{ForwardRequest, refusal};
 use super::original::Original;
@@ -46,46 +47,11 @@ pub struct GateBrowser {
     public: String,
 }
 
-/// Where a `/verify` request's token came from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Credential {
-    /// `Authorization: Bearer` (an API client, or an app's own JavaScript).
-    Bearer(String),
-    /// The gate's session cookie (a browser signed in through `/reauth/`).
-    Session(String),
-    /// Neither.
-    None,
-}
-
-impl Credential {
-    /// The token, if any.
-    pub fn token(&self) -> Option<&str> {
-        match self {
-            Self::Bearer(t) | Self::Session(t) => Some(t),
-            Self::None => None,
-        }
-    }
-}
-
 fn text<'a>(req: &ForwardRequest<'a>, name: &str) -> Option<&'a str> {
     req.headers
         .iter()
         .find(|(n, _)| n.eq_ignore_ascii_case(name))
         .and_then(|(_, v)| std::str::from_utf8(v).ok())
-}
-
-/// The original request as the proxy describes it (`None` when it cannot
-/// be read; the route decision has already refused such a request).
-fn original(req: &ForwardRequest<'_>) -> Option<Original> {
-    if req.path != "/verify" && req.path.starts_with("/verify/") {
-        let rest = &req.path["/verify".len()..];
-        let uri = match req.query {
-            "" => rest.to_owned(),
-            q => format!("{rest}?{q}"),
-        };
-        return Original::envoy(req.method, text(req, "host"), &uri, false).ok();
-    }
-    Original::from_headers(req.headers.iter().copied()).ok()
 }
 
 /// The value of the query parameter `name`; `Err` when it is given twice
@@ -140,7 +106,14 @@ impl GateBrowser {
     /// URL's), or it is 403 `cross_site_request`: unlike an app, the gate
     /// sees only what the proxy forwards, so a request with neither header
     /// is refused too (a proxy that drops them would turn the check off).
-    pub fn credential(&self, req: &ForwardRequest<'_>) -> Result<Credential, GuardError> {
+    ///
+    /// `original` is the request the proxy describes ([`original`](super::forward::original)),
+    /// or the request itself when the gate is in front.
+    pub fn credential(
+        &self,
+        req: &ForwardRequest<'_>,
+        original: Option<&Original>,
+    ) -> Result<Credential, GuardError> {
         if let Some(auth) = req
             .headers
             .iter()
@@ -168,7 +141,7 @@ impl GateBrowser {
         else {
             return Ok(Credential::None);
         };
-        let Some(method) = original(req).and_then(|o| o.method) else {
+        let Some(method) = original.and_then(|o| o.method.clone()) else {
             let e = GuardError::Misconfigured(
                 "a browser session reached /verify without the original method: configure the \
                  proxy to send X-Original-Method (nginx, HAProxy) or X-Forwarded-Method, which \
@@ -213,6 +186,7 @@ impl GateBrowser {
         refused: Answer,
         error: &GuardError,
         req: &ForwardRequest<'_>,
+        original: Option<&Original>,
         credential: &Credential,
         mode: BrowserMode,
     ) -> Answer {
@@ -223,17 +197,15 @@ impl GateBrowser {
         {
             return refused;
         }
-        let original = original(req);
         let navigation = original
-            .as_ref()
             .and_then(|o| o.method.as_deref())
             .is_some_and(|m| m == "GET" || m == "HEAD");
         if !navigation {
             return refused;
         }
-        let uri = original.and_then(|o| o.uri).unwrap_or_default();
+        let uri = original.and_then(|o| o.uri.as_deref()).unwrap_or_default();
         let path = uri.split('?').next().unwrap_or_default();
-        let rd = check_return_to(&uri)
+        let rd = check_return_to(uri)
             .or_else(|_| check_return_to(path))
             .unwrap_or("/");
         let location = self.start_url(rd);

@@ -14,7 +14,7 @@ use super::duration;
 use super::method::METHOD_OVERRIDE_HEADERS;
 use super::original::Original;
 use super::policy::{Action, Policy};
-use super::refusal::ProxyMistake;
+use super::refusal::{ProxyMistake, Refusal};
 
 /// Route labels where no route of the file was chosen (route names start
 /// with a letter or digit, so these never collide).
@@ -61,18 +61,24 @@ impl<'a> ForwardRequest<'a> {
     }
 }
 
+/// One answered request: its route label (metrics, logs,
+/// `X-Reauth-Route`), the outcome's code (`ok`, `public`, or the refusal's:
+/// `no_route`, `ambiguous_request`...) and the answer.
+#[derive(Debug)]
+pub struct Outcome<'p> {
+    /// The route label.
+    pub route: &'p str,
+    /// `ok`, `public`, or the error code.
+    pub code: &'static str,
+    /// The answer.
+    pub answer: Answer,
+}
+
 /// What to do with one request.
 #[derive(Debug)]
 pub enum Step<'p> {
     /// Answer now: a public route, or a refusal before any token is read.
-    Answer {
-        /// The route label (metrics, logs, `X-Reauth-Route`).
-        route: &'p str,
-        /// The outcome's code (`public`, `no_route`, `ambiguous_request`...).
-        code: &'static str,
-        /// The answer.
-        answer: Answer,
-    },
+    Answer(Outcome<'p>),
     /// Verify the request's token against this requirement.
     Verify {
         /// The route label.
@@ -98,10 +104,12 @@ pub fn classify<'p>(
     policy: Option<&'p Policy>,
     base: &'p Requirement,
 ) -> Step<'p> {
-    let answer = |route: &'p str, code: &'static str, answer: Answer| Step::Answer {
-        route,
-        code,
-        answer,
+    let answer = |route: &'p str, code: &'static str, answer: Answer| {
+        Step::Answer(Outcome {
+            route,
+            code,
+            answer,
+        })
     };
     // The gate never needs the client's body; a proxy that forwards it
     // wastes both sides' bandwidth (nginx: proxy_pass_request_body off).
@@ -126,7 +134,7 @@ pub fn classify<'p>(
         None => (NO_FILE, base),
         Some(policy) => match route_of(req, policy, envoy) {
             Ok(chosen) => chosen,
-            Err(step) => return step,
+            Err(outcome) => return Step::Answer(outcome),
         },
     };
     match tightened(query, base) {
@@ -145,38 +153,36 @@ fn route_of<'p>(
     req: &ForwardRequest<'_>,
     policy: &'p Policy,
     envoy: bool,
-) -> Result<(&'p str, &'p Requirement), Step<'p>> {
-    let answer = |route: &'p str, code: &'static str, answer: Answer| Step::Answer {
+) -> Result<(&'p str, &'p Requirement), Outcome<'p>> {
+    if envoy && (req.has("x-original-uri") || req.has("x-forwarded-uri")) {
+        // A `.../verify/` typo in a proxy that also describes the original
+        // request would otherwise make every request `/`.
+        return Err(misconfigured(ProxyMistake::EnvoyAndHeaders));
+    }
+    route_for(&original(req), policy)
+}
+
+fn misconfigured<'p>(mistake: ProxyMistake) -> Outcome<'p> {
+    tracing::error!("reauth: {}", mistake.fix());
+    Outcome {
+        route: NO_ROUTE,
+        code: "server_error",
+        answer: refusal(500, "server_error", "the gate is misconfigured"),
+    }
+}
+
+/// The route `original` is in `policy` and its requirement; or the answer
+/// when there is none to verify against (public, no route, ambiguous).
+pub fn route_for<'p>(
+    original: &Result<Original, Refusal>,
+    policy: &'p Policy,
+) -> Result<(&'p str, &'p Requirement), Outcome<'p>> {
+    let answer = |route: &'p str, code: &'static str, answer: Answer| Outcome {
         route,
         code,
         answer,
     };
-    let misconfigured = |mistake: ProxyMistake| {
-        tracing::error!("reauth: {}", mistake.fix());
-        answer(
-            NO_ROUTE,
-            "server_error",
-            refusal(500, "server_error", "the gate is misconfigured"),
-        )
-    };
-    let original = if envoy {
-        // A `.../verify/` typo in a proxy that also describes the original
-        // request would otherwise make every request `/`.
-        if req.has("x-original-uri") || req.has("x-forwarded-uri") {
-            return Err(misconfigured(ProxyMistake::EnvoyAndHeaders));
-        }
-        let rest = &req.path["/verify".len().min(req.path.len())..];
-        let uri = match req.query {
-            "" => rest.to_owned(),
-            q => format!("{rest}?{q}"),
-        };
-        let host = req.header("host").and_then(|h| std::str::from_utf8(h).ok());
-        let method_override = METHOD_OVERRIDE_HEADERS.iter().any(|h| req.has(h));
-        Original::envoy(req.method, host, &uri, method_override)
-    } else {
-        Original::from_headers(req.headers.iter().copied())
-    };
-    let decision = match &original {
+    let decision = match original {
         Ok(o) => policy.decide(o),
         Err(refusal) => Decision::Refused(*refusal),
     };
@@ -213,6 +219,23 @@ fn route_of<'p>(
         )),
         Decision::Misconfigured(mistake) => Err(misconfigured(mistake)),
     }
+}
+
+/// The original request the proxy describes: in `X-Original-*` or
+/// `X-Forwarded-*` headers, or under `/verify/` as Envoy's ext_authz
+/// passes it (its method, `Host` and the path after the prefix).
+pub fn original(req: &ForwardRequest<'_>) -> Result<Original, Refusal> {
+    if req.path != "/verify" && req.path.starts_with("/verify/") {
+        let rest = &req.path["/verify".len()..];
+        let uri = match req.query {
+            "" => rest.to_owned(),
+            q => format!("{rest}?{q}"),
+        };
+        let host = req.header("host").and_then(|h| std::str::from_utf8(h).ok());
+        let method_override = METHOD_OVERRIDE_HEADERS.iter().any(|h| req.has(h));
+        return Original::envoy(req.method, host, &uri, method_override);
+    }
+    Original::from_headers(req.headers.iter().copied())
 }
 
 /// Per-request overrides (`max_age`, `acr_values`, `amr`), so one gate

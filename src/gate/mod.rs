@@ -61,9 +61,11 @@
 
 #[cfg(feature = "stepup")]
 pub mod browser;
+mod credential;
 mod decision;
 pub mod duration;
 pub mod forward;
+mod gatekeeper;
 mod host;
 mod method;
 mod original;
@@ -71,7 +73,9 @@ pub mod path;
 mod policy;
 mod refusal;
 
+pub use credential::Credential;
 pub use decision::Decision;
+pub use gatekeeper::Gatekeeper;
 pub use host::HostPattern;
 pub use method::{METHOD_OVERRIDE_HEADERS, METHOD_OVERRIDE_PARAMS};
 pub use original::Original;

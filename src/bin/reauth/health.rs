@@ -25,7 +25,7 @@ fn ok() -> HttpResponse {
 
 /// Keys loaded (as documented since 0.1).
 pub async fn healthz(gate: web::Data<Gate>) -> HttpResponse {
-    if gate.verifier.warm_up().await {
+    if gate.keeper.verifiers.warm_up().await {
         ok()
     } else {
         unavailable("keys_unavailable")
@@ -40,10 +40,10 @@ pub async fn livez() -> HttpResponse {
 /// Send traffic here: keys loaded and, with a shared revocation store, its
 /// copy within the staleness bound.
 pub async fn readyz(gate: web::Data<Gate>) -> HttpResponse {
-    if !gate.verifier.warm_up().await {
+    if !gate.keeper.verifiers.warm_up().await {
         return unavailable("keys_unavailable");
     }
-    if let Some(sync) = gate.verifier.stats().revocation {
+    if let Some(sync) = gate.keeper.verifiers.stats().revocation {
         if !sync.within_bound() {
             return unavailable("revocation_unavailable");
         }

@@ -6,19 +6,15 @@
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
-use reauth::gate::Policy;
-use reauth::{Requirement, Verifiers};
+use reauth::gate::{Gatekeeper, Policy};
 
 use crate::metrics::Metrics;
 
 pub(crate) struct Gate {
-    pub(crate) verifier: Verifiers,
-    /// The command line's requirement (no policy file).
-    pub(crate) requirement: Requirement,
+    /// The verifier(s), the command line's requirement (no policy file)
+    /// and the browser step-up: every decision is the library's.
+    pub(crate) keeper: Gatekeeper,
     /// The policy file in force, swapped whole on SIGHUP.
     pub(crate) policy: Option<Arc<ArcSwap<Policy>>>,
     pub(crate) metrics: Option<Arc<Metrics>>,
-    /// `--stepup-client-id`: the session cookie, browser redirects and
-    /// the `/reauth/` endpoints.
-    pub(crate) browser: Option<reauth::gate::browser::GateBrowser>,
 }

@@ -1,24 +1,14 @@
-//! `/verify`: the actix glue around the library's forward-auth decisions,
-//! with the metrics and the decision log.
+//! `/verify` and `/reauth/...`: the actix glue around the library's
+//! decisions ([`Gatekeeper`](reauth::gate::Gatekeeper)), with the metrics
+//! and the decision log.
 
 use std::time::Instant;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use reauth::actix::answer_response;
-use reauth::gate::browser::Credential;
-use reauth::gate::forward::{self, ForwardRequest, Step};
-use reauth::gate::{BrowserMode, Policy};
-use reauth::guard::{self, GuardError};
-use reauth::{Answer, ClaimsMap, Refused};
+use reauth::gate::forward::{ForwardRequest, Outcome};
 
 use crate::state::Gate;
-
-/// What one `/verify` request was, for metrics and the decision log.
-struct Outcome<'p> {
-    route: &'p str,
-    code: &'static str,
-    answer: Answer,
-}
 
 pub(super) async fn verify(req: HttpRequest, gate: web::Data<Gate>) -> HttpResponse {
     let started = Instant::now();
@@ -28,7 +18,12 @@ pub(super) async fn verify(req: HttpRequest, gate: web::Data<Gate>) -> HttpRespo
         route,
         code,
         mut answer,
-    } = decide(&req, &gate, policy.as_deref()).await;
+    } = {
+        let headers = headers(&req);
+        gate.keeper
+            .verify(&forward_request(&req, &headers), policy.as_deref())
+            .await
+    };
     if answer.status != 200 {
         // The code in a header too: nginx's auth_request drops the body,
         // and the guides build the client's JSON answer from this.
@@ -70,78 +65,10 @@ fn forward_request<'a>(
     }
 }
 
-/// The actix glue around [`forward::classify`] and [`forward::identity`]:
-/// the decisions themselves are the library's.
-async fn decide<'p>(req: &HttpRequest, gate: &'p Gate, policy: Option<&'p Policy>) -> Outcome<'p> {
-    let headers = headers(req);
-    let forward = forward_request(req, &headers);
-    let (route, requirement) = match forward::classify(&forward, policy, &gate.requirement) {
-        Step::Answer {
-            route,
-            code,
-            answer,
-        } => {
-            return Outcome {
-                route,
-                code,
-                answer,
-            };
-        }
-        Step::Verify { route, requirement } => (route, requirement),
-    };
-    // Without a step-up client: `Authorization: Bearer` only. With one:
-    // that, else the session cookie (same-origin for a state change).
-    let credential = match &gate.browser {
-        Some(browser) => browser.credential(&forward),
-        None => reauth::actix::request_token(req)
-            .map(|t| t.map_or(Credential::None, Credential::Bearer)),
-    };
-    let refused = |e: GuardError, credential: &Credential| {
-        let mut answer = Refused::from(e.clone()).answer();
-        if let Some(browser) = &gate.browser {
-            let mode = policy.map_or(BrowserMode::StepUp, |p| {
-                p.browser_of(route, BrowserMode::StepUp)
-            });
-            answer = browser.refused(answer, &e, &forward, credential, mode);
-        }
-        Outcome {
-            route,
-            code: e.code(),
-            answer,
-        }
-    };
-    let credential = match credential {
-        Ok(c) => c,
-        Err(e) => return refused(e, &Credential::None),
-    };
-    let verified = match guard::check_with::<ClaimsMap>(
-        Some(&gate.verifier),
-        credential.token(),
-        &requirement,
-    )
-    .await
-    {
-        Ok(v) => v,
-        Err(e) => return refused(e, &credential),
-    };
-    match forward::identity(&verified, gate.policy.is_some().then_some(route)) {
-        Ok(answer) => Outcome {
-            route,
-            code: "ok",
-            answer,
-        },
-        Err(unencodable) => Outcome {
-            route,
-            code: "server_error",
-            answer: unencodable.answer(),
-        },
-    }
-}
-
 /// `/reauth/...`: the browser step-up's endpoints (404 without
 /// `--stepup-client-id`). Glue only: [`GateBrowser::endpoint`](reauth::gate::browser::GateBrowser::endpoint) decides.
 pub(super) async fn reauth_endpoint(req: HttpRequest, gate: web::Data<Gate>) -> HttpResponse {
-    let Some(browser) = &gate.browser else {
+    let Some(browser) = &gate.keeper.browser else {
         return HttpResponse::NotFound().finish();
     };
     let headers = headers(&req);
@@ -149,7 +76,7 @@ pub(super) async fn reauth_endpoint(req: HttpRequest, gate: web::Data<Gate>) -> 
     let policy = gate.policy.as_ref().map(|p| p.load_full());
     answer_response(
         browser
-            .endpoint(&forward, policy.as_deref(), &gate.requirement)
+            .endpoint(&forward, policy.as_deref(), &gate.keeper.requirement)
             .await,
     )
 }

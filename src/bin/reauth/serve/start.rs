@@ -10,6 +10,7 @@ use crate::args::ServeArgs;
 use crate::metrics::{self, Metrics};
 use crate::policy_file;
 use crate::state::Gate;
+use reauth::gate::Gatekeeper;
 
 pub async fn run(args: ServeArgs) -> i32 {
     let step_up = args.stepup.stepup_client_id.is_some();
@@ -59,11 +60,13 @@ async fn serve(args: ServeArgs) -> Result<(), ServeError> {
         );
     }
     let gate = web::Data::new(Gate {
-        verifier: verifier.clone(),
-        requirement: args.common.requirement(),
+        keeper: Gatekeeper {
+            verifiers: verifier.clone(),
+            requirement: args.common.requirement(),
+            browser,
+        },
         policy,
         metrics: metrics.clone(),
-        browser,
     });
     // For the back-channel logout receiver (the actix adapter reads it).
     let verifier_data = VerifierData::from(verifier);

@@ -1,0 +1,162 @@
+//! The gate's whole decision for one request, in both places a gate
+//! stands: behind a proxy (`/verify`, [`Gatekeeper::verify`]) and in front
+//! of the app (`reauth serve --upstream`, [`Gatekeeper::admit`]). Which
+//! route, which token (a bearer token, or the browser session of the
+//! step-up), the verification, and the answer: 200 with the identity
+//! headers, or the refusal (a browser's redirect to log in included).
+
+use crate::guard::render::{Answer, Refused};
+use crate::guard::{GuardError, TokenSource, check_with};
+use crate::verify::issuers::Verifiers;
+use crate::verify::requirement::Requirement;
+use crate::verify::verifier::ClaimsMap;
+
+#[cfg(feature = "stepup")]
+use super::browser::GateBrowser;
+use super::credential::Credential;
+use super::forward::{self, ForwardRequest, Outcome, Step};
+use super::original::Original;
+#[cfg(feature = "stepup")]
+use super::policy::BrowserMode;
+use super::policy::Policy;
+use super::refusal::Refusal;
+
+/// What a gate decides with: the verifier(s), the command line's
+/// requirement (without a policy file) and, with a step-up client, the
+/// browser step-up.
+#[derive(Debug, Clone)]
+pub struct Gatekeeper {
+    /// The verifier, or the issuer set.
+    pub verifiers: Verifiers,
+    /// What a request demands without a policy file.
+    pub requirement: Requirement,
+    /// The browser step-up (`--stepup-client-id`).
+    #[cfg(feature = "stepup")]
+    pub browser: Option<GateBrowser>,
+}
+
+impl Gatekeeper {
+    /// `/verify` behind a proxy: the original request as the proxy
+    /// describes it, the query overrides, and the decision.
+    pub async fn verify<'p>(
+        &'p self,
+        req: &ForwardRequest<'_>,
+        policy: Option<&'p Policy>,
+    ) -> Outcome<'p> {
+        match forward::classify(req, policy, &self.requirement) {
+            Step::Answer(outcome) => outcome,
+            Step::Verify { route, requirement } => {
+                let original = forward::original(req).ok();
+                self.decide(req, original.as_ref(), route, &requirement, policy)
+                    .await
+            }
+        }
+    }
+
+    /// In front of the app: `req` is the request itself (its method,
+    /// path, query and headers), `original` what it reads as (its request
+    /// line and `Host`). No query overrides: the query is the app's.
+    pub async fn admit<'p>(
+        &'p self,
+        req: &ForwardRequest<'_>,
+        original: &Result<Original, Refusal>,
+        policy: Option<&'p Policy>,
+    ) -> Outcome<'p> {
+        let (route, requirement) = match policy {
+            None => (forward::NO_FILE, &self.requirement),
+            Some(policy) => match forward::route_for(original, policy) {
+                Ok(chosen) => chosen,
+                Err(outcome) => return outcome,
+            },
+        };
+        self.decide(req, original.as_ref().ok(), route, requirement, policy)
+            .await
+    }
+
+    /// The token, its verification against `requirement`, and the answer.
+    async fn decide<'p>(
+        &'p self,
+        req: &ForwardRequest<'_>,
+        original: Option<&Original>,
+        route: &'p str,
+        requirement: &Requirement,
+        policy: Option<&'p Policy>,
+    ) -> Outcome<'p> {
+        let refused = |e: GuardError, credential: &Credential| {
+            let answer = self.refusal(&e, req, original, credential, route, policy);
+            Outcome {
+                route,
+                code: e.code(),
+                answer,
+            }
+        };
+        let credential = match self.credential(req, original) {
+            Ok(c) => c,
+            Err(e) => return refused(e, &Credential::None),
+        };
+        match check_with::<ClaimsMap>(Some(&self.verifiers), credential.token(), requirement).await
+        {
+            Ok(verified) => match forward::identity(&verified, policy.is_some().then_some(route)) {
+                Ok(answer) => Outcome {
+                    route,
+                    code: "ok",
+                    answer,
+                },
+                Err(unencodable) => Outcome {
+                    route,
+                    code: "server_error",
+                    answer: unencodable.answer(),
+                },
+            },
+            Err(e) => refused(e, &credential),
+        }
+    }
+
+    /// Without a step-up client: `Authorization: Bearer` only. With one:
+    /// that, else the session cookie (same-origin for a state change).
+    fn credential(
+        &self,
+        req: &ForwardRequest<'_>,
+        original: Option<&Original>,
+    ) -> Result<Credential, GuardError> {
+        #[cfg(feature = "stepup")]
+        if let Some(browser) = &self.browser {
+            return browser.credential(req, original);
+        }
+        #[cfg(not(feature = "stepup"))]
+        let _ = original;
+        let header = |name: &str| {
+            req.headers
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .and_then(|(_, v)| std::str::from_utf8(v).ok())
+        };
+        Ok(TokenSource::AuthorizationBearer
+            .extract(header)
+            .map_or(Credential::None, |t| Credential::Bearer(t.to_owned())))
+    }
+
+    /// The refusal's answer: the challenge, or a browser's redirect to log
+    /// in on a route whose browser mode is step-up.
+    fn refusal(
+        &self,
+        e: &GuardError,
+        req: &ForwardRequest<'_>,
+        original: Option<&Original>,
+        credential: &Credential,
+        route: &str,
+        policy: Option<&Policy>,
+    ) -> Answer {
+        let answer = Refused::from(e.clone()).answer();
+        #[cfg(feature = "stepup")]
+        if let Some(browser) = &self.browser {
+            let mode = policy.map_or(BrowserMode::StepUp, |p| {
+                p.browser_of(route, BrowserMode::StepUp)
+            });
+            return browser.refused(answer, e, req, original, credential, mode);
+        }
+        #[cfg(not(feature = "stepup"))]
+        let _ = (req, original, credential, route, policy);
+        answer
+    }
+}
