@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 use proptest::prelude::*;
 use reauth::gate::BrowserMode;
 use reauth::gate::browser::{Credential, GateBrowser};
-use reauth::gate::forward::{self, ForwardRequest};
+use reauth::gate::forward::{self, ForwardRequest, Judged};
 use reauth::guard::GuardError;
 use reauth::stepup::{StepUp, check_return_to};
 use reauth::testing::TestIssuer;
@@ -97,7 +97,8 @@ proptest! {
         let req = request("GET", "/verify", "", &headers);
         let refused = Answer { status: 401, headers: Vec::new(), body: Vec::new() };
         let original = forward::original(&req).ok();
-        let answer = browser.refused(refused, &GuardError::MissingToken, &req, original.as_ref(), &Credential::None, BrowserMode::StepUp);
+        let judged = Judged { req: &req, original: original.as_ref(), overrides: "" };
+        let answer = browser.refused(refused, &GuardError::MissingToken, &judged, &Credential::None, BrowserMode::StepUp);
         let target = header(&answer, "x-reauth-redirect");
         // Every original URI that the proxy could send gets a redirect...
         let target = target.expect("a redirect for a browser navigation");
@@ -121,7 +122,7 @@ proptest! {
     #[test]
     fn the_start_url_carries_rd_exactly(rd in "/[!-~]{0,100}") {
         let (_, browser, _) = fixture();
-        let url = browser.start_url(&rd);
+        let url = browser.start_url(&rd, "");
         let query = url.split_once('?').unwrap().1;
         let back: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
@@ -157,7 +158,7 @@ proptest! {
         }
         let req = request("GET", "/verify", "", &headers);
         let original = forward::original(&req).ok();
-        match browser.credential(&req, original.as_ref()) {
+        match browser.credential(&Judged { req: &req, original: original.as_ref(), overrides: "" }) {
             Ok(Credential::Session(_)) => {
                 let safe = matches!(method.as_str(), "GET" | "HEAD" | "OPTIONS" | "TRACE");
                 let proven = match fetch_site {

@@ -161,7 +161,10 @@ async fn round_trip(gate: &Gate, start: &Reply) -> Reply {
 async fn a_stale_browser_session_steps_up_through_the_gate() {
     let issuer = TestIssuer::start().await;
     let d = dir();
-    let key = write(&d, "key", &[7u8; 32]);
+    // A random key may end in a newline byte: it is part of the key.
+    let mut raw = [7u8; 32];
+    raw[31] = b'\n';
+    let key = write(&d, "key", &raw);
     let gate = gate(&issuer, &[&key], &d).await;
 
     // No session: a browser navigation is sent to /reauth/start with the
@@ -300,6 +303,75 @@ async fn a_stale_browser_session_steps_up_through_the_gate() {
     )
     .await;
     assert_eq!(r.status, 401, "{}", r.body);
+
+    // A browser that sends `Authorization: Basic` authenticates itself:
+    // the 401, not a redirect.
+    let r = verify(
+        &gate,
+        "GET",
+        "/account/delete",
+        &[("authorization", "Basic dXNlcjpwdw=="), ("accept", HTML)],
+    )
+    .await;
+    assert_eq!(r.status, 401, "{}", r.body);
+    // A WebSocket opened by a same-site sibling with the cookie: refused;
+    // from the app's own origin: passes.
+    let ws = |site: &'static str| {
+        [
+            ("cookie", session.clone()),
+            ("upgrade", "websocket".to_owned()),
+            ("sec-fetch-site", site.to_owned()),
+        ]
+    };
+    let h = ws("same-site");
+    let h: Vec<(&str, &str)> = h.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_eq!(verify(&gate, "GET", "/home", &h).await.status, 403);
+    let h = ws("same-origin");
+    let h: Vec<(&str, &str)> = h.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_eq!(verify(&gate, "GET", "/home", &h).await.status, 200);
+    // A location's overrides (`/verify?max_age=60`) travel to the start
+    // and reach the issuer: no loop through a login the route would refuse.
+    let r = send(
+        "GET",
+        &format!("{}/verify?max_age=60", gate.base),
+        &[
+            ("x-original-method", "GET"),
+            ("x-original-uri", "/home"),
+            ("accept", HTML),
+            ("cookie", &cookie),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, 302, "{}", r.body);
+    let start_with = r.header("location").unwrap().to_owned();
+    assert!(
+        start_with.ends_with("/reauth/start?rd=%2Fhome&max_age=60"),
+        "{start_with}"
+    );
+    let s = send("GET", &start_with, &[("cookie", &cookie)]).await;
+    assert!(
+        s.header("location").unwrap().contains("max_age=60"),
+        "{:?}",
+        s.header("location")
+    );
+    // Overrides only tighten, and a typo is refused rather than dropped.
+    let r = send(
+        "GET",
+        &format!(
+            "{}/reauth/start?rd=%2Faccount%2Fdelete&max_age=1h",
+            gate.base
+        ),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    let r = send(
+        "GET",
+        &format!("{}/reauth/start?rd=%2Fhome&max_agee=1m", gate.base),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.body);
 
     // Sign out: same-origin POST only; the session cookie is removed.
     let r = send(
@@ -477,7 +549,7 @@ async fn settings_that_cannot_work_stop_the_gate() {
     let issuer = TestIssuer::start().await;
     let d = dir();
     let key = write(&d, "key", &[7u8; 32]);
-    let short = write(&d, "short", b"0123456789abcdef0123456789abcde\n");
+    let short = write(&d, "short", b"0123456789abcdef0123456789abcd\n");
     let stepup_policy = write(
         &d,
         "s.toml",

@@ -15,14 +15,13 @@
 
 use crate::guard::render::{Answer, Refused};
 use crate::guard::{GuardError, cross_site};
-use crate::stepup::{StepUp, check_return_to, joined_cookies};
+use crate::stepup::{StepUp, check_return_to, joined_cookies, return_place};
 use crate::verify::requirement::Requirement;
 
 pub use super::credential::Credential;
-use super::decision::Decision;
-use super::forward::{ForwardRequest, refusal};
+use super::forward::{ForwardRequest, Judged, refusal};
 use super::original::Original;
-use super::policy::{Action, BrowserMode, Policy};
+use super::policy::{BrowserMode, Policy};
 
 /// The answer header naming where to send a refused browser: on the 302
 /// (with `Location`), and on the 401 when the proxy asked for it with
@@ -38,6 +37,16 @@ pub const REDIRECT_AS: &str = "x-reauth-redirect-as";
 /// Where `/reauth/` lives under the public URL.
 pub const PREFIX: &str = "/reauth/";
 
+/// A state change (not GET, HEAD, OPTIONS or TRACE) that says nothing of
+/// where it comes from: the gate sees only what the proxy forwards, and a
+/// proxy that drops `Origin` and `Sec-Fetch-Site` must not turn the
+/// cross-site check off.
+fn unproven(method: &str, origin: Option<&str>, fetch_site: Option<&str>) -> bool {
+    !matches!(method, "GET" | "HEAD" | "OPTIONS" | "TRACE")
+        && origin.is_none()
+        && fetch_site.is_none()
+}
+
 /// A gate's browser step-up: the [`StepUp`] client whose redirect URI is
 /// `<public-url>/reauth/callback`, and the public URL the proxy serves
 /// the app (and `/reauth/`) on.
@@ -45,13 +54,6 @@ pub const PREFIX: &str = "/reauth/";
 pub struct GateBrowser {
     step: StepUp,
     public: String,
-}
-
-fn text<'a>(req: &ForwardRequest<'a>, name: &str) -> Option<&'a str> {
-    req.headers
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .and_then(|(_, v)| std::str::from_utf8(v).ok())
 }
 
 /// The value of the query parameter `name`; `Err` when it is given twice
@@ -92,10 +94,18 @@ impl GateBrowser {
         &self.step
     }
 
-    /// Where a refused browser is sent: `<public-url>/reauth/start?rd=PATH`.
-    pub fn start_url(&self, rd: &str) -> String {
+    /// Where a refused browser is sent: `<public-url>/reauth/start?rd=PATH`,
+    /// followed by the `/verify` request's overrides (`max_age`,
+    /// `acr_values`, `amr`), which `/reauth/start` applies in turn: they
+    /// can only tighten a route's demands, so nobody gains by forging them,
+    /// and without them a location that demands more than its route would
+    /// send the browser round the issuer for ever.
+    pub fn start_url(&self, rd: &str, overrides: &str) -> String {
         let rd: String = url::form_urlencoded::byte_serialize(rd.as_bytes()).collect();
-        format!("{}{PREFIX}start?rd={rd}", self.public)
+        match overrides {
+            "" => format!("{}{PREFIX}start?rd={rd}", self.public),
+            more => format!("{}{PREFIX}start?rd={rd}&{more}", self.public),
+        }
     }
 
     /// The token of a `/verify` request: `Authorization: Bearer` when sent
@@ -107,13 +117,11 @@ impl GateBrowser {
     /// sees only what the proxy forwards, so a request with neither header
     /// is refused too (a proxy that drops them would turn the check off).
     ///
-    /// `original` is the request the proxy describes ([`original`](super::forward::original)),
-    /// or the request itself when the gate is in front.
-    pub fn credential(
-        &self,
-        req: &ForwardRequest<'_>,
-        original: Option<&Original>,
-    ) -> Result<Credential, GuardError> {
+    /// The original request is the one the proxy describes
+    /// ([`original`](super::forward::original)), or the request itself
+    /// when the gate is in front.
+    pub fn credential(&self, judged: &Judged<'_>) -> Result<Credential, GuardError> {
+        let (req, original) = (judged.req, judged.original);
         if let Some(auth) = req
             .headers
             .iter()
@@ -150,13 +158,14 @@ impl GateBrowser {
             e.log();
             return Err(e);
         };
-        let origin = text(req, "origin");
-        let fetch_site = text(req, "sec-fetch-site");
-        let own = |o: &str| o.trim_end_matches('/') == self.public_origin();
-        let unproven = !matches!(method.as_str(), "GET" | "HEAD" | "OPTIONS" | "TRACE")
-            && origin.is_none()
-            && fetch_site.is_none();
-        if unproven || cross_site(&method, origin, fetch_site, own) {
+        let origin = req.text("origin");
+        let fetch_site = req.text("sec-fetch-site");
+        // A protocol upgrade (a WebSocket) is a GET whose effects are a
+        // connection's: a same-site sibling must not open it with the
+        // cookie, so it needs the proof a state change needs.
+        let upgrade = req.header("upgrade").is_some();
+        let method = if upgrade { "CONNECT" } else { method.as_str() };
+        if self.cross_site(method, origin, fetch_site) {
             tracing::warn!(
                 method,
                 origin,
@@ -167,6 +176,14 @@ impl GateBrowser {
             return Err(GuardError::CrossSiteRequest);
         }
         Ok(Credential::Session(token.to_owned()))
+    }
+
+    /// The same-origin rule of this gate's cookie: `Sec-Fetch-Site`
+    /// `same-origin`/`none`, else an `Origin` that is the public URL's; a
+    /// state change with neither header is refused.
+    fn cross_site(&self, method: &str, origin: Option<&str>, fetch_site: Option<&str>) -> bool {
+        let own = |o: &str| o.trim_end_matches('/') == self.public_origin();
+        unproven(method, origin, fetch_site) || cross_site(method, origin, fetch_site, own)
     }
 
     fn public_origin(&self) -> String {
@@ -185,15 +202,18 @@ impl GateBrowser {
         &self,
         refused: Answer,
         error: &GuardError,
-        req: &ForwardRequest<'_>,
-        original: Option<&Original>,
+        judged: &Judged<'_>,
         credential: &Credential,
         mode: BrowserMode,
     ) -> Answer {
+        let (req, original, overrides) = (judged.req, judged.original, judged.overrides);
+        // Any `Authorization` (a bearer token, or `Basic`) is a client
+        // that authenticates itself, not a browser to send away.
         if mode != BrowserMode::StepUp
             || error.status() != 401
             || matches!(credential, Credential::Bearer(_))
-            || !self.step.is_browser(text(req, "accept"))
+            || req.header("authorization").is_some()
+            || !self.step.is_browser(req.text("accept"))
         {
             return refused;
         }
@@ -204,12 +224,11 @@ impl GateBrowser {
             return refused;
         }
         let uri = original.and_then(|o| o.uri.as_deref()).unwrap_or_default();
-        let path = uri.split('?').next().unwrap_or_default();
-        let rd = check_return_to(uri)
-            .or_else(|_| check_return_to(path))
-            .unwrap_or("/");
-        let location = self.start_url(rd);
-        if text(req, REDIRECT_AS).is_some_and(|v| v.trim().eq_ignore_ascii_case("header")) {
+        let location = self.start_url(return_place(uri), overrides);
+        if req
+            .text(REDIRECT_AS)
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("header"))
+        {
             let mut answer = refused;
             answer.headers.push((REDIRECT_HEADER, location));
             return answer;
@@ -245,7 +264,7 @@ impl GateBrowser {
         policy: Option<&Policy>,
         base: &Requirement,
     ) -> Answer {
-        let accept = text(req, "accept");
+        let accept = req.text("accept");
         let name = req.path.strip_prefix(PREFIX).unwrap_or_default();
         let get = matches!(req.method, "GET" | "HEAD");
         let rd = || match param(req.query, "rd") {
@@ -262,9 +281,20 @@ impl GateBrowser {
                 if let Err(e) = check_return_to(&rd) {
                     return e.answer(&[], self.step.is_browser(accept));
                 }
-                let requirement = match demands(&rd, text(req, "host"), policy, base) {
+                let requirement = match demands(&rd, req.text("host"), policy, base) {
                     Ok(r) => r,
                     Err(answer) => return answer,
+                };
+                // The refused location's overrides, which may only tighten.
+                let overrides: String = url::form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(
+                        url::form_urlencoded::parse(req.query.as_bytes())
+                            .filter(|(k, _)| k != "rd"),
+                    )
+                    .finish();
+                let requirement = match super::forward::tightened(&overrides, &requirement) {
+                    Ok(r) => r.into_owned(),
+                    Err(message) => return refusal(400, "invalid_request", &message),
                 };
                 let cookies = joined_cookies(cookie_values(req));
                 let token = match self.step.token_source() {
@@ -288,12 +318,14 @@ impl GateBrowser {
                 Ok(rd) => self.step.sign_in_answer(&rd, accept).await,
                 Err(answer) => answer,
             },
-            ("sign-out", _) if req.method == "POST" => self.step.sign_out_answer(
-                req.method,
-                text(req, "origin"),
-                text(req, "sec-fetch-site"),
-                "/",
-            ),
+            ("sign-out", _) if req.method == "POST" => {
+                let (origin, fetch_site) = (req.text("origin"), req.text("sec-fetch-site"));
+                if self.cross_site(req.method, origin, fetch_site) {
+                    return Refused::from(GuardError::CrossSiteRequest).answer();
+                }
+                self.step
+                    .sign_out_answer(req.method, origin, fetch_site, "/")
+            }
             ("start" | "callback" | "sign-in" | "sign-out", _) => {
                 let mut answer = refusal(
                     405,
@@ -338,24 +370,9 @@ fn demands(
         uri: Some(rd.to_owned()),
         method_override: false,
     };
-    match policy.decide(&original) {
-        Decision::Route(route) => Ok(match route.action() {
-            Action::Public => Requirement::none(),
-            Action::Verify(r) => r.clone(),
-        }),
-        Decision::Defaults(r) => Ok(r.clone()),
-        Decision::NoRoute => Err(refusal(
-            403,
-            "no_route",
-            "no route of the policy matches rd",
-        )),
-        Decision::Refused(why) => Err(refusal(403, "ambiguous_request", &why.message())),
-        Decision::Misconfigured(mistake) => {
-            tracing::error!("reauth: {}", mistake.fix());
-            Err(Refused::from(GuardError::Misconfigured(
-                "the proxy does not send what the policy needs for /reauth/start",
-            ))
-            .answer())
-        }
+    match super::forward::route_for(&Ok(original), policy) {
+        Ok((_, requirement)) => Ok(requirement.clone()),
+        Err(outcome) if outcome.code == "public" => Ok(Requirement::none()),
+        Err(outcome) => Err(outcome.answer),
     }
 }

@@ -39,11 +39,17 @@ pub struct ForwardRequest<'a> {
 }
 
 impl<'a> ForwardRequest<'a> {
-    fn header(&self, name: &str) -> Option<&'a [u8]> {
+    /// The first header `name` (any case).
+    pub fn header(&self, name: &str) -> Option<&'a [u8]> {
         self.headers
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| *v)
+    }
+
+    /// The first header `name` as text (`None` when absent or not UTF-8).
+    pub fn text(&self, name: &str) -> Option<&'a str> {
+        self.header(name).and_then(|v| std::str::from_utf8(v).ok())
     }
 
     fn has(&self, name: &str) -> bool {
@@ -59,6 +65,20 @@ impl<'a> ForwardRequest<'a> {
                 .filter(|(n, _)| n.eq_ignore_ascii_case("content-length"))
                 .any(|(_, v)| v.iter().any(|&b| b != b'0'))
     }
+}
+
+/// A request as the gate judges it: the gate's own request (its headers),
+/// the original request it stands for (the proxy's description, or the
+/// request itself in front of the app), and the `/verify` query overrides
+/// (empty in front of the app, where the query is the app's).
+#[derive(Debug, Clone, Copy)]
+pub struct Judged<'a> {
+    /// The gate's request.
+    pub req: &'a ForwardRequest<'a>,
+    /// The original request, when it could be read.
+    pub original: Option<&'a Original>,
+    /// `max_age`, `acr_values`, `amr` overrides (a query string).
+    pub overrides: &'a str,
 }
 
 /// One answered request: its route label (metrics, logs,

@@ -14,7 +14,7 @@ use crate::verify::verifier::ClaimsMap;
 #[cfg(feature = "stepup")]
 use super::browser::GateBrowser;
 use super::credential::Credential;
-use super::forward::{self, ForwardRequest, Outcome, Step};
+use super::forward::{self, ForwardRequest, Judged, Outcome, Step};
 use super::original::Original;
 #[cfg(feature = "stepup")]
 use super::policy::BrowserMode;
@@ -47,8 +47,12 @@ impl Gatekeeper {
             Step::Answer(outcome) => outcome,
             Step::Verify { route, requirement } => {
                 let original = forward::original(req).ok();
-                self.decide(req, original.as_ref(), route, &requirement, policy)
-                    .await
+                let judged = Judged {
+                    req,
+                    original: original.as_ref(),
+                    overrides: if req.path == "/verify" { req.query } else { "" },
+                };
+                self.decide(&judged, route, &requirement, policy).await
             }
         }
     }
@@ -69,28 +73,31 @@ impl Gatekeeper {
                 Err(outcome) => return outcome,
             },
         };
-        self.decide(req, original.as_ref().ok(), route, requirement, policy)
-            .await
+        let judged = Judged {
+            req,
+            original: original.as_ref().ok(),
+            overrides: "",
+        };
+        self.decide(&judged, route, requirement, policy).await
     }
 
     /// The token, its verification against `requirement`, and the answer.
     async fn decide<'p>(
         &'p self,
-        req: &ForwardRequest<'_>,
-        original: Option<&Original>,
+        judged: &Judged<'_>,
         route: &'p str,
         requirement: &Requirement,
         policy: Option<&'p Policy>,
     ) -> Outcome<'p> {
         let refused = |e: GuardError, credential: &Credential| {
-            let answer = self.refusal(&e, req, original, credential, route, policy);
+            let answer = self.refusal(&e, judged, credential, route, policy);
             Outcome {
                 route,
                 code: e.code(),
                 answer,
             }
         };
-        let credential = match self.credential(req, original) {
+        let credential = match self.credential(judged) {
             Ok(c) => c,
             Err(e) => return refused(e, &Credential::None),
         };
@@ -114,23 +121,12 @@ impl Gatekeeper {
 
     /// Without a step-up client: `Authorization: Bearer` only. With one:
     /// that, else the session cookie (same-origin for a state change).
-    fn credential(
-        &self,
-        req: &ForwardRequest<'_>,
-        original: Option<&Original>,
-    ) -> Result<Credential, GuardError> {
+    fn credential(&self, judged: &Judged<'_>) -> Result<Credential, GuardError> {
         #[cfg(feature = "stepup")]
         if let Some(browser) = &self.browser {
-            return browser.credential(req, original);
+            return browser.credential(judged);
         }
-        #[cfg(not(feature = "stepup"))]
-        let _ = original;
-        let header = |name: &str| {
-            req.headers
-                .iter()
-                .find(|(n, _)| n.eq_ignore_ascii_case(name))
-                .and_then(|(_, v)| std::str::from_utf8(v).ok())
-        };
+        let header = |name: &str| judged.req.text(name);
         Ok(TokenSource::AuthorizationBearer
             .extract(header)
             .map_or(Credential::None, |t| Credential::Bearer(t.to_owned())))
@@ -141,8 +137,7 @@ impl Gatekeeper {
     fn refusal(
         &self,
         e: &GuardError,
-        req: &ForwardRequest<'_>,
-        original: Option<&Original>,
+        judged: &Judged<'_>,
         credential: &Credential,
         route: &str,
         policy: Option<&Policy>,
@@ -153,10 +148,10 @@ impl Gatekeeper {
             let mode = policy.map_or(BrowserMode::StepUp, |p| {
                 p.browser_of(route, BrowserMode::StepUp)
             });
-            return browser.refused(answer, e, req, original, credential, mode);
+            return browser.refused(answer, e, judged, credential, mode);
         }
         #[cfg(not(feature = "stepup"))]
-        let _ = (req, original, credential, route, policy);
+        let _ = (judged, credential, route, policy);
         answer
     }
 }

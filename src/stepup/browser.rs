@@ -7,7 +7,7 @@ use crate::stepup::client::StepUp;
 use crate::stepup::error::StepUpError;
 use crate::stepup::outcome::StepUpUser;
 use crate::stepup::pending;
-use crate::stepup::return_to::check_return_to;
+use crate::stepup::return_to::return_place;
 use crate::verify::requirement::Requirement;
 
 /// Whether `accept` names one of `types` with a non-zero quality.
@@ -54,7 +54,7 @@ impl StepUp {
     /// from freshness, its user must be the one who logs in (a step-up);
     /// otherwise it is a plain sign-in. `return_to` is the request's path
     /// and query (its path alone when the query makes it too long; `/`
-    /// when it is not a path [`check_return_to`] accepts).
+    /// when it is not a path [`check_return_to`](crate::stepup::check_return_to) accepts).
     pub async fn challenge(
         &self,
         error: &GuardError,
@@ -66,13 +66,10 @@ impl StepUp {
         if error.status() != 401 || !self.is_browser(accept) {
             return None;
         }
-        // The request's own path and query; its path alone when that is too
-        // long or odd; the app's root when even the path is no place to return.
-        let path = return_to.split('?').next().unwrap_or_default();
-        let return_to = check_return_to(return_to)
-            .or_else(|_| check_return_to(path))
-            .unwrap_or("/");
-        Some(self.start(requirement, return_to, token).await)
+        Some(
+            self.start(requirement, return_place(return_to), token)
+                .await,
+        )
     }
 
     /// Sends the browser to the issuer for a route that demands

@@ -95,4 +95,4 @@ pub use pending::{
 };
 #[cfg(feature = "redis")]
 pub use redis_store::{DEFAULT_MAX_REDIS_PENDING, RedisPendingStore};
-pub use return_to::{MAX_RETURN_TO_BYTES, check_return_to};
+pub use return_to::{MAX_RETURN_TO_BYTES, check_return_to, return_place};

@@ -8,6 +8,16 @@ use super::error::StepUpError;
 /// cookie).
 pub const MAX_RETURN_TO_BYTES: usize = 1024;
 
+/// Where a refused request returns after logging in: `uri` (a path and
+/// query) when [`check_return_to`] accepts it, else its path alone (the
+/// query made it too long or odd), else `/`.
+pub fn return_place(uri: &str) -> &str {
+    let path = uri.split('?').next().unwrap_or_default();
+    check_return_to(uri)
+        .or_else(|_| check_return_to(path))
+        .unwrap_or("/")
+}
+
 /// Checks that `raw` is an origin-relative path of this app: it starts
 /// with one `/` (not `//` or `/\`, which browsers read as another host),
 /// holds printable ASCII only (no spaces, controls, backslashes or

@@ -233,6 +233,18 @@ async fn route(shared: Arc<Shared>, req: Request<Incoming>) -> Response<ResBody>
         });
     let (shared, path) = tenant.unwrap_or((shared, requested));
     if let (Some(authority), "/authorize" | "/token") = (shared.authority.get(), path.as_str()) {
+        // The dev issuer logs a user in at once: a page that rebinds its
+        // own name to 127.0.0.1 must not get a token from it (DNS
+        // rebinding), as for the /dev/ endpoints.
+        let host = req.headers().get("host").and_then(|v| v.to_str().ok());
+        if shared.dev.get().is_some() && !super::dev::host_allowed(host, &authority.issuer) {
+            return full(
+                403,
+                Bytes::from_static(
+                    b"the Host header must be an IP address, localhost or the issuer's host\n",
+                ),
+            );
+        }
         let query = req.uri().query().unwrap_or_default().to_owned();
         let authorization = req
             .headers()

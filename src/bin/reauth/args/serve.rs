@@ -117,7 +117,8 @@ pub struct StepUpArgs {
     pub public_url: Option<String>,
     /// A file of at least 32 secret random bytes sealing pending step-ups
     /// (the same on every instance): `head -c 32 /dev/urandom > key`.
-    /// Give it twice to rotate: the first seals, both open.
+    /// Read as raw bytes. Give it twice to rotate: the first seals, both
+    /// open (README "Any app behind the gate": two rolling restarts).
     #[arg(long, value_name = "FILE", requires = "stepup_client_id")]
     pub cookie_key_file: Vec<PathBuf>,
 }

@@ -16,18 +16,15 @@ const MAX_COOKIE_KEYS: usize = 2;
 /// The largest secret file read (a key or a client secret is small).
 const MAX_SECRET_FILE_BYTES: u64 = 64 * 1024;
 
-/// A secret file's bytes without its trailing line end (an editor or
-/// `echo` adds one).
+/// A secret file's bytes, as they are (a key from `head -c 32
+/// /dev/urandom` may well end in a newline byte).
 fn secret(flag: &str, path: &Path) -> Result<Vec<u8>, ServeError> {
     let fail = |reason: String| ServeError::StepUp(format!("{flag} {}: {reason}", path.display()));
     let meta = std::fs::metadata(path).map_err(|e| fail(e.to_string()))?;
     if meta.len() > MAX_SECRET_FILE_BYTES {
         return Err(fail(format!("larger than {MAX_SECRET_FILE_BYTES} bytes")));
     }
-    let mut bytes = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
-    while bytes.last().is_some_and(|b| matches!(b, b'\n' | b'\r')) {
-        bytes.pop();
-    }
+    let bytes = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -133,6 +130,8 @@ pub(super) async fn browser(
                 path.display()
             ))
         })?;
+        // A text file: its line end (an editor or `echo` adds one) is not
+        // part of the secret.
         if text.trim().is_empty() {
             return fail("--stepup-client-secret-file is empty");
         }
