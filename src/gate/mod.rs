@@ -65,6 +65,7 @@ mod credential;
 mod decision;
 pub mod duration;
 pub mod forward;
+pub mod front;
 mod gatekeeper;
 mod host;
 mod method;

@@ -4,6 +4,7 @@
 mod args;
 mod dev_issuer;
 mod error;
+mod front;
 mod health;
 mod metrics;
 mod policy_file;
@@ -76,7 +77,7 @@ fn main() {
                 println!("{}", text.unwrap_or_default());
                 code
             }
-            Command::Serve(args) => serve::run(args).await,
+            Command::Serve(args) => serve::run(*args).await,
             Command::DevIssuer(args) => dev_issuer::run(args).await,
             Command::Revoke(args) => {
                 let (out, code) = revoke::run(args).await;

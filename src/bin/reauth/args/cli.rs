@@ -58,9 +58,10 @@ pub enum LogFormat {
 pub enum Command {
     /// Verify one token; print one JSON line; exit 0 accepted, 1 rejected, 2 could not decide.
     Verify(VerifyArgs),
-    /// Run a forward-auth gate (nginx auth_request, Traefik ForwardAuth, Envoy ext_authz).
+    /// Run the gate: forward-auth (nginx auth_request, Traefik ForwardAuth,
+    /// Envoy ext_authz), or in front of the app with --upstream.
     #[command(after_long_help = SERVE_HELP)]
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Revoke a user's logins or a session in the shared Redis store.
     Revoke(RevokeArgs),
     /// Run a local OpenID issuer FOR TESTING ONLY (loopback), and mint its

@@ -2,8 +2,10 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::Args;
+use reauth::gate::duration;
 
 use super::common::CommonArgs;
 
@@ -94,6 +96,53 @@ pub struct ServeArgs {
     pub metrics_bind: Option<SocketAddr>,
     #[command(flatten)]
     pub stepup: StepUpArgs,
+    #[command(flatten)]
+    pub front: FrontArgs,
+}
+
+/// The gate in front of the app: `--upstream`.
+#[derive(Args, Debug)]
+pub struct FrontArgs {
+    /// Be the front door: serve the app's traffic on --bind, send each
+    /// request the gate allows to URL (http://HOST:PORT, keeping the
+    /// request's path and query) with the identity headers, and answer
+    /// refusals itself. /verify, the probes and the back-channel logout
+    /// then listen on --admin-bind. README "The gate in front".
+    #[arg(long, value_name = "URL")]
+    pub upstream: Option<String>,
+    /// Peers whose Forwarded / X-Forwarded-* headers are believed (a load
+    /// balancer in front of the gate): CIDRs or addresses, comma-separated.
+    /// Default: none (a client's forwarded headers are replaced).
+    #[arg(long, value_name = "CIDR,...", requires = "upstream")]
+    pub trusted_proxies: Option<String>,
+    /// With --upstream: where /verify, /livez, /readyz, /healthz and
+    /// /backchannel-logout listen (keep it off the internet).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9090")]
+    pub admin_bind: SocketAddr,
+    /// With --upstream: the most client connections at once; more wait to
+    /// be accepted.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub max_connections: usize,
+    /// With --upstream: the longest wait for a connection to the upstream
+    /// (then 502).
+    #[arg(long, value_parser = duration::parse, default_value = "5s", value_name = "DURATION")]
+    pub upstream_connect_timeout: Duration,
+    /// With --upstream: the longest wait for the upstream's response
+    /// headers (then 504). Bodies stream without a deadline.
+    #[arg(long, value_parser = duration::parse, default_value = "60s", value_name = "DURATION")]
+    pub upstream_timeout: Duration,
+    /// With --upstream: how long an idle connection is kept (client
+    /// keep-alive header read, and the upstream pool).
+    #[arg(long, value_parser = duration::parse, default_value = "60s", value_name = "DURATION")]
+    pub idle_timeout: Duration,
+    /// With --upstream: the largest request head (request line and
+    /// headers) read from a client.
+    #[arg(long, value_name = "BYTES", default_value_t = 64 * 1024)]
+    pub max_header_bytes: usize,
+    /// With --upstream: on SIGTERM, how long requests and upgraded
+    /// connections in flight may take to finish.
+    #[arg(long, value_parser = duration::parse, default_value = "30s", value_name = "DURATION")]
+    pub drain_timeout: Duration,
 }
 
 /// Browser step-up at the gate: `/reauth/` endpoints and a session cookie.

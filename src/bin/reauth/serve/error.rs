@@ -26,6 +26,8 @@ pub(super) enum ServeError {
     },
     /// `--stepup-client-id` and its companions.
     StepUp(String),
+    /// `--upstream` and its companions.
+    Front(String),
     /// The server failed while running.
     Server(std::io::Error),
 }
@@ -49,6 +51,7 @@ impl ServeError {
                 tracing::error!(error = %error, bind = %bind, "reauth: cannot listen for metrics");
             }
             Self::StepUp(e) => tracing::error!("reauth: browser step-up: {e}"),
+            Self::Front(e) => tracing::error!("reauth: front door: {e}"),
             Self::Server(e) => tracing::error!(error = %e, "reauth: server failed"),
         }
     }

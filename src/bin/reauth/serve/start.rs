@@ -7,6 +7,7 @@ use super::app::{self, VerifierData};
 use super::error::ServeError;
 use super::stepup;
 use crate::args::ServeArgs;
+use crate::front::{self, Front};
 use crate::metrics::{self, Metrics};
 use crate::policy_file;
 use crate::state::Gate;
@@ -68,6 +69,17 @@ async fn serve(args: ServeArgs) -> Result<(), ServeError> {
         policy,
         metrics: metrics.clone(),
     });
+    // With --upstream the app's traffic comes to --bind through the front
+    // door; the gate's own endpoints move to --admin-bind.
+    let front = match &args.front.upstream {
+        Some(upstream) => Some(front_door(&args, upstream, gate.clone().into_inner())?),
+        None => None,
+    };
+    let own_bind = if front.is_some() {
+        args.front.admin_bind
+    } else {
+        args.bind
+    };
     // For the back-channel logout receiver (the actix adapter reads it).
     let verifier_data = VerifierData::from(verifier);
     let mut server = HttpServer::new(move || {
@@ -82,8 +94,8 @@ async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     if args.workers > 0 {
         server = server.workers(args.workers);
     }
-    let server = server.bind(args.bind).map_err(|error| ServeError::Listen {
-        bind: args.bind,
+    let server = server.bind(own_bind).map_err(|error| ServeError::Listen {
+        bind: own_bind,
         error,
     })?;
     for addr in server.addrs() {
@@ -95,6 +107,68 @@ async fn serve(args: ServeArgs) -> Result<(), ServeError> {
         tracing::info!(metrics_bind = %bind, "reauth: serving /metrics");
         actix_web::rt::spawn(s);
     }
-    // actix-web stops gracefully on SIGTERM / SIGINT.
-    server.run().await.map_err(ServeError::Server)
+    // actix-web stops gracefully on SIGTERM / SIGINT; so does the front
+    // door, which is waited for (its drain) before the process ends.
+    let served = server.run().await.map_err(ServeError::Server);
+    if let Some(done) = front {
+        let _ = done.await;
+    }
+    served
+}
+
+/// Binds `--bind` now (a busy port is a start-up error) and runs the front
+/// door on a runtime of its own (one thread per CPU, or `--workers`), until
+/// SIGTERM or SIGINT and its drain; the receiver resolves when it is done.
+fn front_door(
+    args: &ServeArgs,
+    upstream: &str,
+    gate: std::sync::Arc<Gate>,
+) -> Result<tokio::sync::oneshot::Receiver<()>, ServeError> {
+    let state = Front::new(args, upstream, gate).map_err(ServeError::Front)?;
+    let listener = std::net::TcpListener::bind(args.bind).map_err(|error| ServeError::Listen {
+        bind: args.bind,
+        error,
+    })?;
+    let addr = listener.local_addr().map_err(|error| ServeError::Listen {
+        bind: args.bind,
+        error,
+    })?;
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if args.workers > 0 {
+        runtime.worker_threads(args.workers);
+    }
+    let runtime = runtime
+        .enable_all()
+        .thread_name("reauth-front")
+        .build()
+        .map_err(ServeError::Server)?;
+    tracing::info!(%addr, upstream, "reauth: serving the app's traffic (front door)");
+    let (done, finished) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("reauth-front".into())
+        .spawn(move || {
+            let stopped = runtime.block_on(front::run(
+                listener,
+                std::sync::Arc::new(state),
+                stop_signal(),
+            ));
+            if let Err(e) = stopped {
+                tracing::error!(error = %e, "reauth: the front door failed");
+            }
+            let _ = done.send(());
+        })
+        .map_err(ServeError::Server)?;
+    Ok(finished)
+}
+
+/// SIGTERM or SIGINT.
+async fn stop_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut term) = signal(SignalKind::terminate()) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
 }

@@ -1,0 +1,239 @@
+//! One request through the front door: the `/reauth/` endpoints, else the
+//! library's decision, then the upstream (or the refusal), and the access
+//! log line.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::{Request, Response, StatusCode, Uri, Version};
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use reauth::Answer;
+use reauth::gate::forward::{ForwardRequest, Outcome, refusal};
+use reauth::gate::front::{self, Peer};
+use reauth::gate::{METHOD_OVERRIDE_HEADERS, Original};
+
+use super::config::Front;
+
+pub(super) type Body = BoxBody<Bytes, hyper::Error>;
+
+/// The core's answer as a response (the one conversion of this module).
+fn answer(answer: Answer) -> Response<Body> {
+    let mut res = Response::new(
+        Full::new(Bytes::from(answer.body))
+            .map_err(|never| match never {})
+            .boxed(),
+    );
+    *res.status_mut() =
+        StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    for (name, value) in answer.headers {
+        if let Ok(v) = http::HeaderValue::from_str(&value) {
+            res.headers_mut().append(name, v);
+        }
+    }
+    res
+}
+
+/// What the access log says of a request (never the token, the cookie or
+/// the query).
+struct Logged<'a> {
+    route: &'a str,
+    code: &'static str,
+    upstream: Option<u16>,
+}
+
+pub(super) async fn handle(
+    front: Arc<Front>,
+    peer: SocketAddr,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, Infallible> {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let policy = front.gate.policy.as_ref().map(|p| p.load_full());
+    let (res, logged) = route(&front, peer, req, policy.as_deref()).await;
+    let elapsed = started.elapsed();
+    if let Some(m) = &front.gate.metrics {
+        m.decision(logged.route, logged.code, elapsed);
+    }
+    tracing::info!(
+        target: "reauth::access",
+        peer = %peer.ip(),
+        method = %method,
+        path = %path,
+        route = logged.route,
+        code = logged.code,
+        status = res.status().as_u16(),
+        upstream_status = logged.upstream,
+        latency_us = elapsed.as_micros() as u64,
+        "reauth: request"
+    );
+    Ok(res)
+}
+
+async fn route<'p>(
+    front: &'p Front,
+    peer: SocketAddr,
+    req: Request<Incoming>,
+    policy: Option<&'p reauth::gate::Policy>,
+) -> (Response<Body>, Logged<'p>) {
+    let headers: Vec<(&str, &[u8])> = req
+        .headers()
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_bytes()))
+        .collect();
+    let path_and_query = req
+        .uri()
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
+        .to_owned();
+    let forward = ForwardRequest {
+        method: req.method().as_str(),
+        path: req.uri().path(),
+        query: req.uri().query().unwrap_or_default(),
+        headers: &headers,
+    };
+    // The browser step-up's own endpoints.
+    if let Some(browser) = &front.gate.keeper.browser {
+        if forward.path.starts_with(reauth::gate::browser::PREFIX) {
+            let a = browser
+                .endpoint(&forward, policy, &front.gate.keeper.requirement)
+                .await;
+            let code = if a.status < 400 { "ok" } else { "refused" };
+            return (
+                answer(a),
+                Logged {
+                    route: "_reauth",
+                    code,
+                    upstream: None,
+                },
+            );
+        }
+    }
+    // The route is chosen from the very request line that is forwarded:
+    // its method, its path and query, its Host (or HTTP/2 :authority).
+    let host = req
+        .uri()
+        .authority()
+        .map(|a| a.as_str())
+        .or_else(|| forward.text("host"));
+    let method_override = METHOD_OVERRIDE_HEADERS
+        .iter()
+        .any(|h| req.headers().contains_key(*h));
+    let original = Original::envoy(forward.method, host, &path_and_query, method_override);
+    let Outcome {
+        route,
+        code,
+        answer: decided,
+    } = front.gate.keeper.admit(&forward, &original, policy).await;
+    if decided.status != 200 {
+        let mut refused = decided;
+        refused.headers.push(("x-reauth-error", code.to_owned()));
+        let logged = Logged {
+            route,
+            code,
+            upstream: None,
+        };
+        return (answer(refused), logged);
+    }
+    let identity: Vec<(&'static str, String)> = decided
+        .headers
+        .into_iter()
+        .filter(|(n, _)| n.starts_with("x-reauth-"))
+        .collect();
+    drop(headers);
+    let (res, upstream, failure) = forward_to(front, peer, req, &path_and_query, &identity).await;
+    let logged = Logged {
+        route,
+        code: failure.unwrap_or(code),
+        upstream,
+    };
+    (res, logged)
+}
+
+/// Sends the allowed request to the upstream and its answer back; an
+/// upgrade (WebSocket) becomes a tunnel once the upstream switches.
+async fn forward_to(
+    front: &Front,
+    peer: SocketAddr,
+    mut req: Request<Incoming>,
+    path_and_query: &str,
+    identity: &[(&'static str, String)],
+) -> (Response<Body>, Option<u16>, Option<&'static str>) {
+    let upgrade = front::is_upgrade(req.headers());
+    let client_side = upgrade.then(|| hyper::upgrade::on(&mut req));
+    // HTTP/2 carries the host as :authority: the app gets it as Host.
+    if !req.headers().contains_key(http::header::HOST) {
+        if let Some(v) = req
+            .uri()
+            .authority()
+            .and_then(|a| http::HeaderValue::from_str(a.as_str()).ok())
+        {
+            req.headers_mut().insert(http::header::HOST, v);
+        }
+    }
+    let peer = Peer {
+        addr: peer.ip(),
+        proto: "http",
+        trusted: &front.trusted,
+    };
+    front::upstream_request_headers(req.headers_mut(), identity, &peer);
+    let mut parts = front.upstream.clone().into_parts();
+    parts.path_and_query = path_and_query.parse().ok();
+    match Uri::from_parts(parts) {
+        Ok(uri) => *req.uri_mut() = uri,
+        Err(_) => {
+            let a = refusal(
+                400,
+                "invalid_request",
+                "the request target cannot be forwarded",
+            );
+            return (answer(a), None, Some("refused"));
+        }
+    }
+    *req.version_mut() = Version::HTTP_11;
+    let sent = tokio::time::timeout(front.upstream_timeout, front.client.request(req)).await;
+    let mut res = match sent {
+        Ok(Ok(res)) => res,
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, upstream = %front.upstream, "reauth: the upstream failed");
+            let a = refusal(502, "bad_gateway", "the upstream could not be reached");
+            return (answer(a), None, Some("bad_gateway"));
+        }
+        Err(_) => {
+            tracing::error!(
+                upstream = %front.upstream,
+                timeout = ?front.upstream_timeout,
+                "reauth: the upstream did not answer in time (--upstream-timeout)"
+            );
+            let a = refusal(
+                504,
+                "gateway_timeout",
+                "the upstream did not answer in time",
+            );
+            return (answer(a), None, Some("gateway_timeout"));
+        }
+    };
+    let status = res.status().as_u16();
+    let switching = res.status() == StatusCode::SWITCHING_PROTOCOLS;
+    if let (true, Some(client_side)) = (switching, client_side) {
+        let upstream_side = hyper::upgrade::on(&mut res);
+        front.tunnels.spawn(async move {
+            match tokio::try_join!(client_side, upstream_side) {
+                Ok((client, upstream)) => {
+                    let mut client = TokioIo::new(client);
+                    let mut upstream = TokioIo::new(upstream);
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+                }
+                Err(e) => tracing::warn!(error = %e, "reauth: an upgrade did not complete"),
+            }
+        });
+    }
+    front::downstream_response_headers(res.headers_mut(), switching);
+    (res.map(BodyExt::boxed), Some(status), None)
+}

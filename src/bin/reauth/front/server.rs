@@ -1,0 +1,92 @@
+//! The front door's listener: accept, a bound on connections, HTTP/1.1 and
+//! HTTP/2 by hyper, and the drain on SIGTERM (requests and upgraded
+//! connections in flight, up to `--drain-timeout`).
+
+use std::sync::Arc;
+
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+use super::config::Front;
+use super::proxy::handle;
+
+/// Serves `listener` until `stop` resolves, then drains.
+pub async fn run(
+    listener: std::net::TcpListener,
+    front: Arc<Front>,
+    stop: impl std::future::Future<Output = ()>,
+) -> std::io::Result<()> {
+    listener.set_nonblocking(true)?;
+    let listener = TcpListener::from_std(listener)?;
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(front.idle_timeout)
+        .max_buf_size(front.max_header_bytes.max(8192));
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_header_list_size(u32::try_from(front.max_header_bytes).unwrap_or(u32::MAX));
+    let graceful = GracefulShutdown::new();
+    let limit = Arc::new(Semaphore::new(front.max_connections));
+    tokio::pin!(stop);
+    loop {
+        let permit = tokio::select! {
+            p = limit.clone().acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+            () = &mut stop => break,
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file descriptors and the like: say so, go on.
+                    tracing::warn!(error = %e, "reauth: accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut stop => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let front = front.clone();
+        let service = service_fn(move |req| handle(front.clone(), peer, req));
+        let conn = builder
+            .serve_connection_with_upgrades(TokioIo::new(stream), service)
+            .into_owned();
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "reauth: client connection ended");
+            }
+            drop(permit);
+        });
+    }
+    drop(listener);
+    tracing::info!("reauth: stopping the front door; draining requests in flight");
+    let deadline = tokio::time::Instant::now() + front.drain_timeout;
+    if tokio::time::timeout_at(deadline, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(drain_timeout = ?front.drain_timeout, "reauth: requests still in flight at the drain timeout");
+    }
+    front.tunnels.close();
+    if tokio::time::timeout_at(deadline, front.tunnels.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            open = front.tunnels.len(),
+            "reauth: upgraded connections still open at the drain timeout"
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,215 @@
+//! The gate in front of the app (`reauth serve --upstream`): what the
+//! request the app receives carries, decided without a network. The
+//! identity headers come from the decision and nowhere else; a client's
+//! `X-Reauth-*` never passes; `Forwarded` and `X-Forwarded-*` are the
+//! gate's own unless the peer is a trusted proxy; hop-by-hop headers stay
+//! on their hop (RFC 9110 §7.6.1).
+
+use std::net::IpAddr;
+
+use http::header::{CONNECTION, HeaderMap, HeaderName, HeaderValue, UPGRADE};
+
+/// The most CIDRs `--trusted-proxies` takes (each request checks them all).
+pub const MAX_TRUSTED_PROXIES: usize = 256;
+
+/// Peers whose `Forwarded` / `X-Forwarded-*` headers are believed: a load
+/// balancer in front of the gate. Empty by default: a client's own
+/// forwarded headers are replaced, never trusted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrustedProxies(Vec<ipnet::IpNet>);
+
+/// Why a `--trusted-proxies` list cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TrustedProxiesError {
+    /// Not an address or a CIDR block.
+    #[error("{0:?} is not an IP address or a CIDR block (10.0.0.0/8, fd00::/8)")]
+    Invalid(String),
+    /// More than [`MAX_TRUSTED_PROXIES`].
+    #[error("more than {MAX_TRUSTED_PROXIES} trusted proxies")]
+    TooMany,
+}
+
+impl TrustedProxies {
+    /// Parses `CIDR,CIDR,...` (a bare address is a /32 or /128).
+    pub fn parse(list: &str) -> Result<Self, TrustedProxiesError> {
+        let mut nets = Vec::new();
+        for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            if nets.len() == MAX_TRUSTED_PROXIES {
+                return Err(TrustedProxiesError::TooMany);
+            }
+            let net = item
+                .parse::<ipnet::IpNet>()
+                .or_else(|_| item.parse::<IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| TrustedProxiesError::Invalid(item.chars().take(64).collect()))?;
+            nets.push(net);
+        }
+        Ok(Self(nets))
+    }
+
+    /// Whether `peer` is one of them (an IPv4-mapped IPv6 peer counts as
+    /// its IPv4 address).
+    pub fn contains(&self, peer: IpAddr) -> bool {
+        let peer = match peer {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(peer, IpAddr::V4),
+            v4 => v4,
+        };
+        self.0.iter().any(|n| n.contains(&peer))
+    }
+
+    /// No proxy is trusted.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// The hop-by-hop headers of RFC 9110 §7.6.1 (and their older kin), and
+/// `Transfer-Encoding` (HTTP/1.1 framing, redone on each hop).
+const HOP_BY_HOP: [&str; 8] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+];
+
+/// Whether a request asks to switch protocols (RFC 9110 §7.8): `Upgrade`
+/// named in `Connection`.
+pub fn is_upgrade(headers: &HeaderMap) -> bool {
+    headers.contains_key(UPGRADE)
+        && headers
+            .get_all(CONNECTION)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .any(|t| t.trim().eq_ignore_ascii_case("upgrade"))
+}
+
+/// Removes the hop-by-hop headers: the fixed ones and every header the
+/// `Connection` header names. An upgrade keeps `Upgrade` and gets
+/// `Connection: upgrade` back (the next hop must see the request).
+pub fn strip_hop_by_hop(headers: &mut HeaderMap, upgrade: bool) {
+    let named: Vec<HeaderName> = headers
+        .get_all(CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|t| HeaderName::from_bytes(t.trim().as_bytes()).ok())
+        .collect();
+    for name in named {
+        if !(upgrade && name == UPGRADE) {
+            headers.remove(name);
+        }
+    }
+    for name in HOP_BY_HOP {
+        headers.remove(name);
+    }
+    if upgrade {
+        headers.insert(CONNECTION, HeaderValue::from_static("upgrade"));
+    } else {
+        headers.remove(UPGRADE);
+    }
+}
+
+/// What the gate knows of the connection a request came on.
+#[derive(Debug, Clone, Copy)]
+pub struct Peer<'a> {
+    /// The address the connection came from.
+    pub addr: IpAddr,
+    /// `https` when the gate terminated TLS, else `http`.
+    pub proto: &'a str,
+    /// Proxies whose forwarded headers are believed.
+    pub trusted: &'a TrustedProxies,
+}
+
+const FORWARDED: [&str; 4] = [
+    "forwarded",
+    "x-forwarded-for",
+    "x-forwarded-proto",
+    "x-forwarded-host",
+];
+
+/// The request headers the upstream receives: hop-by-hop headers removed
+/// (an upgrade kept), every client `X-Reauth-*` removed and the decision's
+/// `identity` set, and `X-Forwarded-For`/`-Proto`/`-Host`: appended to a
+/// trusted proxy's, else the gate's own (a client's `Forwarded` and
+/// `X-Forwarded-*` are dropped).
+pub fn upstream_request_headers(
+    headers: &mut HeaderMap,
+    identity: &[(&'static str, String)],
+    peer: &Peer<'_>,
+) {
+    let upgrade = is_upgrade(headers);
+    strip_hop_by_hop(headers, upgrade);
+    let reauth: Vec<HeaderName> = headers
+        .keys()
+        .filter(|n| n.as_str().starts_with("x-reauth-"))
+        .cloned()
+        .collect();
+    for name in reauth {
+        headers.remove(name);
+    }
+    let host = headers
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_owned);
+    let trusted = peer.trusted.contains(peer.addr);
+    let client_for = if trusted {
+        headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect::<Vec<_>>()
+            .join(", ")
+    } else {
+        String::new()
+    };
+    let kept_proto = headers
+        .get("x-forwarded-proto")
+        .cloned()
+        .filter(|_| trusted);
+    let kept_host = headers.get("x-forwarded-host").cloned().filter(|_| trusted);
+    if !trusted {
+        for name in FORWARDED {
+            headers.remove(name);
+        }
+    }
+    let for_value = match client_for.as_str() {
+        "" => peer.addr.to_string(),
+        earlier => format!("{earlier}, {}", peer.addr),
+    };
+    if let Ok(v) = HeaderValue::from_str(&for_value) {
+        headers.insert("x-forwarded-for", v);
+    }
+    match kept_proto {
+        Some(v) => headers.insert("x-forwarded-proto", v),
+        None => headers.insert(
+            "x-forwarded-proto",
+            HeaderValue::from_str(peer.proto).unwrap_or(HeaderValue::from_static("http")),
+        ),
+    };
+    match (kept_host, host) {
+        (Some(v), _) => {
+            headers.insert("x-forwarded-host", v);
+        }
+        (None, Some(h)) => {
+            if let Ok(v) = HeaderValue::from_str(&h) {
+                headers.insert("x-forwarded-host", v);
+            }
+        }
+        (None, None) => {}
+    }
+    for (name, value) in identity {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            headers.insert(*name, v);
+        }
+    }
+}
+
+/// The response headers the client receives: hop-by-hop headers removed
+/// (a `101 Switching Protocols` keeps its `Upgrade`).
+pub fn downstream_response_headers(headers: &mut HeaderMap, switching: bool) {
+    strip_hop_by_hop(headers, switching);
+}
