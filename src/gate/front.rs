@@ -99,7 +99,8 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap, upgrade: bool) {
         .filter_map(|t| HeaderName::from_bytes(t.trim().as_bytes()).ok())
         .collect();
     for name in named {
-        if !(upgrade && name == UPGRADE) {
+        // `Host` names the site, whatever `Connection` says.
+        if !(upgrade && name == UPGRADE) && name != http::header::HOST {
             headers.remove(name);
         }
     }
