@@ -497,3 +497,56 @@ async fn http2_clients_are_served() {
         "the app gets a Host: {seen}"
     );
 }
+
+/// The README's "The gate in front" command line, its example values
+/// replaced by this test's, runs and lets a fresh token through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_readme_command_line_runs() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let block = readme
+        .split("```sh\n")
+        .skip(1)
+        .map(|b| b.split("```").next().unwrap())
+        .find(|b| b.contains("--upstream"))
+        .expect("README has the front door's command line");
+    let issuer = TestIssuer::start().await;
+    let app_port = free_port();
+    let hits = upstream(app_port).await;
+    let dir = std::env::temp_dir().join(format!("reauth-front-readme-{}", free_port()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let policy = dir.join("reauth.toml");
+    std::fs::write(&policy, POLICY).unwrap();
+    let app = format!("http://127.0.0.1:{app_port}");
+    let values = [
+        ("https://id.example.com", issuer.issuer()),
+        ("my-app", "test-client"),
+        ("/etc/reauth/reauth.toml", policy.to_str().unwrap()),
+        ("0.0.0.0:8000", "127.0.0.1:0"),
+        ("http://127.0.0.1:3000", &app),
+        ("127.0.0.1:9090", "127.0.0.1:0"),
+    ];
+    let line = block.replace("\\\n", " ");
+    let args: Vec<String> = line
+        .split_whitespace()
+        .skip(2)
+        .map(|w| {
+            values
+                .iter()
+                .find(|(f, _)| *f == w)
+                .map_or(w.to_owned(), |(_, t)| (*t).to_owned())
+        })
+        .collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let gate = support::serve_args(&args, &[("RUST_LOG", "info")]).await;
+    let r = client()
+        .get(format!("{}/home", gate.base))
+        .bearer_auth(issuer.token().auth_time_ago(30).sign())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+    assert!(gate.logged("reauth::access") || gate.logged("reauth: request"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -68,7 +68,14 @@ Answers:
   code in X-Reauth-Error (for proxies that drop bodies); error bodies are
   {\"error\": \"<code>\", \"message\": \"...\"}.
 
-Stops on SIGTERM or Ctrl-C, finishing requests in flight.";
+With --upstream URL the gate is the front door instead: --bind serves the
+app's traffic (and /reauth/), each request decided on its own request line
+and sent to URL with the identity headers, or refused here (502/504 when
+the app fails); /verify and the probes move to --admin-bind. README \"The
+gate in front\".
+
+Stops on SIGTERM or Ctrl-C, finishing requests in flight (--upstream:
+within --drain-timeout, upgraded connections included).";
 
 #[derive(Args, Debug)]
 pub struct ServeArgs {
