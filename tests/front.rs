@@ -550,3 +550,130 @@ async fn the_readme_command_line_runs() {
     assert!(gate.logged("reauth::access") || gate.logged("reauth: request"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A test CA and a certificate for 127.0.0.1 it signed (openssl, as
+/// `.ci/run` installs it), in `dir`: (CA cert, leaf cert, leaf key).
+fn certificate(dir: &std::path::Path, name: &str) -> (String, String, String) {
+    let path = |f: &str| dir.join(format!("{name}-{f}")).to_str().unwrap().to_owned();
+    let run = |args: &[&str]| {
+        let ok = std::process::Command::new("openssl")
+            .args(args)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .expect("openssl (apt-get install openssl)");
+        assert!(ok.success(), "openssl {args:?}");
+    };
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+    ];
+    let (ca, ca_key, csr, leaf, key, ext) = (
+        path("ca.pem"),
+        path("ca.key"),
+        path("leaf.csr"),
+        path("leaf.pem"),
+        path("leaf.key"),
+        path("ext.cnf"),
+    );
+    let mut a = vec!["req", "-x509"];
+    a.extend(ec);
+    a.extend([
+        "-days",
+        "1",
+        "-subj",
+        "/CN=reauth test CA",
+        "-keyout",
+        &ca_key,
+        "-out",
+        &ca,
+    ]);
+    run(&a);
+    let mut a = vec!["req"];
+    a.extend(ec);
+    a.extend(["-subj", "/CN=127.0.0.1", "-keyout", &key, "-out", &csr]);
+    run(&a);
+    std::fs::write(
+        &ext,
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=critical,CA:FALSE\n",
+    )
+    .unwrap();
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        &csr,
+        "-CA",
+        &ca,
+        "-CAkey",
+        &ca_key,
+        "-CAcreateserial",
+        "-days",
+        "1",
+        "-extfile",
+        &ext,
+        "-out",
+        &leaf,
+    ]);
+    (ca, leaf, key)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_with_a_test_certificate_and_a_reload_on_sighup() {
+    let dir = std::env::temp_dir().join(format!("reauth-front-tls-{}", free_port()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (ca, cert, key) = certificate(&dir, "first");
+    let s = front(&["--tls-cert", &cert, "--tls-key", &key]).await;
+    let https = s.gate.base.replace("http://", "https://");
+    let trusting = |pem: &str| {
+        reqwest::Client::builder()
+            .tls_certs_only([reqwest::Certificate::from_pem(&std::fs::read(pem).unwrap()).unwrap()])
+            .build()
+            .unwrap()
+    };
+    let fresh = s.issuer.token().auth_time_ago(30).sign();
+    let r = trusting(&ca)
+        .get(format!("{https}/home"))
+        .bearer_auth(&fresh)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let seen: Value = r.json().await.unwrap();
+    assert_eq!(seen["headers"]["x-forwarded-proto"], "https");
+    assert_eq!(seen["headers"]["x-reauth-subject"], "user-1");
+    // Plain http on the TLS port is not served.
+    assert!(
+        client()
+            .get(format!("{}/home", s.gate.base))
+            .send()
+            .await
+            .is_err()
+    );
+    // A new certificate in the same files, SIGHUP: new connections get it.
+    let (new_ca, new_cert, new_key) = certificate(&dir, "second");
+    std::fs::copy(&new_cert, &cert).unwrap();
+    std::fs::copy(&new_key, &key).unwrap();
+    let pid = s.gate.child.id().unwrap().to_string();
+    std::process::Command::new("kill")
+        .args(["-HUP", &pid])
+        .status()
+        .unwrap();
+    let mut reloaded = false;
+    for _ in 0..100 {
+        if let Ok(r) = trusting(&new_ca)
+            .get(format!("{https}/home"))
+            .bearer_auth(&fresh)
+            .send()
+            .await
+        {
+            reloaded = r.status() == 200;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(reloaded, "the reloaded certificate is served");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -146,6 +146,14 @@ pub struct FrontArgs {
     /// headers) read from a client.
     #[arg(long, value_name = "BYTES", default_value_t = 64 * 1024)]
     pub max_header_bytes: usize,
+    /// With --upstream: terminate TLS on --bind with this certificate chain
+    /// (PEM, leaf first); needs --tls-key. Reloaded on SIGHUP (a file that
+    /// does not load keeps the certificate in force, and says why).
+    #[arg(long, value_name = "FILE", requires_all = ["upstream", "tls_key"])]
+    pub tls_cert: Option<PathBuf>,
+    /// With --tls-cert: its private key (PEM: PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
     /// With --upstream: on SIGTERM, how long requests and upgraded
     /// connections in flight may take to finish.
     #[arg(long, value_parser = duration::parse, default_value = "30s", value_name = "DURATION")]

@@ -26,6 +26,8 @@ pub struct Front {
     pub(super) drain_timeout: Duration,
     /// Upgraded connections (WebSocket) still open: drained on SIGTERM.
     pub(super) tunnels: tokio_util::task::TaskTracker,
+    /// `--tls-cert`/`--tls-key`.
+    pub(super) tls: Option<Arc<super::tls::Tls>>,
 }
 
 impl Front {
@@ -60,6 +62,10 @@ impl Front {
         if f.max_header_bytes < 1024 {
             return Err("--max-header-bytes must be at least 1024".into());
         }
+        let tls = match (&f.tls_cert, &f.tls_key) {
+            (Some(cert), Some(key)) => Some(Arc::new(super::tls::Tls::new(cert, key)?)),
+            _ => None,
+        };
         let mut connector = HttpConnector::new();
         connector.set_connect_timeout(Some(f.upstream_connect_timeout));
         connector.set_nodelay(true);
@@ -79,6 +85,7 @@ impl Front {
             max_connections: f.max_connections,
             drain_timeout: f.drain_timeout,
             tunnels: tokio_util::task::TaskTracker::new(),
+            tls,
         })
     }
 }

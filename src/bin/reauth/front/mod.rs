@@ -9,6 +9,7 @@
 mod config;
 mod proxy;
 mod server;
+mod tls;
 
 pub use config::Front;
 pub use server::run;

@@ -50,13 +50,14 @@ struct Logged<'a> {
 pub(super) async fn handle(
     front: Arc<Front>,
     peer: SocketAddr,
+    proto: &'static str,
     req: Request<Incoming>,
 ) -> Result<Response<Body>, Infallible> {
     let started = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let policy = front.gate.policy.as_ref().map(|p| p.load_full());
-    let (res, logged) = route(&front, peer, req, policy.as_deref()).await;
+    let (res, logged) = route(&front, peer, proto, req, policy.as_deref()).await;
     let elapsed = started.elapsed();
     if let Some(m) = &front.gate.metrics {
         m.decision(logged.route, logged.code, elapsed);
@@ -79,6 +80,7 @@ pub(super) async fn handle(
 async fn route<'p>(
     front: &'p Front,
     peer: SocketAddr,
+    proto: &'static str,
     req: Request<Incoming>,
     policy: Option<&'p reauth::gate::Policy>,
 ) -> (Response<Body>, Logged<'p>) {
@@ -147,7 +149,8 @@ async fn route<'p>(
         .filter(|(n, _)| n.starts_with("x-reauth-"))
         .collect();
     drop(headers);
-    let (res, upstream, failure) = forward_to(front, peer, req, &path_and_query, &identity).await;
+    let (res, upstream, failure) =
+        forward_to(front, peer, proto, req, &path_and_query, &identity).await;
     let logged = Logged {
         route,
         code: failure.unwrap_or(code),
@@ -161,6 +164,7 @@ async fn route<'p>(
 async fn forward_to(
     front: &Front,
     peer: SocketAddr,
+    proto: &'static str,
     mut req: Request<Incoming>,
     path_and_query: &str,
     identity: &[(&'static str, String)],
@@ -179,7 +183,7 @@ async fn forward_to(
     }
     let peer = Peer {
         addr: peer.ip(),
-        proto: "http",
+        proto,
         trusted: &front.trusted,
     };
     front::upstream_request_headers(req.headers_mut(), identity, &peer);

@@ -33,6 +33,9 @@ pub async fn run(
         .timer(TokioTimer::new())
         .max_header_list_size(u32::try_from(front.max_header_bytes).unwrap_or(u32::MAX));
     let graceful = GracefulShutdown::new();
+    if let Some(tls) = front.tls.clone() {
+        reload_on_sighup(tls);
+    }
     let limit = Arc::new(Semaphore::new(front.max_connections));
     tokio::pin!(stop);
     loop {
@@ -57,14 +60,38 @@ pub async fn run(
         };
         let _ = stream.set_nodelay(true);
         let front = front.clone();
-        let service = service_fn(move |req| handle(front.clone(), peer, req));
-        let conn = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), service)
-            .into_owned();
-        let conn = graceful.watch(conn);
+        let builder = builder.clone();
+        let watcher = graceful.watcher();
         tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                tracing::debug!(error = %e, "reauth: client connection ended");
+            match front.tls.clone() {
+                None => {
+                    let service = service_fn(move |req| handle(front.clone(), peer, "http", req));
+                    let conn =
+                        builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+                    if let Err(e) = watcher.watch(conn.into_owned()).await {
+                        tracing::debug!(error = %e, "reauth: client connection ended");
+                    }
+                }
+                Some(tls) => {
+                    // The handshake, bounded like a request head.
+                    let accepted =
+                        tokio::time::timeout(front.idle_timeout, tls.acceptor().accept(stream))
+                            .await;
+                    let stream = match accepted {
+                        Ok(Ok(s)) => s,
+                        Ok(Err(e)) => {
+                            tracing::debug!(error = %e, %peer, "reauth: TLS handshake failed");
+                            return;
+                        }
+                        Err(_) => return,
+                    };
+                    let service = service_fn(move |req| handle(front.clone(), peer, "https", req));
+                    let conn =
+                        builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+                    if let Err(e) = watcher.watch(conn.into_owned()).await {
+                        tracing::debug!(error = %e, "reauth: client connection ended");
+                    }
+                }
             }
             drop(permit);
         });
@@ -89,4 +116,21 @@ pub async fn run(
         );
     }
     Ok(())
+}
+
+/// SIGHUP reloads the certificate (the policy file reloads on the same
+/// signal, elsewhere).
+fn reload_on_sighup(tls: Arc<super::tls::Tls>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::hangup()) {
+        Ok(mut hup) => {
+            tokio::spawn(async move {
+                while hup.recv().await.is_some() {
+                    let tls = tls.clone();
+                    let _ = tokio::task::spawn_blocking(move || tls.reload()).await;
+                }
+            });
+        }
+        Err(e) => tracing::warn!(error = %e, "reauth: SIGHUP cannot reload the TLS certificate"),
+    }
 }
