@@ -677,3 +677,73 @@ async fn tls_with_a_test_certificate_and_a_reload_on_sighup() {
     assert!(reloaded, "the reloaded certificate is served");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_route_may_name_its_own_upstream() {
+    let issuer = TestIssuer::start().await;
+    let (main_port, other_port) = (free_port(), free_port());
+    let main_hits = upstream(main_port).await;
+    let other_hits = upstream(other_port).await;
+    let dir = std::env::temp_dir().join(format!("reauth-front-routes-{}", free_port()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let policy = dir.join("reauth.toml");
+    std::fs::write(
+        &policy,
+        format!(
+            "[[route]]\nname = \"billing\"\npath = \"/billing/**\"\nupstream = \"http://127.0.0.1:{other_port}\"\n\n\
+             [[route]]\nname = \"app\"\npath = \"/**\"\n"
+        ),
+    )
+    .unwrap();
+    let main = format!("http://127.0.0.1:{main_port}");
+    let gate = serve(
+        &issuer,
+        &[
+            "--config",
+            policy.to_str().unwrap(),
+            "--upstream",
+            &main,
+            "--admin-bind",
+            "127.0.0.1:0",
+        ],
+    )
+    .await;
+    let token = issuer.token().sign();
+    for (path, hits) in [("/billing/invoices", &other_hits), ("/home", &main_hits)] {
+        let r = client()
+            .get(format!("{}{path}", gate.base))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        assert_eq!(
+            hits.load(Ordering::SeqCst),
+            1,
+            "{path} reached its upstream"
+        );
+    }
+    // A route's upstream must be http://host:port: a path or another
+    // scheme is a mistake in the file, found at start-up.
+    for bad in [
+        "https://127.0.0.1:1",
+        "http://127.0.0.1:1/app",
+        "127.0.0.1:1",
+    ] {
+        std::fs::write(
+            &policy,
+            format!("[[route]]\nname = \"a\"\npath = \"/**\"\nupstream = \"{bad}\"\n"),
+        )
+        .unwrap();
+        let out = std::process::Command::new(support::BIN)
+            .args(["serve", "--check-config", policy.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("upstream"),
+            "{bad}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -89,6 +89,8 @@ pub struct Route {
     pub(super) action: Action,
     /// `browser`, when the route says.
     pub(super) browser: Option<BrowserMode>,
+    /// `upstream`: where a gate in front sends this route's requests.
+    pub(super) upstream: Option<String>,
 }
 
 impl Route {
@@ -100,6 +102,13 @@ impl Route {
     /// What the route does.
     pub fn action(&self) -> &Action {
         &self.action
+    }
+
+    /// The route's `upstream` (`http://host:port`), for a gate in front of
+    /// several apps (`reauth serve --upstream`: the default for routes
+    /// without one).
+    pub fn upstream(&self) -> Option<&str> {
+        self.upstream.as_deref()
     }
 
     /// The route's own `browser` setting (`None`: `[defaults]`'s, else the
@@ -174,6 +183,15 @@ impl Policy {
     /// The `[defaults]` requirement.
     pub fn defaults(&self) -> &Requirement {
         &self.defaults
+    }
+
+    /// The `upstream` of the route named `route` (a label of
+    /// [`forward`](crate::gate::forward) has none).
+    pub fn upstream_of(&self, route: &str) -> Option<&str> {
+        self.routes
+            .iter()
+            .find(|r| r.name == route)
+            .and_then(Route::upstream)
     }
 
     /// `[defaults]`'s `browser`, when it says.

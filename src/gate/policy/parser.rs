@@ -110,6 +110,35 @@ impl Parser<'_> {
         })
     }
 
+    /// `upstream = "http://host:port"` (absent: `None`): scheme, host and
+    /// port only, the request's own path and query are kept.
+    fn upstream(&mut self, t: &DeTable<'_>) -> Option<String> {
+        let (_, v) = find(t, "upstream")?;
+        let raw = self.string(v, "upstream")?;
+        let ok = url::Url::parse(raw).is_ok_and(|u| {
+            u.scheme() == "http"
+                && u.host().is_some()
+                && u.path() == "/"
+                && u.query().is_none()
+                && u.fragment().is_none()
+                && u.username().is_empty()
+                && u.password().is_none()
+        }) && !raw.trim_end_matches('/').contains(['?', '#'])
+            && raw
+                .trim_start_matches("http://")
+                .trim_end_matches('/')
+                .find('/')
+                .is_none();
+        if !ok {
+            self.error(
+                v.span(),
+                format!("upstream = {raw:?}: an http://host:port URL, without path or query"),
+            );
+            return None;
+        }
+        Some(raw.trim_end_matches('/').to_owned())
+    }
+
     /// `browser = "step-up" | "challenge"` (absent: `None`).
     fn browser(&mut self, t: &DeTable<'_>) -> Option<BrowserMode> {
         let (_, v) = find(t, "browser")?;
@@ -231,6 +260,7 @@ impl Parser<'_> {
         let hosts = self.route_hosts(t);
         let action = self.route_action(t, name.as_deref(), defaults);
         let browser = self.browser(t);
+        let upstream = self.upstream(t);
         // A route with other mistakes is still kept for the name and
         // shadowing checks (a policy with any error is never used).
         Some(Route {
@@ -240,6 +270,7 @@ impl Parser<'_> {
             path: path?,
             action,
             browser,
+            upstream,
         })
     }
 

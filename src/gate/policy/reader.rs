@@ -26,7 +26,9 @@ pub(super) const REQUIREMENT_KEYS: &[&str] = &[
     "scopes",
     "when_cannot_reauthenticate",
 ];
-pub(super) const ROUTE_KEYS: &[&str] = &["name", "methods", "hosts", "path", "public", "browser"];
+pub(super) const ROUTE_KEYS: &[&str] = &[
+    "name", "methods", "hosts", "path", "public", "browser", "upstream",
+];
 /// `[defaults]`'s keys besides a requirement's.
 pub(super) const DEFAULTS_KEYS: &[&str] = &["browser"];
 pub(super) const LIMIT_KEYS: &[&str] = &["max_uri_bytes", "max_segments", "allow_non_ascii"];

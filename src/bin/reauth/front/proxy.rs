@@ -149,8 +149,13 @@ async fn route<'p>(
         .filter(|(n, _)| n.starts_with("x-reauth-"))
         .collect();
     drop(headers);
+    // The route's own upstream (the policy file checked it), else --upstream.
+    let target = policy
+        .and_then(|p| p.upstream_of(route))
+        .and_then(|u| u.parse::<Uri>().ok())
+        .unwrap_or_else(|| front.upstream.clone());
     let (res, upstream, failure) =
-        forward_to(front, peer, proto, req, &path_and_query, &identity).await;
+        forward_to(front, &target, peer, proto, req, &path_and_query, &identity).await;
     let logged = Logged {
         route,
         code: failure.unwrap_or(code),
@@ -163,6 +168,7 @@ async fn route<'p>(
 /// upgrade (WebSocket) becomes a tunnel once the upstream switches.
 async fn forward_to(
     front: &Front,
+    target: &Uri,
     peer: SocketAddr,
     proto: &'static str,
     mut req: Request<Incoming>,
@@ -187,7 +193,7 @@ async fn forward_to(
         trusted: &front.trusted,
     };
     front::upstream_request_headers(req.headers_mut(), identity, &peer);
-    let mut parts = front.upstream.clone().into_parts();
+    let mut parts = target.clone().into_parts();
     parts.path_and_query = path_and_query.parse().ok();
     match Uri::from_parts(parts) {
         Ok(uri) => *req.uri_mut() = uri,
@@ -205,13 +211,13 @@ async fn forward_to(
     let mut res = match sent {
         Ok(Ok(res)) => res,
         Ok(Err(e)) => {
-            tracing::error!(error = %e, upstream = %front.upstream, "reauth: the upstream failed");
+            tracing::error!(error = %e, upstream = %target, "reauth: the upstream failed");
             let a = refusal(502, "bad_gateway", "the upstream could not be reached");
             return (answer(a), None, Some("bad_gateway"));
         }
         Err(_) => {
             tracing::error!(
-                upstream = %front.upstream,
+                upstream = %target,
                 timeout = ?front.upstream_timeout,
                 "reauth: the upstream did not answer in time (--upstream-timeout)"
             );
