@@ -174,6 +174,11 @@ fn spawn(cmd: &mut Command) -> Child {
 }
 
 async fn nginx(ports: &Ports) -> Proxy {
+    nginx_with(ports, |conf| conf).await
+}
+
+/// nginx with the README's block, `edit`ed (e.g. the gate on a socket).
+async fn nginx_with(ports: &Ports, edit: impl Fn(String) -> String) -> Proxy {
     // Without the module, nginx's own `unknown directive` would be the
     // only message: say what to install.
     if let Err(why) = support::preflight::nginx_headers_more() {
@@ -193,7 +198,7 @@ async fn nginx(ports: &Ports) -> Proxy {
          client_body_temp_path {d}/body;\n proxy_temp_path {d}/proxy;\n\
          fastcgi_temp_path {d}/fastcgi;\n uwsgi_temp_path {d}/uwsgi;\n scgi_temp_path {d}/scgi;\n\
          {}\n}}\n",
-        localize(&readme_block("nginx"), ports)
+        edit(localize(&readme_block("nginx"), ports))
     );
     std::fs::write(dir.0.join("nginx.conf"), conf).unwrap();
     let mut child = spawn(
@@ -900,4 +905,46 @@ async fn a_real_browser_steps_up_through_the_nginx_guide() {
         cookie.value()
     );
     drop(app);
+}
+
+/// The nginx guide with the gate on a Unix socket (`reauth serve --bind
+/// unix:/PATH`, `server unix:/PATH;`, as the README says): the same
+/// answers as over TCP.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_nginx_guide_works_with_the_gate_on_a_unix_socket() {
+    if !available("nginx") {
+        return;
+    }
+    let issuer = TestIssuer::start().await;
+    let dir = temp_dir("uds");
+    let socket = dir.0.join("gate.sock").to_str().unwrap().to_owned();
+    let policy = dir.0.join("reauth.toml");
+    std::fs::write(&policy, readme_block("toml reauth.toml")).unwrap();
+    // nginx runs as this user here; the mode lets it connect.
+    let _gate = support::serve_unix(
+        &issuer,
+        &socket,
+        &["--config", policy.to_str().unwrap(), "--socket-mode", "660"],
+    )
+    .await;
+    let ports = Ports {
+        gate: free_port(),
+        app: free_port(),
+        proxy: free_port(),
+    };
+    upstream(ports.app).await;
+    let gate_line = format!("server 127.0.0.1:{};", ports.gate);
+    let mut proxy = nginx_with(&ports, |conf| {
+        assert!(conf.contains(&gate_line), "the guide's gate upstream");
+        conf.replace(&gate_line, &format!("server unix:{socket};"))
+    })
+    .await;
+    let fresh = issuer.token().auth_time_ago(30).sign();
+    let r = call(&ports, "GET", "/home", Some(&fresh), &[], None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.seen("x-reauth-subject").as_deref(), Some("user-1"));
+    let stale = issuer.token().auth_time_ago(3600).sign();
+    let r = call(&ports, "GET", "/home", Some(&stale), &[], None).await;
+    assert_eq!(r.status, 401, "{}", r.body);
+    let _ = proxy.child.kill().await;
 }

@@ -249,6 +249,41 @@ mod serve_support {
         }
     }
 
+    /// `reauth serve --bind unix:PATH ARGS`, once it says it listens.
+    pub async fn serve_unix(issuer: &TestIssuer, path: &str, extra: &[&str]) -> Child {
+        let bind = format!("unix:{path}");
+        let mut child = Command::new(BIN)
+            .args([
+                "serve",
+                "--issuer",
+                issuer.issuer(),
+                "--audience",
+                "test-client",
+            ])
+            .args(["--bind", &bind, "--workers", "1"])
+            .args(extra)
+            .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1")
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        tokio::time::timeout(Duration::from_secs(30), async {
+            while let Some(line) = lines.next_line().await.unwrap() {
+                if line.contains("on a Unix socket") {
+                    return;
+                }
+            }
+            panic!("serve exited before listening");
+        })
+        .await
+        .expect("serve listens");
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        child
+    }
+
     pub struct Reply {
         pub status: u16,
         pub headers: reqwest::header::HeaderMap,

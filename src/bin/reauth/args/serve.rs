@@ -7,6 +7,8 @@ use std::time::Duration;
 use clap::Args;
 use reauth::gate::duration;
 
+pub use crate::serve::listen::{Listen, socket_mode};
+
 use super::common::CommonArgs;
 
 pub(super) const SERVE_HELP: &str = "\
@@ -81,9 +83,15 @@ within --drain-timeout, upgraded connections included).";
 pub struct ServeArgs {
     #[command(flatten)]
     pub common: CommonArgs,
-    /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
-    pub bind: SocketAddr,
+    /// Address to listen on, or unix:/PATH for a Unix socket (a proxy on
+    /// the same machine: nginx `server unix:/PATH;`), created with
+    /// --socket-mode. With --upstream, a TCP address.
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR|unix:/PATH")]
+    pub bind: Listen,
+    /// The file mode of a unix:/PATH socket (octal): who may connect.
+    /// Default 660: the gate's user and group (put the proxy's user in it).
+    #[arg(long, value_parser = socket_mode, default_value = "660", value_name = "MODE")]
+    pub socket_mode: u32,
     /// Worker threads (0: one per CPU).
     #[arg(long, default_value_t = 0)]
     pub workers: usize,

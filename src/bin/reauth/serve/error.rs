@@ -15,10 +15,7 @@ pub(super) enum ServeError {
     /// The verifiers: the options, or the issuer's discovery.
     Verifiers(CliError),
     /// `--bind` cannot be listened on.
-    Listen {
-        bind: SocketAddr,
-        error: std::io::Error,
-    },
+    Listen { bind: String, error: std::io::Error },
     /// `--metrics-bind` cannot be listened on.
     MetricsListen {
         bind: SocketAddr,

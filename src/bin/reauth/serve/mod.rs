@@ -13,6 +13,7 @@
 mod app;
 mod error;
 mod handler;
+pub mod listen;
 mod start;
 mod stepup;
 

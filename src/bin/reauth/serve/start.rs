@@ -5,6 +5,7 @@ use actix_web::{App, HttpServer, web};
 
 use super::app::{self, VerifierData};
 use super::error::ServeError;
+use super::listen::{self, Listen};
 use super::stepup;
 use crate::args::ServeArgs;
 use crate::front::{self, Front};
@@ -76,9 +77,9 @@ async fn serve(args: ServeArgs) -> Result<(), ServeError> {
         None => None,
     };
     let own_bind = if front.is_some() {
-        args.front.admin_bind
+        Listen::Tcp(args.front.admin_bind)
     } else {
-        args.bind
+        args.bind.clone()
     };
     // For the back-channel logout receiver (the actix adapter reads it).
     let verifier_data = VerifierData::from(verifier);
@@ -94,10 +95,26 @@ async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     if args.workers > 0 {
         server = server.workers(args.workers);
     }
-    let server = server.bind(own_bind).map_err(|error| ServeError::Listen {
-        bind: own_bind,
+    let listen_error = |error| ServeError::Listen {
+        bind: own_bind.to_string(),
         error,
-    })?;
+    };
+    let server = match &own_bind {
+        Listen::Tcp(addr) => server.bind(addr).map_err(listen_error)?,
+        Listen::Unix(path) => {
+            listen::prepare_unix(path).map_err(listen_error)?;
+            let server = server.bind_uds(path).map_err(listen_error)?;
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(args.socket_mode))
+                .map_err(listen_error)?;
+            tracing::info!(
+                socket = %path.display(),
+                mode = format!("{:o}", args.socket_mode),
+                "reauth: serving /verify, /livez, /readyz, /healthz and /backchannel-logout on a Unix socket"
+            );
+            server
+        }
+    };
     for addr in server.addrs() {
         tracing::info!(%addr, "reauth: serving /verify, /livez, /readyz, /healthz and /backchannel-logout");
     }
@@ -110,6 +127,9 @@ async fn serve(args: ServeArgs) -> Result<(), ServeError> {
     // actix-web stops gracefully on SIGTERM / SIGINT; so does the front
     // door, which is waited for (its drain) before the process ends.
     let served = server.run().await.map_err(ServeError::Server);
+    if let Listen::Unix(path) = &own_bind {
+        let _ = std::fs::remove_file(path);
+    }
     if let Some(done) = front {
         let _ = done.await;
     }
@@ -125,14 +145,17 @@ fn front_door(
     gate: std::sync::Arc<Gate>,
 ) -> Result<tokio::sync::oneshot::Receiver<()>, ServeError> {
     let state = Front::new(args, upstream, gate).map_err(ServeError::Front)?;
-    let listener = std::net::TcpListener::bind(args.bind).map_err(|error| ServeError::Listen {
-        bind: args.bind,
+    let Listen::Tcp(bind) = args.bind else {
+        return Err(ServeError::Front(
+            "--upstream serves the app's traffic on a TCP --bind address, not a Unix socket".into(),
+        ));
+    };
+    let listen_error = |error| ServeError::Listen {
+        bind: bind.to_string(),
         error,
-    })?;
-    let addr = listener.local_addr().map_err(|error| ServeError::Listen {
-        bind: args.bind,
-        error,
-    })?;
+    };
+    let listener = std::net::TcpListener::bind(bind).map_err(listen_error)?;
+    let addr = listener.local_addr().map_err(listen_error)?;
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
     if args.workers > 0 {
         runtime.worker_threads(args.workers);
