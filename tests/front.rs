@@ -45,7 +45,7 @@ path = "/**"
 /// The upstream app: counts what reaches it, echoes headers and body
 /// length (counted as it streams), streams `/big?n=BYTES`, answers
 /// `/slow` after 3 s, echoes WebSocket messages on `/ws`.
-async fn upstream(port: u16) -> Arc<AtomicUsize> {
+async fn upstream_with(port: u16, tls: Option<tokio_rustls::TlsAcceptor>) -> Arc<AtomicUsize> {
     let hits = Arc::new(AtomicUsize::new(0));
     let seen = hits.clone();
     let echo = move |headers: HeaderMap, body: Body| {
@@ -102,8 +102,39 @@ async fn upstream(port: u16) -> Arc<AtomicUsize> {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
         .unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    match tls {
+        None => {
+            tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        }
+        Some(acceptor) => {
+            tokio::spawn(async move {
+                loop {
+                    let (tcp, _) = listener.accept().await.unwrap();
+                    let (acceptor, app) = (acceptor.clone(), app.clone());
+                    tokio::spawn(async move {
+                        let Ok(stream) = acceptor.accept(tcp).await else {
+                            return;
+                        };
+                        let service = hyper_util::service::TowerToHyperService::new(app);
+                        let _ = hyper_util::server::conn::auto::Builder::new(
+                            hyper_util::rt::TokioExecutor::new(),
+                        )
+                        .serve_connection_with_upgrades(
+                            hyper_util::rt::TokioIo::new(stream),
+                            service,
+                        )
+                        .await;
+                    });
+                }
+            });
+        }
+    }
     hits
+}
+
+/// [`upstream_with`] over plain http.
+async fn upstream(port: u16) -> Arc<AtomicUsize> {
+    upstream_with(port, None).await
 }
 
 struct Setup {
@@ -421,11 +452,7 @@ async fn sigterm_drains_requests_in_flight() {
 async fn settings_that_cannot_work_stop_the_gate() {
     let issuer = TestIssuer::start().await;
     for (upstream, needle) in [
-        (
-            "https://127.0.0.1:1",
-            "https upstreams are not supported yet",
-        ),
-        ("ftp://127.0.0.1:1", "an http:// URL"),
+        ("ftp://127.0.0.1:1", "an http:// or https:// URL"),
         ("http://127.0.0.1:1/app", "scheme, host and port only"),
     ] {
         let out = tokio::process::Command::new(support::BIN)
@@ -723,13 +750,9 @@ async fn a_route_may_name_its_own_upstream() {
             "{path} reached its upstream"
         );
     }
-    // A route's upstream must be http://host:port: a path or another
+    // A route's upstream must be http(s)://host:port: a path or another
     // scheme is a mistake in the file, found at start-up.
-    for bad in [
-        "https://127.0.0.1:1",
-        "http://127.0.0.1:1/app",
-        "127.0.0.1:1",
-    ] {
+    for bad in ["ftp://127.0.0.1:1", "http://127.0.0.1:1/app", "127.0.0.1:1"] {
         std::fs::write(
             &policy,
             format!("[[route]]\nname = \"a\"\npath = \"/**\"\nupstream = \"{bad}\"\n"),
@@ -745,5 +768,70 @@ async fn a_route_may_name_its_own_upstream() {
             "{bad}"
         );
     }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_https_upstream_with_a_given_ca() {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let dir = std::env::temp_dir().join(format!("reauth-front-up-tls-{}", free_port()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (ca, cert, key) = certificate(&dir, "upstream");
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&cert)
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let provider = Arc::new(tokio_rustls::rustls::crypto::aws_lc_rs::default_provider());
+    let config = tokio_rustls::rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(chain, PrivateKeyDer::from_pem_file(&key).unwrap())
+        .unwrap();
+    let port = free_port();
+    let hits = upstream_with(
+        port,
+        Some(tokio_rustls::TlsAcceptor::from(Arc::new(config))),
+    )
+    .await;
+    let issuer = TestIssuer::start().await;
+    let https = format!("https://127.0.0.1:{port}");
+    let gate = serve(
+        &issuer,
+        &[
+            "--upstream",
+            &https,
+            "--upstream-ca",
+            &ca,
+            "--admin-bind",
+            "127.0.0.1:0",
+        ],
+    )
+    .await;
+    let token = issuer.token().sign();
+    let r = client()
+        .get(format!("{}/home", gate.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+    // The system's roots do not know the test CA: 502, never a request
+    // sent to an unverified upstream.
+    let gate = serve(
+        &issuer,
+        &["--upstream", &https, "--admin-bind", "127.0.0.1:0"],
+    )
+    .await;
+    let r = client()
+        .get(format!("{}/home", gate.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 502);
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -110,13 +110,13 @@ impl Parser<'_> {
         })
     }
 
-    /// `upstream = "http://host:port"` (absent: `None`): scheme, host and
+    /// `upstream = "http(s)://host:port"` (absent: `None`): scheme, host and
     /// port only, the request's own path and query are kept.
     fn upstream(&mut self, t: &DeTable<'_>) -> Option<String> {
         let (_, v) = find(t, "upstream")?;
         let raw = self.string(v, "upstream")?;
         let ok = url::Url::parse(raw).is_ok_and(|u| {
-            u.scheme() == "http"
+            (u.scheme() == "http" || u.scheme() == "https")
                 && u.host().is_some()
                 && u.path() == "/"
                 && u.query().is_none()
@@ -132,7 +132,9 @@ impl Parser<'_> {
         if !ok {
             self.error(
                 v.span(),
-                format!("upstream = {raw:?}: an http://host:port URL, without path or query"),
+                format!(
+                    "upstream = {raw:?}: an http:// or https://host:port URL, without path or query"
+                ),
             );
             return None;
         }

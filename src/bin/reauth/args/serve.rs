@@ -119,7 +119,7 @@ pub struct ServeArgs {
 #[derive(Args, Debug)]
 pub struct FrontArgs {
     /// Be the front door: serve the app's traffic on --bind, send each
-    /// request the gate allows to URL (http://HOST:PORT, keeping the
+    /// request the gate allows to URL (http:// or https://HOST:PORT, keeping the
     /// request's path and query) with the identity headers, and answer
     /// refusals itself. /verify, the probes and the back-channel logout
     /// then listen on --admin-bind. README "The gate in front".
@@ -154,6 +154,10 @@ pub struct FrontArgs {
     /// headers) read from a client.
     #[arg(long, value_name = "BYTES", default_value_t = 64 * 1024)]
     pub max_header_bytes: usize,
+    /// With an https --upstream (or a route's): trust only the CA
+    /// certificates in this PEM file, instead of the system's.
+    #[arg(long, value_name = "FILE", requires = "upstream")]
+    pub upstream_ca: Option<PathBuf>,
     /// With --upstream: terminate TLS on --bind with this certificate chain
     /// (PEM, leaf first); needs --tls-key. Reloaded on SIGHUP (a file that
     /// does not load keeps the certificate in force, and says why).

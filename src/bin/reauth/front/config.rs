@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http::Uri;
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
@@ -18,7 +19,7 @@ pub struct Front {
     /// `http://host:port` of the upstream.
     pub(super) upstream: Uri,
     pub(super) trusted: TrustedProxies,
-    pub(super) client: Client<HttpConnector, hyper::body::Incoming>,
+    pub(super) client: Client<HttpsConnector<HttpConnector>, hyper::body::Incoming>,
     pub(super) upstream_timeout: Duration,
     pub(super) idle_timeout: Duration,
     pub(super) max_header_bytes: usize,
@@ -39,14 +40,12 @@ impl Front {
             .parse()
             .map_err(|e| format!("--upstream {upstream:?}: {e}"))?;
         match uri.scheme_str() {
-            Some("http") => {}
-            Some("https") => {
+            Some("http" | "https") => {}
+            _ => {
                 return Err(format!(
-                    "--upstream {upstream:?}: https upstreams are not supported yet; reach the \
-                     app over http on a private network or loopback"
+                    "--upstream {upstream:?}: an http:// or https:// URL"
                 ));
             }
-            _ => return Err(format!("--upstream {upstream:?}: an http:// URL")),
         }
         if uri.authority().is_none() || uri.path() != "/" || uri.query().is_some() {
             return Err(format!(
@@ -69,7 +68,12 @@ impl Front {
         let mut connector = HttpConnector::new();
         connector.set_connect_timeout(Some(f.upstream_connect_timeout));
         connector.set_nodelay(true);
-        connector.enforce_http(true);
+        connector.enforce_http(false);
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(upstream_tls(f.upstream_ca.as_deref())?)
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(connector);
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(f.idle_timeout)
             .pool_timer(hyper_util::rt::TokioTimer::new())
@@ -88,4 +92,41 @@ impl Front {
             tls,
         })
     }
+}
+
+/// The TLS client configuration for https upstreams: the roots of
+/// `--upstream-ca`, else the system's (none found is an error now, not a
+/// 502 on every request later).
+fn upstream_tls(
+    ca: Option<&std::path::Path>,
+) -> Result<tokio_rustls::rustls::ClientConfig, String> {
+    use rustls_pki_types::CertificateDer;
+    use rustls_pki_types::pem::PemObject;
+    let mut roots = tokio_rustls::rustls::RootCertStore::empty();
+    let certs: Vec<CertificateDer<'static>> = match ca {
+        Some(path) => CertificateDer::pem_file_iter(path)
+            .and_then(|it| it.collect::<Result<_, _>>())
+            .map_err(|e| format!("--upstream-ca {}: {e}", path.display()))?,
+        None => rustls_native_certs::load_native_certs().certs,
+    };
+    let (added, _) = roots.add_parsable_certificates(certs);
+    if added == 0 {
+        return Err(match ca {
+            Some(path) => format!(
+                "--upstream-ca {}: no CA certificate in the file",
+                path.display()
+            ),
+            None => "no system CA certificates for https upstreams: install ca-certificates, or \
+                     give --upstream-ca"
+                .to_owned(),
+        });
+    }
+    let provider = Arc::new(tokio_rustls::rustls::crypto::aws_lc_rs::default_provider());
+    Ok(
+        tokio_rustls::rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| format!("TLS: {e}"))?
+            .with_root_certificates(roots)
+            .with_no_client_auth(),
+    )
 }
