@@ -835,3 +835,32 @@ async fn an_https_upstream_with_a_given_ca() {
     assert_eq!(hits.load(Ordering::SeqCst), 1);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_decisions_and_upstream_answers() {
+    let metrics = format!("127.0.0.1:{}", free_port());
+    let s = front(&["--metrics-bind", &metrics, "--upstream-timeout", "1s"]).await;
+    let fresh = s.issuer.token().auth_time_ago(30).sign();
+    for path in ["/home", "/slow"] {
+        let _ = client()
+            .get(format!("{}{path}", s.gate.base))
+            .bearer_auth(&fresh)
+            .send()
+            .await
+            .unwrap();
+    }
+    let text = reqwest::get(format!("http://{metrics}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        "reauth_upstream_responses_total{outcome=\"2xx\"} 1",
+        "reauth_upstream_responses_total{outcome=\"gateway_timeout\"} 1",
+        "reauth_decisions_total{route=\"app\",code=\"ok\"} 1",
+        "reauth_upstream_duration_seconds_count 2",
+    ] {
+        assert!(text.contains(line), "{line} in:\n{text}");
+    }
+}

@@ -25,6 +25,12 @@ struct DecisionLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct UpstreamLabels {
+    /// `2xx`...`5xx`, or `bad_gateway` / `gateway_timeout` (no answer).
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ReloadLabels {
     result: &'static str,
 }
@@ -35,6 +41,8 @@ pub struct Metrics {
     decisions: Family<DecisionLabels, Counter>,
     latency: Histogram,
     reloads: Family<ReloadLabels, Counter>,
+    upstream: Family<UpstreamLabels, Counter>,
+    upstream_latency: Histogram,
     registry: Registry,
 }
 
@@ -60,11 +68,25 @@ impl Metrics {
             "Policy file reloads (SIGHUP) by result",
             reloads.clone(),
         );
+        let upstream = Family::<UpstreamLabels, Counter>::default();
+        let upstream_latency = Histogram::new(exponential_buckets(0.000_1, 2.0, 18));
+        registry.register(
+            "upstream_responses",
+            "With --upstream: the app's answers by status class, or why there was none",
+            upstream.clone(),
+        );
+        registry.register(
+            "upstream_duration_seconds",
+            "With --upstream: time until the app's response headers",
+            upstream_latency.clone(),
+        );
         registry.register_collector(Box::new(VerifierCollector(verifier)));
         Arc::new(Self {
             decisions,
             latency,
             reloads,
+            upstream,
+            upstream_latency,
             registry,
         })
     }
@@ -77,6 +99,26 @@ impl Metrics {
             })
             .inc();
         self.latency.observe(elapsed.as_secs_f64());
+    }
+
+    /// An upstream exchange (`--upstream`): its status, or why there was
+    /// none, and the time until its headers.
+    pub fn upstream(&self, status: Option<u16>, failure: Option<&'static str>, elapsed: Duration) {
+        let outcome = match (status, failure) {
+            (_, Some(why)) => why,
+            (Some(s), None) => match s / 100 {
+                1 => "1xx",
+                2 => "2xx",
+                3 => "3xx",
+                4 => "4xx",
+                _ => "5xx",
+            },
+            (None, None) => return,
+        };
+        self.upstream
+            .get_or_create(&UpstreamLabels { outcome })
+            .inc();
+        self.upstream_latency.observe(elapsed.as_secs_f64());
     }
 
     /// A reload: on success the decision series start over, so the routes

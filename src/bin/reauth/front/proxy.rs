@@ -154,8 +154,12 @@ async fn route<'p>(
         .and_then(|p| p.upstream_of(route))
         .and_then(|u| u.parse::<Uri>().ok())
         .unwrap_or_else(|| front.upstream.clone());
+    let sent = Instant::now();
     let (res, upstream, failure) =
         forward_to(front, &target, peer, proto, req, &path_and_query, &identity).await;
+    if let Some(m) = &front.gate.metrics {
+        m.upstream(upstream, failure, sent.elapsed());
+    }
     let logged = Logged {
         route,
         code: failure.unwrap_or(code),
