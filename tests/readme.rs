@@ -87,9 +87,21 @@ fn the_step_up_example_command_line_is_the_documented_one() {
         readme.contains(CONTRACT),
         "README lost the step-up command line"
     );
-    let example =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/stepup.rs"))
-            .unwrap();
+    // Both step-up examples (actix and axum) take their command line from
+    // one file.
+    for twin in ["/examples/stepup.rs", "/examples/stepup_axum.rs"] {
+        let text =
+            std::fs::read_to_string(format!("{}{twin}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        assert!(
+            text.contains("#[path = \"shared/stepup.rs\"]") && text.contains("shared::args()"),
+            "{twin} does not read the shared command line"
+        );
+    }
+    let example = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/shared/stepup.rs"
+    ))
+    .unwrap();
     for flag in [
         "--issuer",
         "--client-id",
