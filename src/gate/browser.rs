@@ -122,31 +122,14 @@ impl GateBrowser {
     /// when the gate is in front.
     pub fn credential(&self, judged: &Judged<'_>) -> Result<Credential, GuardError> {
         let (req, original) = (judged.req, judged.original);
-        if let Some(auth) = req
-            .headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case("authorization"))
-        {
-            let value = std::str::from_utf8(auth.1).map_err(|_| GuardError::MissingToken)?;
+        if let Some(auth) = req.header("authorization") {
+            let value = std::str::from_utf8(auth).map_err(|_| GuardError::MissingToken)?;
             return crate::guard::TokenSource::AuthorizationBearer
                 .extract(|_| Some(value))
                 .map(|t| Credential::Bearer(t.to_owned()))
                 .ok_or(GuardError::MissingToken);
         }
-        let cookies = joined_cookies(
-            req.headers
-                .iter()
-                .filter(|(n, _)| n.eq_ignore_ascii_case("cookie"))
-                .map(|(_, v)| *v),
-        );
-        let crate::guard::TokenSource::Cookie(name) = self.step.token_source() else {
-            return Ok(Credential::None);
-        };
-        let Some(token) = cookies
-            .as_deref()
-            .and_then(|c| crate::guard::cookie(c, &name))
-            .filter(|t| !t.is_empty())
-        else {
+        let Some(token) = self.session_token(req) else {
             return Ok(Credential::None);
         };
         let Some(method) = original.and_then(|o| o.method.clone()) else {
@@ -175,7 +158,19 @@ impl GateBrowser {
             );
             return Err(GuardError::CrossSiteRequest);
         }
-        Ok(Credential::Session(token.to_owned()))
+        Ok(Credential::Session(token))
+    }
+
+    /// The session cookie's token in `req`'s `Cookie` headers (every one:
+    /// HTTP/2 sends one per cookie).
+    fn session_token(&self, req: &ForwardRequest<'_>) -> Option<String> {
+        let crate::guard::TokenSource::Cookie(name) = self.step.token_source() else {
+            return None;
+        };
+        let cookies = joined_cookies(cookie_values(req))?;
+        crate::guard::cookie(&cookies, &name)
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
     }
 
     /// The same-origin rule of this gate's cookie: `Sec-Fetch-Site`
@@ -296,14 +291,7 @@ impl GateBrowser {
                     Ok(r) => r.into_owned(),
                     Err(message) => return refusal(400, "invalid_request", &message),
                 };
-                let cookies = joined_cookies(cookie_values(req));
-                let token = match self.step.token_source() {
-                    crate::guard::TokenSource::Cookie(name) => cookies
-                        .as_deref()
-                        .and_then(|c| crate::guard::cookie(c, &name))
-                        .map(str::to_owned),
-                    _ => None,
-                };
+                let token = self.session_token(req);
                 self.step
                     .start_answer(&requirement, &rd, token.as_deref(), accept)
                     .await
