@@ -23,7 +23,8 @@ pub struct Front {
     pub(super) upstream_timeout: Duration,
     pub(super) idle_timeout: Duration,
     pub(super) max_header_bytes: usize,
-    pub(super) max_connections: usize,
+    /// `--max-connections`, shared by every thread of the front door.
+    pub(super) limit: Arc<tokio::sync::Semaphore>,
     pub(super) drain_timeout: Duration,
     /// Upgraded connections (WebSocket) still open: drained on SIGTERM.
     pub(super) tunnels: tokio_util::task::TaskTracker,
@@ -34,7 +35,14 @@ pub struct Front {
 impl Front {
     /// The front door for `gate`, from the command line; `Err` names the
     /// flag to fix.
-    pub fn new(args: &ServeArgs, upstream: &str, gate: Arc<Gate>) -> Result<Self, String> {
+    ///
+    /// `limit` bounds the client connections of every thread together.
+    pub fn new(
+        args: &ServeArgs,
+        upstream: &str,
+        gate: Arc<Gate>,
+        limit: Arc<tokio::sync::Semaphore>,
+    ) -> Result<Self, String> {
         let f = &args.front;
         let uri: Uri = upstream
             .parse()
@@ -86,7 +94,7 @@ impl Front {
             upstream_timeout: f.upstream_timeout,
             idle_timeout: f.idle_timeout,
             max_header_bytes: f.max_header_bytes,
-            max_connections: f.max_connections,
+            limit,
             drain_timeout: f.drain_timeout,
             tunnels: tokio_util::task::TaskTracker::new(),
             tls,

@@ -9,7 +9,6 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
 
 use super::config::Front;
 use super::proxy::handle;
@@ -36,7 +35,7 @@ pub async fn run(
     if let Some(tls) = front.tls.clone() {
         reload_on_sighup(tls);
     }
-    let limit = Arc::new(Semaphore::new(front.max_connections));
+    let limit = front.limit.clone();
     tokio::pin!(stop);
     loop {
         let permit = tokio::select! {

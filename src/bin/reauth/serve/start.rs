@@ -144,7 +144,6 @@ fn front_door(
     upstream: &str,
     gate: std::sync::Arc<Gate>,
 ) -> Result<tokio::sync::oneshot::Receiver<()>, ServeError> {
-    let state = Front::new(args, upstream, gate).map_err(ServeError::Front)?;
     let Listen::Tcp(bind) = args.bind else {
         return Err(ServeError::Front(
             "--upstream serves the app's traffic on a TCP --bind address, not a Unix socket".into(),
@@ -156,31 +155,56 @@ fn front_door(
     };
     let listener = std::net::TcpListener::bind(bind).map_err(listen_error)?;
     let addr = listener.local_addr().map_err(listen_error)?;
-    let mut runtime = tokio::runtime::Builder::new_multi_thread();
-    if args.workers > 0 {
-        runtime.worker_threads(args.workers);
+    // One thread a core, each a runtime of its own that accepts on the
+    // shared socket and keeps its connections, its pool to the app and
+    // its tasks to itself: no request crosses threads (a cross-thread
+    // wake-up costs more than the request on a small VM).
+    let threads = match args.workers {
+        0 => std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
+        n => n,
+    };
+    let limit = std::sync::Arc::new(tokio::sync::Semaphore::new(args.front.max_connections));
+    let mut fronts = Vec::with_capacity(threads);
+    for _ in 0..threads {
+        let state =
+            Front::new(args, upstream, gate.clone(), limit.clone()).map_err(ServeError::Front)?;
+        let listener = listener.try_clone().map_err(listen_error)?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(ServeError::Server)?;
+        fronts.push((state, listener, runtime));
     }
-    let runtime = runtime
-        .enable_all()
-        .thread_name("reauth-front")
-        .build()
-        .map_err(ServeError::Server)?;
-    tracing::info!(%addr, upstream, "reauth: serving the app's traffic (front door)");
+    tracing::info!(%addr, upstream, threads, "reauth: serving the app's traffic (front door)");
     let (done, finished) = tokio::sync::oneshot::channel();
+    let mut handles = Vec::with_capacity(threads);
+    for (i, (state, listener, runtime)) in fronts.into_iter().enumerate() {
+        let handle = std::thread::Builder::new()
+            .name(format!("reauth-front-{i}"))
+            .spawn(move || {
+                let stopped = runtime.block_on(front::run(
+                    listener,
+                    std::sync::Arc::new(state),
+                    stop_signal(),
+                ));
+                if let Err(e) = stopped {
+                    tracing::error!(error = %e, "reauth: the front door failed");
+                }
+            })
+            .map_err(ServeError::Server)?;
+        handles.push(handle);
+    }
+    // Resolves once every thread has drained.
     std::thread::Builder::new()
-        .name("reauth-front".into())
+        .name("reauth-front-wait".into())
         .spawn(move || {
-            let stopped = runtime.block_on(front::run(
-                listener,
-                std::sync::Arc::new(state),
-                stop_signal(),
-            ));
-            if let Err(e) = stopped {
-                tracing::error!(error = %e, "reauth: the front door failed");
+            for h in handles {
+                let _ = h.join();
             }
             let _ = done.send(());
         })
         .map_err(ServeError::Server)?;
+    drop(listener);
     Ok(finished)
 }
 
