@@ -122,12 +122,8 @@ impl GateBrowser {
     /// when the gate is in front.
     pub fn credential(&self, judged: &Judged<'_>) -> Result<Credential, GuardError> {
         let (req, original) = (judged.req, judged.original);
-        if let Some(auth) = req.header("authorization") {
-            let value = std::str::from_utf8(auth).map_err(|_| GuardError::MissingToken)?;
-            return crate::guard::TokenSource::AuthorizationBearer
-                .extract(|_| Some(value))
-                .map(|t| Credential::Bearer(t.to_owned()))
-                .ok_or(GuardError::MissingToken);
+        if let Some(bearer) = Credential::from_authorization(req) {
+            return bearer;
         }
         let Some(token) = self.session_token(req) else {
             return Ok(Credential::None);

@@ -6,7 +6,7 @@
 //! headers, or the refusal (a browser's redirect to log in included).
 
 use crate::guard::render::{Answer, Refused};
-use crate::guard::{GuardError, TokenSource, check_with};
+use crate::guard::{GuardError, check_with};
 use crate::verify::issuers::Verifiers;
 use crate::verify::requirement::Requirement;
 use crate::verify::verifier::ClaimsMap;
@@ -126,10 +126,7 @@ impl Gatekeeper {
         if let Some(browser) = &self.browser {
             return browser.credential(judged);
         }
-        let header = |name: &str| judged.req.text(name);
-        Ok(TokenSource::AuthorizationBearer
-            .extract(header)
-            .map_or(Credential::None, |t| Credential::Bearer(t.to_owned())))
+        Credential::from_authorization(judged.req).unwrap_or(Ok(Credential::None))
     }
 
     /// The refusal's answer: the challenge, or a browser's redirect to log

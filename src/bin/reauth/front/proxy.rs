@@ -9,8 +9,8 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use http::{Request, Response, StatusCode, Uri, Version};
+use http_body_util::BodyExt;
 use http_body_util::combinators::BoxBody;
-use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use reauth::Answer;
@@ -22,21 +22,10 @@ use super::config::Front;
 
 pub(super) type Body = BoxBody<Bytes, hyper::Error>;
 
-/// The core's answer as a response (the one conversion of this module).
+/// The core's answer as a response: the library's conversion
+/// ([`reauth::tower::answer_response`]), its body boxed as the proxy's.
 fn answer(answer: Answer) -> Response<Body> {
-    let mut res = Response::new(
-        Full::new(Bytes::from(answer.body))
-            .map_err(|never| match never {})
-            .boxed(),
-    );
-    *res.status_mut() =
-        StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    for (name, value) in answer.headers {
-        if let Ok(v) = http::HeaderValue::from_str(&value) {
-            res.headers_mut().append(name, v);
-        }
-    }
-    res
+    reauth::tower::answer_response(answer).map(|b| b.map_err(|never| match never {}).boxed())
 }
 
 /// What the access log says of a request (never the token, the cookie or
