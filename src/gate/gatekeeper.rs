@@ -43,7 +43,7 @@ impl Gatekeeper {
         req: &ForwardRequest<'_>,
         policy: Option<&'p Policy>,
     ) -> Outcome<'p> {
-        match forward::classify(req, policy, &self.requirement) {
+        named(match forward::classify(req, policy, &self.requirement) {
             Step::Answer(outcome) => outcome,
             Step::Verify { route, requirement } => {
                 let original = forward::original(req).ok();
@@ -54,7 +54,7 @@ impl Gatekeeper {
                 };
                 self.decide(&judged, route, &requirement, policy).await
             }
-        }
+        })
     }
 
     /// In front of the app: `req` is the request itself (its method,
@@ -70,7 +70,7 @@ impl Gatekeeper {
             None => (forward::NO_FILE, &self.requirement),
             Some(policy) => match forward::route_for(original, policy) {
                 Ok(chosen) => chosen,
-                Err(outcome) => return outcome,
+                Err(outcome) => return named(outcome),
             },
         };
         let judged = Judged {
@@ -78,7 +78,7 @@ impl Gatekeeper {
             original: original.as_ref().ok(),
             overrides: "",
         };
-        self.decide(&judged, route, requirement, policy).await
+        named(self.decide(&judged, route, requirement, policy).await)
     }
 
     /// The token, its verification against `requirement`, and the answer.
@@ -151,4 +151,17 @@ impl Gatekeeper {
         let _ = (judged, credential, route, policy);
         answer
     }
+}
+
+/// Every answer but a 200 names its code in `X-Reauth-Error` too: nginx's
+/// `auth_request` drops the body, and the guides build the client's JSON
+/// answer from this header.
+fn named(mut outcome: Outcome<'_>) -> Outcome<'_> {
+    if outcome.answer.status != 200 {
+        outcome
+            .answer
+            .headers
+            .push(("x-reauth-error", outcome.code.to_owned()));
+    }
+    outcome
 }

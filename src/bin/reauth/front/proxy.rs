@@ -123,14 +123,12 @@ async fn route<'p>(
         answer: decided,
     } = front.gate.keeper.admit(&forward, &original, policy).await;
     if decided.status != 200 {
-        let mut refused = decided;
-        refused.headers.push(("x-reauth-error", code.to_owned()));
         let logged = Logged {
             route,
             code,
             upstream: None,
         };
-        return (answer(refused), logged);
+        return (answer(decided), logged);
     }
     let identity: Vec<(&'static str, String)> = decided
         .headers

@@ -17,18 +17,13 @@ pub(super) async fn verify(req: HttpRequest, gate: web::Data<Gate>) -> HttpRespo
     let Outcome {
         route,
         code,
-        mut answer,
+        answer,
     } = {
         let headers = headers(&req);
         gate.keeper
             .verify(&forward_request(&req, &headers), policy.as_deref())
             .await
     };
-    if answer.status != 200 {
-        // The code in a header too: nginx's auth_request drops the body,
-        // and the guides build the client's JSON answer from this.
-        answer.headers.push(("x-reauth-error", code.to_owned()));
-    }
     let elapsed = started.elapsed();
     if let Some(m) = &gate.metrics {
         m.decision(route, code, elapsed);
