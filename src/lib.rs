@@ -125,6 +125,8 @@ pub mod actix;
 pub mod axum;
 #[cfg(feature = "gate")]
 pub mod gate;
+#[cfg(feature = "signals")]
+pub mod signals;
 #[cfg(feature = "stepup")]
 pub mod stepup;
 #[cfg(feature = "testing")]

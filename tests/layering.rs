@@ -12,7 +12,7 @@
 //! | 3 | `config` |
 //! | 4 | `provider` (discovery, JWKS, key cache: the I/O edge) |
 //! | 5 | `verify` (the `Verifier` pipeline, requirement, freshness, memo, issuer sets) |
-//! | 6 | `guard` (framework-free request handling, the one answer) |
+//! | 6 | `guard` (framework-free request handling, the one answer), `signals` (the Shared Signals receiver) |
 //! | 7 | `stepup` |
 //! | 8 | `gate` |
 //! | 9 | `actix`, `axum`, `tower` (adapters: never each other) |
@@ -34,6 +34,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("provider", 4),
     ("verify", 5),
     ("guard", 6),
+    ("signals", 6),
     ("stepup", 7),
     ("gate", 8),
     ("actix", 9),

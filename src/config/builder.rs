@@ -50,6 +50,7 @@ impl VerifierConfig {
                 memo_max_bytes: 32 * 1024 * 1024,
                 insecure_trust_iat_as_login_time: false,
                 token_kind: crate::jwt::token_kind::TokenKind::IdToken,
+                metadata_url: None,
             },
         }
     }

@@ -40,6 +40,10 @@ pub struct VerifierConfig {
     pub(crate) memo_max_bytes: u64,
     pub(crate) insecure_trust_iat_as_login_time: bool,
     pub(crate) token_kind: crate::jwt::token_kind::TokenKind,
+    /// Where the issuer's metadata (`issuer`, `jwks_uri`) is read, when it
+    /// is not OIDC discovery: a Shared Signals transmitter's
+    /// `/.well-known/ssf-configuration` (set by `reauth::signals`).
+    pub(crate) metadata_url: Option<String>,
 }
 
 impl VerifierConfig {
@@ -89,6 +93,9 @@ impl VerifierConfig {
     /// The URL of the discovery document (OIDC Discovery §4: the issuer with
     /// any trailing `/` removed, then `/.well-known/openid-configuration`).
     pub fn discovery_url(&self) -> String {
+        if let Some(url) = &self.metadata_url {
+            return url.clone();
+        }
         format!(
             "{}/.well-known/openid-configuration",
             self.issuer.trim_end_matches('/')

@@ -12,11 +12,15 @@ pub(crate) mod challenge;
 mod config;
 mod rejection;
 mod revoke;
+#[cfg(feature = "signals")]
+mod signal;
 mod store;
 mod verify;
 
 pub use config::{ConfigError, FetchError, InitError};
 pub use rejection::{Rejection, RejectionKind};
 pub use revoke::{LogoutError, RevokeError};
+#[cfg(feature = "signals")]
+pub use signal::{SetError, SetErrorCode};
 pub use store::{IdError, StoreError};
 pub use verify::VerifyError;

@@ -17,6 +17,9 @@ pub(crate) enum Expected {
     Logout,
     /// An RFC 9068 access token: `typ` must be `at+jwt` (§4).
     Access,
+    /// A Security Event Token from a Shared Signals transmitter: `typ`
+    /// must be `secevent+jwt` (RFC 8417 §2.3, SSF 1.0 §4.1.1).
+    SecEvent,
 }
 
 /// A token whose shape and header passed; its signature is not checked yet.
@@ -114,6 +117,7 @@ fn check_header(
             Expected::Id => t.eq_ignore_ascii_case("JWT"),
             Expected::Logout => t.eq_ignore_ascii_case("logout+jwt"),
             Expected::Access => t.eq_ignore_ascii_case("at+jwt"),
+            Expected::SecEvent => t.eq_ignore_ascii_case("secevent+jwt"),
         }
     };
     match &header.typ {
@@ -122,6 +126,13 @@ fn check_header(
             return Err(Rejection::new(
                 RejectionKind::InvalidTokenType,
                 "an access token must have typ at+jwt (RFC 9068)",
+            ));
+        }
+        // SSF 1.0 §4.1.1: SETs MUST be explicitly typed.
+        None if expected == Expected::SecEvent => {
+            return Err(Rejection::new(
+                RejectionKind::InvalidTokenType,
+                "a Security Event Token must have typ secevent+jwt (SSF 1.0 §4.1.1)",
             ));
         }
         None => {}

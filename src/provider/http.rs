@@ -123,11 +123,12 @@ async fn read_capped(resp: &mut reqwest::Response, max_body: usize) -> Result<Ve
     Ok(body)
 }
 
-/// The browser step-up's back channel (the token endpoint): any method,
-/// the same timeout and body cap as [`HttpFetcher`], and no redirects at
-/// all (a token endpoint that redirects is refused, never followed with
-/// the code and the client's credentials).
-#[cfg(feature = "stepup")]
+/// The back channel that sends credentials: the browser step-up's token
+/// endpoint, a Shared Signals transmitter's stream management and poll
+/// endpoints. Any method, the same timeout and body cap as
+/// [`HttpFetcher`], and no redirects at all (an endpoint that redirects is
+/// refused, never followed with the code or the bearer token).
+#[cfg(any(feature = "stepup", feature = "signals"))]
 #[derive(Debug, Clone)]
 pub(crate) struct OAuthHttp {
     client: Client,
@@ -135,7 +136,7 @@ pub(crate) struct OAuthHttp {
     max_body: usize,
 }
 
-#[cfg(feature = "stepup")]
+#[cfg(any(feature = "stepup", feature = "signals"))]
 impl OAuthHttp {
     pub fn new(config: &VerifierConfig) -> Result<Self, ConfigError> {
         Ok(Self {

@@ -11,10 +11,27 @@ use crate::revocation::store::{BoxFuture, RevocationStore, Revoked, rule};
 /// `keep_until` (measured by the clock of the caller's `now`, never by a
 /// cut-off). Use `RedisStore` (feature `redis`) when
 /// several instances must agree.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct MemoryStore {
     state: RwLock<State>,
+    max_jtis: usize,
 }
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self {
+            state: RwLock::default(),
+            max_jtis: MAX_MEMORY_JTIS,
+        }
+    }
+}
+
+/// The most replay records (logout-token and SET `jti`s, kept until their
+/// window ends) a [`MemoryStore`] holds by default. When it is full of
+/// unexpired records, a new one is refused with a [`StoreError`] (the
+/// sender is told to retry: 503) rather than forgotten or grown without
+/// bound. Change it with [`MemoryStore::with_jti_capacity`].
+pub const MAX_MEMORY_JTIS: usize = 1_000_000;
 
 #[derive(Debug, Default)]
 struct State {
@@ -44,6 +61,15 @@ impl MemoryStore {
     /// An empty store.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty store holding at most `max` replay records (default
+    /// [`MAX_MEMORY_JTIS`]; at least 1).
+    pub fn with_jti_capacity(max: usize) -> Self {
+        Self {
+            max_jtis: max.max(1),
+            ..Self::default()
+        }
     }
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, State> {
@@ -147,6 +173,17 @@ impl RevocationStore for MemoryStore {
         // Expired records are forgotten: their logout tokens are expired too.
         let key = ns.scoped(jti);
         let fresh = s.jtis.get(&key).is_none_or(|keep| *keep <= now);
+        if fresh && !s.jtis.contains_key(&key) && s.jtis.len() >= self.max_jtis {
+            s.jtis.retain(|_, keep| *keep > now);
+            if s.jtis.len() >= self.max_jtis {
+                let max = self.max_jtis;
+                return Box::pin(async move {
+                    Err(StoreError(format!(
+                        "the replay record is full ({max} unexpired jti entries); raise MemoryStore::with_jti_capacity or use a shared store"
+                    )))
+                });
+            }
+        }
         if fresh {
             s.jtis.insert(key, keep_until);
         }
@@ -216,6 +253,23 @@ mod tests {
             None
         );
         assert!(s.record_jti(&ns, "j1", NOW, NOW + 60).await.unwrap());
+        let small = MemoryStore::with_jti_capacity(1);
+        assert!(small.record_jti(&ns, "a", NOW, NOW + 60).await.unwrap());
+        assert!(
+            small.record_jti(&ns, "b", NOW, NOW + 60).await.is_err(),
+            "full: refused"
+        );
+        assert!(
+            !small.record_jti(&ns, "a", NOW, NOW + 60).await.unwrap(),
+            "a replay is still seen"
+        );
+        assert!(
+            small
+                .record_jti(&ns, "b", NOW + 61, NOW + 120)
+                .await
+                .unwrap(),
+            "expired ones make room"
+        );
         assert!(!s.record_jti(&ns, "j1", NOW + 30, NOW + 90).await.unwrap());
         assert!(s.record_jti(&ns, "j2", NOW, NOW + 60).await.unwrap());
         assert!(

@@ -128,6 +128,21 @@ pub trait RevocationStore: Send + Sync + fmt::Debug + 'static {
         Box::pin(async { Ok(()) })
     }
 
+    /// Takes or renews the lease `name` for `holder` for `ttl`: `Ok(true)`
+    /// while `holder` holds it. Instances sharing a store use it so only one
+    /// of them does a job at a time (the Shared Signals poller: one
+    /// instance polls and acknowledges each SET). The default, for a store
+    /// private to one process, always grants it.
+    fn lease<'a>(
+        &'a self,
+        name: &'a str,
+        holder: &'a str,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        let _ = (name, holder, ttl);
+        Box::pin(async { Ok(true) })
+    }
+
     /// How current the local copy of a shared store is (metrics,
     /// readiness). `None` (the default) for a store that is not a copy.
     fn sync(&self) -> Option<RevocationSync> {

@@ -40,6 +40,8 @@ mod login;
 mod names;
 mod server;
 mod token;
+#[cfg(feature = "signals")]
+mod transmitter;
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -56,6 +58,8 @@ pub use login::{Recorded, TestLogin};
 pub use names::{TEST_CLIENT_ID, TEST_RESOURCE};
 pub use server::Behavior;
 pub use token::TokenBuilder;
+#[cfg(feature = "signals")]
+pub use transmitter::{PushAnswer, SetBuilder, TEST_MANAGEMENT_TOKEN, TestTransmitter};
 
 use jws::rand_suffix;
 

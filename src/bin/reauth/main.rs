@@ -9,7 +9,9 @@ mod health;
 mod metrics;
 mod policy_file;
 mod revoke;
+mod secret;
 mod serve;
+mod signals;
 mod state;
 mod verify;
 
@@ -52,7 +54,7 @@ fn main() {
     };
     let default_level = match cli.command {
         Command::Serve(_) | Command::DevIssuer(_) => "info",
-        Command::Verify(_) | Command::Revoke(_) => "warn",
+        Command::Verify(_) | Command::Revoke(_) | Command::Signals(_) => "warn",
     };
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
@@ -79,6 +81,11 @@ fn main() {
             }
             Command::Serve(args) => serve::run(*args).await,
             Command::DevIssuer(args) => dev_issuer::run(args).await,
+            Command::Signals(args) => {
+                let (out, code) = signals::run(args).await;
+                println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+                code
+            }
             Command::Revoke(args) => {
                 let (out, code) = revoke::run(args).await;
                 println!("{out}");

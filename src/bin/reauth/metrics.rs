@@ -17,6 +17,7 @@ use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use reauth::Verifiers;
+use reauth::signals::Receiver;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct DecisionLabels {
@@ -47,7 +48,7 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    pub fn new(verifier: Verifiers) -> Arc<Self> {
+    pub fn new(verifier: Verifiers, signals: Option<Receiver>) -> Arc<Self> {
         let decisions = Family::<DecisionLabels, Counter>::default();
         // 50 µs to ~1.6 s: a memo hit is tens of µs, a JWKS fetch seconds.
         let latency = Histogram::new(exponential_buckets(0.000_05, 2.0, 16));
@@ -81,6 +82,9 @@ impl Metrics {
             upstream_latency.clone(),
         );
         registry.register_collector(Box::new(VerifierCollector(verifier)));
+        if let Some(receiver) = signals {
+            registry.register_collector(Box::new(SignalsCollector(receiver)));
+        }
         Arc::new(Self {
             decisions,
             latency,
@@ -218,6 +222,44 @@ impl Collector for VerifierCollector {
                 "revocation_entries_skipped",
                 "Unreadable revocation log entries and snapshot records passed over",
                 r.skipped,
+            )?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SetLabels {
+    /// The event's short name (a fixed set), or `unknown`.
+    event: &'static str,
+    /// `applied`, `recorded`, `ignored`, an RFC 8935 code, `unavailable`.
+    outcome: &'static str,
+}
+
+/// The Shared Signals receiver's counters, read at scrape time.
+#[derive(Debug)]
+struct SignalsCollector(Receiver);
+
+impl Collector for SignalsCollector {
+    fn encode(&self, mut enc: DescriptorEncoder) -> std::fmt::Result {
+        let s = self.0.stats();
+        let mut family = enc.encode_descriptor(
+            "ssf_sets",
+            "Security Event Tokens received from the identity provider, by event and outcome",
+            None,
+            prometheus_client::metrics::MetricType::Counter,
+        )?;
+        for ((event, outcome), n) in &s.sets {
+            let c = ConstCounter::new(*n);
+            c.encode(family.encode_family(&SetLabels { event, outcome })?)?;
+        }
+        if let Some(at) = s.last_event_at {
+            let now = chrono::Utc::now().timestamp();
+            gauge(
+                &mut enc,
+                "ssf_last_event_age_seconds",
+                "Seconds since the last security event was accepted",
+                now.saturating_sub(at).max(0) as f64,
             )?;
         }
         Ok(())

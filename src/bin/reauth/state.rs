@@ -17,4 +17,6 @@ pub(crate) struct Gate {
     /// The policy file in force, swapped whole on SIGHUP.
     pub(crate) policy: Option<Arc<ArcSwap<Policy>>>,
     pub(crate) metrics: Option<Arc<Metrics>>,
+    /// `--ssf-transmitter`: the identity provider's security events.
+    pub(crate) signals: Option<reauth::signals::Receiver>,
 }

@@ -6,6 +6,7 @@ pub(crate) mod cache;
 pub(crate) mod cache_control;
 pub(crate) mod jwk;
 pub(crate) mod set;
+pub(crate) mod signed;
 
 pub(crate) use cache::KeyCache;
 #[cfg(feature = "fuzzing")]

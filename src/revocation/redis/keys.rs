@@ -39,6 +39,11 @@ impl Keys {
     pub(crate) fn jti(&self, scoped: &str) -> String {
         format!("{{{}}}:jti:{scoped}", self.prefix)
     }
+
+    /// `{p}:lease:{name}`: who does a shared job now.
+    pub(crate) fn lease(&self, name: &str) -> String {
+        format!("{{{}}}:lease:{name}", self.prefix)
+    }
 }
 
 pub(crate) fn err(e: impl std::fmt::Display) -> StoreError {

@@ -19,7 +19,9 @@
 //! - `{p}:issuers`: hash, issuer → when a verifier last registered it (Unix
 //!   seconds): the issuers the gates serve, which `reauth revoke` checks
 //!   its `--issuer` against;
-//! - `{p}:jti:{tag}:{jti}`: logout-token replay records (`SET NX EXAT`).
+//! - `{p}:jti:{tag}:{jti}`: logout-token and SET replay records (`SET NX EXAT`).
+//! - `{p}:lease:{name}`: which instance does a shared job (the Shared
+//!   Signals poller), with a TTL.
 //!
 //! **Writes** ([`RedisWriter`]) are one Lua script that updates the state
 //! and appends to the log atomically; they never read the state into the

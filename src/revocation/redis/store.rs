@@ -262,6 +262,15 @@ impl RevocationStore for RedisStore {
         })
     }
 
+    fn lease<'a>(
+        &'a self,
+        name: &'a str,
+        holder: &'a str,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move { self.shared.writer.lease(name, holder, ttl).await })
+    }
+
     fn register_issuer<'a>(&'a self, ns: &'a Namespace) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
             self.shared

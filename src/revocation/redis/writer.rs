@@ -258,6 +258,37 @@ impl RedisWriter {
         Ok(set.is_some())
     }
 
+    /// Takes the lease `name` for `holder`, or renews it when `holder`
+    /// has it: one script, so two instances can never both hold it.
+    pub(crate) async fn lease(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl: std::time::Duration,
+    ) -> Result<bool, StoreError> {
+        const LEASE: &str = r"
+local held = redis.call('GET', KEYS[1])
+if held == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+if not held then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0";
+        let mut conn = self.conn.clone();
+        let ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        let got: i64 = redis::Script::new(LEASE)
+            .key(self.keys.lease(name))
+            .arg(holder)
+            .arg(ms)
+            .invoke_async(&mut conn)
+            .await
+            .map_err(err)?;
+        Ok(got == 1)
+    }
+
     /// Records that a verifier of `issuer` uses this store (a gate, at
     /// start or on a tenant's discovery), so `reauth revoke` can tell an
     /// issuer no gate serves from a typo.

@@ -232,6 +232,15 @@ impl IssuerSet {
     /// The verifier for the token's `iss` (read unverified, only to choose).
     pub async fn choose(&self, token: &str) -> Result<Verifier, VerifyError> {
         let iss = unverified_issuer(token, self.max_token_bytes)?;
+        self.verifier_for(&iss).await
+    }
+
+    /// The verifier of issuer `iss`: a fixed one, or a tenant's (discovered
+    /// now when it matches the template and is not known yet). Unknown
+    /// issuers are `invalid_issuer`; a tenant whose discovery fails is
+    /// `keys_unavailable`.
+    pub async fn verifier_for(&self, iss: &str) -> Result<Verifier, VerifyError> {
+        let iss = iss.to_owned();
         if let Some(v) = self.fixed.get(&iss) {
             return Ok(v.clone());
         }

@@ -4,27 +4,16 @@
 
 use std::sync::Arc;
 
-use jsonwebtoken::Algorithm;
 use serde::de::DeserializeOwned;
-use serde_json::{Map, Value};
 
-use crate::error::{Rejection, RejectionKind, VerifyError};
+use crate::error::VerifyError;
 use crate::jwt::claims::{self, ClaimContext, ClaimsMap};
 use crate::jwt::token::Expected;
 use crate::provider::keys::Lookup;
+use crate::provider::keys::signed::{Signed, signed_payload};
 use crate::verify::requirement::Requirement;
 use crate::verify::verifier::handle::{Memo, MemoEntry, Verifier};
 use crate::verify::verifier::verified::{Verified, extract};
-use crate::{jwt::json, jwt::token};
-
-/// A token whose signature verified: its payload and what signed it.
-pub(super) struct Signed {
-    pub(super) alg: Algorithm,
-    pub(super) kid: Option<String>,
-    pub(super) map: Map<String, Value>,
-    pub(super) fingerprint: [u8; 32],
-    pub(super) payload_bytes: usize,
-}
 
 impl Verifier {
     /// Steps shared by ID and logout tokens: shape, header, key, signature,
@@ -34,39 +23,13 @@ impl Verifier {
         token: &str,
         expected: Expected,
     ) -> Result<Signed, VerifyError> {
-        let config = &*self.inner.config;
-        // RFC 8725 §3.1, §3.11, RFC 7515 §5.2: size cap, three parts, header
-        // (alg on the allow-list, no crit, typ as expected).
-        let algorithms = self.inner.keys.algorithms();
-        let parsed = token::parse(token, config.max_token_bytes, &algorithms, expected)?;
-        // OIDC Core 3.1.3.7 step 6 / RFC 7515 §5.2 step 8: the key comes only
-        // from the issuer's JWKS, by kid (or the single key fitting alg).
-        let kid = parsed.kid.as_deref();
-        let keys = self.inner.keys.resolve(kid, parsed.alg).await?;
-        let Lookup::Found(key, verifier) = keys.find(kid, parsed.alg) else {
-            return Err(Rejection::new(RejectionKind::UnknownKey, "key not found").into());
-        };
-        // Signature over the ASCII `header.payload`, before any claim is read.
-        verifier
-            .verify_sig(parsed.signing_input.as_bytes(), &parsed.signature)
-            .map_err(|_| {
-                Rejection::new(RejectionKind::InvalidSignature, "signature does not verify")
-            })?;
-        // Only now decode the payload: strict JSON, no duplicate members.
-        let payload = token::b64(parsed.payload_b64, "payload")?;
-        let map = json::parse_object(&payload).map_err(|e| {
-            Rejection::new(
-                RejectionKind::MalformedToken,
-                format!("payload is not a JSON object: {e}"),
-            )
-        })?;
-        Ok(Signed {
-            alg: parsed.alg,
-            kid: parsed.kid,
-            map,
-            fingerprint: key.fingerprint,
-            payload_bytes: payload.len(),
-        })
+        signed_payload(
+            &self.inner.keys,
+            token,
+            self.inner.config.max_token_bytes,
+            expected,
+        )
+        .await
     }
 
     pub(super) fn now_and_leeway(&self) -> (i64, i64) {

@@ -64,6 +64,9 @@ pub enum Command {
     Serve(Box<ServeArgs>),
     /// Revoke a user's logins or a session in the shared Redis store.
     Revoke(RevokeArgs),
+    /// The identity provider's Shared Signals stream: create, get,
+    /// status, verify, delete (SSF 1.0).
+    Signals(super::signals::SignalsArgs),
     /// Run a local OpenID issuer FOR TESTING ONLY (loopback), and mint its
     /// tokens: try the gate and step-up before wiring a real provider.
     #[command(after_long_help = DEV_ISSUER_HELP)]

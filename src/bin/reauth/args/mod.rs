@@ -5,6 +5,7 @@ mod common;
 mod dev_issuer;
 mod revoke;
 mod serve;
+mod signals;
 mod verifiers;
 
 pub use cli::{Cli, Command, LogFormat, VerifyArgs};
@@ -13,4 +14,7 @@ pub use dev_issuer::{
     DevAction, DevIssuerArgs, DevLoginArgs, DevServeArgs, DevTokenArgs, LoginArgs,
 };
 pub use revoke::RevokeArgs;
-pub use serve::ServeArgs;
+pub use serve::{ServeArgs, SignalArgs};
+pub use signals::{
+    CreateArgs, DeliveryMethod, SignalsArgs, SignalsCommand, StreamCommand, TransmitterArgs,
+};

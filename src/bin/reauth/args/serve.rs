@@ -22,6 +22,9 @@ Endpoints:
                      revocation state is within its staleness bound), else 503
   /healthz           GET: 200 once the issuer's keys are loaded, else 503
   /backchannel-logout  POST: OpenID Connect Back-Channel Logout receiver
+  /ssf/events        POST, with --ssf-push-token-file: Shared Signals SETs
+                     pushed by the identity provider (RFC 8935): 202, or
+                     400/401/403 {\"err\": ..., \"description\": ...}
   /metrics           only on --metrics-bind (Prometheus text)
   /reauth/start?rd=PATH     with --stepup-client-id: GET, to the issuer with
                             the demands of the route PATH is
@@ -113,6 +116,42 @@ pub struct ServeArgs {
     pub stepup: StepUpArgs,
     #[command(flatten)]
     pub front: FrontArgs,
+    #[command(flatten)]
+    pub signals: SignalArgs,
+}
+
+/// Revocation from the identity provider: an SSF 1.0 receiver.
+#[derive(Args, Debug, Default)]
+pub struct SignalArgs {
+    /// Apply the identity provider's Shared Signals (CAEP, RISC) events to
+    /// the revocation store: the transmitter's issuer URL (its
+    /// /.well-known/ssf-configuration is read at start). Needs
+    /// --ssf-audience and --ssf-push-token-file (push) or --ssf-poll
+    /// (poll). README "Revocation from your identity provider".
+    #[arg(long, value_name = "URL", requires = "ssf_audience")]
+    pub ssf_transmitter: Option<String>,
+    /// The audience the transmitter's SETs name this gate by (the stream's `aud`).
+    #[arg(long, value_name = "AUD", requires = "ssf_transmitter")]
+    pub ssf_audience: Option<String>,
+    /// Push delivery (RFC 8935): serve POST /ssf/events, authorized by the
+    /// bearer secret in FILE (at least 16 bytes; the stream's
+    /// authorization_header is `Bearer <secret>`).
+    #[arg(long, value_name = "FILE", requires = "ssf_transmitter")]
+    pub ssf_push_token_file: Option<PathBuf>,
+    /// Poll delivery (RFC 8936): the stream's poll endpoint. With a
+    /// --redis shared by several gates, one of them polls at a time.
+    #[arg(long, value_name = "URL", requires_all = ["ssf_transmitter", "ssf_poll_token_file"])]
+    pub ssf_poll: Option<String>,
+    /// The bearer token the transmitter's poll endpoint expects (a file).
+    #[arg(long, value_name = "FILE", requires = "ssf_poll")]
+    pub ssf_poll_token_file: Option<PathBuf>,
+    /// The issuer whose users `opaque` and `email` subjects name, when the
+    /// gate verifies several and none is the transmitter.
+    #[arg(long, value_name = "URL", requires = "ssf_transmitter")]
+    pub ssf_subject_issuer: Option<String>,
+    /// The oldest SET accepted (its `iat`); `jti`s are remembered as long.
+    #[arg(long, value_parser = duration::parse, default_value = "7d", value_name = "DURATION")]
+    pub ssf_max_set_age: Duration,
 }
 
 /// The gate in front of the app: `--upstream`.

@@ -15,6 +15,7 @@ pub(super) fn routes(cfg: &mut web::ServiceConfig) {
             "/backchannel-logout",
             web::post().to(reauth::actix::backchannel_logout),
         )
+        .route("/ssf/events", web::post().to(super::signals::events))
         .route("/reauth/{endpoint:.*}", web::route().to(reauth_endpoint))
         .route("/healthz", web::get().to(health::healthz))
         .route("/livez", web::get().to(health::livez))

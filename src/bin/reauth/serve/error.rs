@@ -25,6 +25,8 @@ pub(super) enum ServeError {
     StepUp(String),
     /// `--upstream` and its companions.
     Front(String),
+    /// `--ssf-*`: the Shared Signals receiver.
+    Signals(String),
     /// The server failed while running.
     Server(std::io::Error),
 }
@@ -49,6 +51,7 @@ impl ServeError {
             }
             Self::StepUp(e) => tracing::error!("reauth: browser step-up: {e}"),
             Self::Front(e) => tracing::error!("reauth: front door: {e}"),
+            Self::Signals(e) => tracing::error!("reauth: shared signals: {e}"),
             Self::Server(e) => tracing::error!(error = %e, "reauth: server failed"),
         }
     }

@@ -14,6 +14,7 @@ mod app;
 mod error;
 mod handler;
 pub mod listen;
+mod signals;
 mod start;
 mod stepup;
 

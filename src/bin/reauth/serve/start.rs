@@ -6,7 +6,7 @@ use actix_web::{App, HttpServer, web};
 use super::app::{self, VerifierData};
 use super::error::ServeError;
 use super::listen::{self, Listen};
-use super::stepup;
+use super::{signals, stepup};
 use crate::args::ServeArgs;
 use crate::front::{self, Front};
 use crate::metrics::{self, Metrics};
@@ -50,7 +50,10 @@ async fn serve(args: ServeArgs) -> Result<(), ServeError> {
         .await
         .map_err(ServeError::Verifiers)?;
     let browser = stepup::browser(&args, &verifier).await?;
-    let metrics = args.metrics_bind.map(|_| Metrics::new(verifier.clone()));
+    let signals = signals::start(&args.signals, &verifier).await?;
+    let metrics = args
+        .metrics_bind
+        .map(|_| Metrics::new(verifier.clone(), signals.clone()));
     if let (Some(path), Some(policy), Some(hup)) = (&args.config, &policy, hup) {
         policy_file::reload_on(
             hup,
@@ -69,6 +72,7 @@ async fn serve(args: ServeArgs) -> Result<(), ServeError> {
         },
         policy,
         metrics: metrics.clone(),
+        signals,
     });
     // With --upstream the app's traffic comes to --bind through the front
     // door; the gate's own endpoints move to --admin-bind.

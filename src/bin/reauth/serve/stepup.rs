@@ -13,29 +13,9 @@ use crate::args::ServeArgs;
 
 /// The most `--cookie-key-file`s: the key that seals and the one before it.
 const MAX_COOKIE_KEYS: usize = 2;
-/// The largest secret file read (a key or a client secret is small).
-const MAX_SECRET_FILE_BYTES: u64 = 64 * 1024;
-
-/// A secret file's bytes, as they are (a key from `head -c 32
-/// /dev/urandom` may well end in a newline byte).
+/// A secret file's bytes, as they are.
 fn secret(flag: &str, path: &Path) -> Result<Vec<u8>, ServeError> {
-    let fail = |reason: String| ServeError::StepUp(format!("{flag} {}: {reason}", path.display()));
-    let meta = std::fs::metadata(path).map_err(|e| fail(e.to_string()))?;
-    if meta.len() > MAX_SECRET_FILE_BYTES {
-        return Err(fail(format!("larger than {MAX_SECRET_FILE_BYTES} bytes")));
-    }
-    let bytes = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        if meta.permissions().mode() & 0o004 != 0 {
-            tracing::warn!(
-                file = %path.display(),
-                "reauth: {flag} is readable by every user of this machine: chmod o-r it"
-            );
-        }
-    }
-    Ok(bytes)
+    crate::secret::read(flag, path).map_err(ServeError::StepUp)
 }
 
 /// The public URL: https, or http on a loopback host (a try-out: cookies
