@@ -1,64 +1,65 @@
 #!/usr/bin/env bash
-# The gate in production shape, loopback only (about 2 minutes):
+# The gate in production shape, loopback only (about 2.5 minutes):
 #   1. nginx with the README's snippet (read from README.md) in front of an
 #      app that answers 200, vs the same nginx proxying without the gate;
-#   2. `reauth serve` /verify with a 20-route policy file vs no file;
-#   3. the gate's peak RSS.
+#   2. the same nginx and snippet asking the gate over a Unix socket
+#      (`reauth serve --bind unix:/PATH`, `server unix:/PATH;` as in
+#      tests/proxies.rs) instead of TCP loopback: the socket's effect, as
+#      the ratio of the two (requests/s and p99);
+#   3. `reauth serve` /verify with a 20-route policy file vs no file;
+#   4. the gate's peak RSS.
 # Repeated token (the memo's case). Each target runs RUNS times, interleaved
 # with its baseline; the table shows medians (2-core machines are noisy).
-# Needs wrk and nginx (+ libnginx-mod-http-headers-more-filter).
+# The gates (one worker each) share core 1; wrk gets core 0 when it measures
+# them directly. nginx (NGINX_WORKERS, default auto) and wrk in front of it
+# are left to the scheduler. The gate over TCP and the gate on the socket
+# are two processes with the same policy file.
+# Needs wrk, nginx (+ libnginx-mod-http-headers-more-filter), curl, taskset.
 # Usage: scripts/bench_gate.sh [SECONDS] [CONNECTIONS] [RUNS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib.sh
 secs=${1:-5}
 conns=${2:-32}
 runs=${3:-3}
-for b in wrk nginx; do
-    command -v "$b" >/dev/null || { echo "$b is required (apt-get install $b)" >&2; exit 2; }
-done
+need wrk nginx curl taskset
 cargo build --release --quiet --features cli,testing --example load_app --bin reauth
 
-work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
+start_work
+start_load_app
+write_policy "$work/policy.toml"
 
-WORKERS=1 target/release/examples/load_app "$work" >/dev/null 2>&1 &
-pids+=($!)
-for _ in $(seq 100); do [ -s "$work/app.txt" ] && break; sleep 0.1; done
-app=$(sed 's|http://||' "$work/app.txt"); issuer=$(cat "$work/issuer.txt")
-token=$(head -n1 "$work/tokens.txt")
-
-# 20 routes: 19 that a request to /open passes over, then the catch-all.
-{
-    echo '[defaults]'; echo 'max_age = "1h"'
-    for i in $(seq 19); do
-        printf '\n[[route]]\nname = "r%d"\nmethods = ["POST"]\npath = "/area%d/*/action/**"\nmax_age = "5m"\n' "$i" "$i"
-    done
-    printf '\n[[route]]\nname = "app"\npath = "/**"\n'
-} > "$work/policy.toml"
-target/release/reauth serve --check-config "$work/policy.toml" >/dev/null
-
-# The two gates compared with each other share core 1, wrk gets core 0 for
-# them (less placement noise between two processes measured in turn).
-gate() { # port [args...]
-    local port=$1; shift
-    RUST_LOG=warn taskset -c 1 target/release/reauth serve --issuer "$issuer" --audience test-client \
-        --bind "127.0.0.1:$port" --workers 1 "$@" >/dev/null 2>&1 &
+gate() { # bind [args...]: one worker on core 1
+    local bind=$1; shift
+    RUST_LOG=warn taskset -c 1 "$rel/reauth" serve --issuer "$issuer" --audience test-client \
+        --bind "$bind" --workers 1 "$@" >"$work/gate-${#pids[@]}.log" 2>&1 &
     pids+=($!)
-    for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
 }
-gate 18091 --max-age 1h
-gate 18092 --config "$work/policy.toml"
+gate 127.0.0.1:18091 --max-age 1h
+ready http://127.0.0.1:18091/readyz
+gate 127.0.0.1:18092 --config "$work/policy.toml"
 file_gate_pid=${pids[-1]}
+ready http://127.0.0.1:18092/readyz
+# The socket's default mode (660): nginx's workers run as this user (below).
+socket="$work/gate.sock"
+gate "unix:$socket" --config "$work/policy.toml"
+ready http://localhost/readyz --unix-socket "$socket"
 
-# nginx: the README's block, localised, plus an ungated server for the baseline.
+# nginx: the README's block, localised, twice (the gate over TCP, then on
+# the socket, with the upstreams renamed), plus an ungated server for the
+# baseline.
 mkdir -p "$work/nginx"
 snippet=$(awk '/^```nginx$/ {on=1; next} /^```/ {on=0} on' README.md |
     sed -e "s/127.0.0.1:3000/$app/")
 over_tcp=$(echo "$snippet" | sed -e "s/127.0.0.1:8080/127.0.0.1:18092/; s/listen 8000/listen 127.0.0.1:18000/")
+over_unix=$(echo "$snippet" | sed -e "s|server 127.0.0.1:8080;|server unix:$socket;|; s/listen 8000/listen 127.0.0.1:18002/" \
+    -e 's/upstream reauth {/upstream reauth_unix {/; s|http://reauth\([/;]\)|http://reauth_unix\1|' \
+    -e 's/upstream app {/upstream app_unix {/; s|http://app;|http://app_unix;|')
+echo "$over_unix" | grep -q "server unix:$socket;" ||
+    { echo "README's nginx block no longer names the gate at 127.0.0.1:8080: adapt this script" >&2; exit 1; }
 cat > "$work/nginx/nginx.conf" <<CONF
 include /etc/nginx/modules-enabled/*.conf;
+user $(id -un) $(id -gn);
 worker_processes ${NGINX_WORKERS:-auto};
 pid $work/nginx/nginx.pid;
 error_log $work/nginx/error.log warn;
@@ -73,37 +74,59 @@ http {
         location / { proxy_pass http://app_direct; proxy_http_version 1.1; proxy_set_header Connection ""; }
     }
 $over_tcp
+$over_unix
 }
 CONF
-nginx -p /usr/share/nginx/ -e "$work/nginx/error.log" -c "$work/nginx/nginx.conf" -g 'daemon off;' &
+nginx -p /usr/share/nginx/ -e "$work/nginx/error.log" -c "$work/nginx/nginx.conf" -g 'daemon off;' 2>/dev/null &
 pids+=($!)
-for _ in $(seq 100); do curl -fs http://127.0.0.1:18001/open >/dev/null 2>&1 && break; sleep 0.1; done
-curl -fs -H "Authorization: Bearer $token" http://127.0.0.1:18000/open >/dev/null ||
-    { echo "the gated nginx does not answer 200" >&2; exit 1; }
+ready http://127.0.0.1:18001/open
 
-rps() { # url [wrk args...] -> requests/s
-    local url=$1; shift
-    ${WRK:-wrk} -t1 -c"$conns" -d"${secs}s" "$@" "$url" | awk '/Requests\/sec/ {print $2}'
-}
-pinned() { local f=$1; shift; WRK="taskset -c 0 wrk" "$f" "$@"; }
-median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-declare -A all
-orig=(-H "X-Original-Method: GET" -H "X-Original-URI: /open" -H "Authorization: Bearer $token")
-for _ in $(seq "$runs"); do
-    all[ungated]+=" $(rps http://127.0.0.1:18001/open)"
-    all[gated]+=" $(rps http://127.0.0.1:18000/open -H "Authorization: Bearer $token")"
-    all[nofile]+=" $(pinned rps http://127.0.0.1:18091/verify "${orig[@]}")"
-    all[file]+=" $(pinned rps http://127.0.0.1:18092/verify "${orig[@]}")"
+# Each gated nginx must gate what it should before it is measured.
+auth=(-H "Authorization: Bearer $token")
+status() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
+for port in 18000 18002; do
+    [ "$(status "${auth[@]}" "http://127.0.0.1:$port/open")" = 200 ] ||
+        { echo "127.0.0.1:$port does not let the token through (200)" >&2; exit 1; }
+    [ "$(status "http://127.0.0.1:$port/open")" = 401 ] ||
+        { echo "127.0.0.1:$port does not refuse a request without a token (401)" >&2; exit 1; }
 done
-for k in ungated gated nofile file; do declare "$k=$(echo ${all[$k]} | median)"; done
-peak_kb=$(awk '/VmHWM/ {print $2}' "/proc/$file_gate_pid/status")
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+
+declare -A rps p99
+: >"$work/errors"
+orig=(-H "X-Original-Method: GET" -H "X-Original-URI: /open" "${auth[@]}")
+for _ in $(seq "$runs"); do
+    for t in ungated tcp unix nofile file; do
+        wrk_cmd=(wrk)
+        case $t in
+            ungated) r=$(measure "$t" http://127.0.0.1:18001/open) ;;
+            tcp) r=$(measure "$t" http://127.0.0.1:18000/open "${auth[@]}") ;;
+            unix) r=$(measure "$t" http://127.0.0.1:18002/open "${auth[@]}") ;;
+            nofile) wrk_cmd=(taskset -c 0 wrk); r=$(measure "$t" http://127.0.0.1:18091/verify "${orig[@]}") ;;
+            file) wrk_cmd=(taskset -c 0 wrk); r=$(measure "$t" http://127.0.0.1:18092/verify "${orig[@]}") ;;
+        esac
+        rps[$t]+=" ${r% *}"; p99[$t]+=" ${r#* }"
+    done
+done
+declare -A R P
+for t in ungated tcp unix nofile file; do
+    R[$t]=$(echo ${rps[$t]} | median); P[$t]=$(echo ${p99[$t]} | median)
+done
+peak_kb=$(rss_kb "$file_gate_pid" VmHWM)
+row() { # label target baseline
+    echo "| $1 | ${R[$2]} | $(ratio "${R[$2]}" "${R[$3]}") | ${P[$2]} | $(ratio "${P[$2]}" "${P[$3]}") |"
+}
 echo "medians of $runs runs of ${secs}s, $conns connections, one worker each"
-echo "| target | req/s | ratio |"
-echo "|---|---|---|"
-echo "| nginx → app (no gate) | $ungated | 1.00 |"
-echo "| nginx → gate → app (README snippet) | $gated | $(ratio "$gated" "$ungated") |"
-echo "| reauth serve /verify, no policy file | $nofile | 1.00 |"
-echo "| reauth serve /verify, 20-route policy file | $file | $(ratio "$file" "$nofile") |"
+echo "| target | req/s | ratio | p99 ms | p99 ratio |"
+echo "|---|---|---|---|---|"
+row "nginx → app (no gate)" ungated ungated
+row "nginx → gate → app (README snippet, gate over TCP)" tcp ungated
+row "nginx → gate → app (README snippet, gate on a Unix socket)" unix ungated
+row "reauth serve /verify, no policy file" nofile nofile
+row "reauth serve /verify, 20-route policy file" file nofile
 echo
+echo "the Unix socket's effect (socket / TCP): req/s $(ratio "${R[unix]}" "${R[tcp]}"), p99 $(ratio "${P[unix]}" "${P[tcp]}")"
 echo "reauth serve (with the file) peak RSS (VmHWM): $((peak_kb / 1024)) MiB"
+if grep -q . "$work/errors"; then
+    echo; echo "wrk reported errors (the figures above count them as requests):"; cat "$work/errors"
+    exit 1
+fi

@@ -19,46 +19,24 @@
 # Usage: scripts/bench_inline.sh [SECONDS] [CONNECTIONS] [RUNS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib.sh
 secs=${1:-5}
 conns=${2:-32}
 runs=${3:-3}
 wrk_cpus=${WRK_CPUS:-0}
 front_cpus=${FRONT_CPUS:-1}
-for b in wrk nginx curl taskset; do
-    command -v "$b" >/dev/null || { echo "$b is required (apt-get install $b)" >&2; exit 2; }
-done
+need wrk nginx curl taskset
 cargo build --release --quiet --features cli,testing --example load_app --bin reauth
 
-work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
-
+start_work
 app_pin=()
 [ -n "${APP_CPUS:-}" ] && app_pin=(taskset -c "$APP_CPUS")
-WORKERS=1 "${app_pin[@]}" target/release/examples/load_app "$work" >/dev/null 2>&1 &
-pids+=($!)
-for _ in $(seq 100); do [ -s "$work/app.txt" ] && break; sleep 0.1; done
-app=$(sed 's|http://||' "$work/app.txt"); issuer=$(cat "$work/issuer.txt")
-token=$(head -n1 "$work/tokens.txt")
+start_load_app "${app_pin[@]}"
+write_policy "$work/policy.toml"
 
-# 20 routes: 19 that a request to /open passes over, then the catch-all.
-{
-    echo '[defaults]'; echo 'max_age = "1h"'
-    for i in $(seq 19); do
-        printf '\n[[route]]\nname = "r%d"\nmethods = ["POST"]\npath = "/area%d/*/action/**"\nmax_age = "5m"\n' "$i" "$i"
-    done
-    printf '\n[[route]]\nname = "app"\npath = "/**"\n'
-} > "$work/policy.toml"
-target/release/reauth serve --check-config "$work/policy.toml" >/dev/null
-
-ready() { # url: wait until it answers 2xx
-    for _ in $(seq 100); do curl -fs "$1" >/dev/null 2>&1 && return; sleep 0.1; done
-    echo "$1 does not answer" >&2; exit 1
-}
 gate() { # port [args...]: one worker on the front's core, access log off (as nginx's)
     local port=$1; shift
-    RUST_LOG=warn taskset -c "$front_cpus" target/release/reauth serve --issuer "$issuer" \
+    RUST_LOG=warn taskset -c "$front_cpus" "$rel/reauth" serve --issuer "$issuer" \
         --audience test-client --bind "127.0.0.1:$port" --workers 1 --config "$work/policy.toml" \
         "$@" >"$work/gate-$port.log" 2>&1 &
     pids+=($!)
@@ -114,19 +92,7 @@ for port in 18190 18100; do
         { echo "127.0.0.1:$port does not refuse a request without a token (401)" >&2; exit 1; }
 done
 
-# One wrk run: "req/s p99_ms"; wrk's error lines go to $work/errors.
-measure() { # name url [wrk args...]
-    local name=$1 url=$2; shift 2
-    local out
-    out=$(taskset -c "$wrk_cpus" wrk -t1 -c"$conns" -d"${secs}s" --latency "$@" "$url")
-    echo "$out" | grep -E 'Non-2xx or 3xx responses|Socket errors' | sed "s/^ */$name: /" >>"$work/errors" || true
-    echo "$out" | awk '
-        /Requests\/sec/ { rps = $2 }
-        $1 == "99%" { v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v)
-                      p99 = v * (u == "us" ? 0.001 : u == "ms" ? 1 : u == "s" ? 1000 : 60000) }
-        END { printf "%s %.3f\n", rps, p99 }'
-}
-median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+wrk_cmd=(taskset -c "$wrk_cpus" wrk)
 declare -A rps p99
 : >"$work/errors"
 for _ in $(seq "$runs"); do
@@ -144,9 +110,8 @@ declare -A R P
 for t in app plain inline forward; do
     R[$t]=$(echo ${rps[$t]} | median); P[$t]=$(echo ${p99[$t]} | median)
 done
-inline_kb=$(awk '/VmHWM/ {print $2}' "/proc/$inline_pid/status")
-verify_kb=$(awk '/VmHWM/ {print $2}' "/proc/$verify_pid/status")
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+inline_kb=$(rss_kb "$inline_pid" VmHWM)
+verify_kb=$(rss_kb "$verify_pid" VmHWM)
 echo "medians of $runs runs of ${secs}s, $conns connections; wrk on CPU $wrk_cpus, the front on CPU $front_cpus"
 echo "| target | req/s | ratio to (a) | p99 ms | p99 ratio to (a) |"
 echo "|---|---|---|---|---|"
