@@ -64,6 +64,7 @@
 //! | `stepup` | | [`stepup`]: browser step-up, the authorization-code round trip that sends the user back to the issuer with `max_age` |
 //! | `redis` | | [`revocation::RedisStore`] and [`revocation::RedisWriter`]: revocations shared by every instance through Redis (and [`stepup::RedisPendingStore`] with `stepup`) |
 //! | `gate` | | [`gate`]: the forward-auth gate's per-route policy file and decisions, for embedding them; [`gate::forward`]: one forward-auth request decided without a web framework |
+//! | `signals` | | [`signals`]: revocation from the identity provider, an OpenID Shared Signals (SSF 1.0) receiver for CAEP and RISC events, pushed or polled |
 //! | `tower` | | [`tower`]: [`tower::ReauthLayer`], a `tower::Layer` that guards any tower service (axum routers, tonic gRPC with refusals as gRPC statuses, hyper services) |
 //! | `cli` | | the `reauth` binary (`verify`, `serve`, `revoke`); turns on `actix`, `redis` and `gate`. `cargo install --path . --features cli` |
 //! | `fuzzing` | | hooks for the cargo-fuzz targets under `fuzz/`; not an API |
@@ -97,6 +98,7 @@
         feature = "stepup",
         feature = "redis",
         feature = "gate",
+        feature = "signals",
         feature = "tower"
     )),
     allow(rustdoc::broken_intra_doc_links)

@@ -299,3 +299,127 @@ pub fn actionable_event_types() -> Vec<String> {
         .filter_map(|n| event_type_uri(n))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use serde_json::{Map, Value, json};
+
+    use super::{SetContext, validate};
+    use crate::signals::subject;
+
+    const NOW: i64 = 1_800_000_000;
+
+    fn ctx() -> SetContext<'static> {
+        static AUD: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+        SetContext {
+            transmitter: "https://tr.example",
+            audience: AUD.get_or_init(|| vec!["https://rp.example".to_owned()]),
+            now: NOW,
+            leeway: 30,
+            max_age: 86_400,
+        }
+    }
+
+    fn valid() -> Map<String, Value> {
+        let Value::Object(m) = json!({
+            "iss": "https://tr.example",
+            "aud": "https://rp.example",
+            "iat": NOW,
+            "jti": "j-1",
+            "sub_id": {"format": "complex",
+                "user": {"format": "iss_sub", "iss": "https://idp.example", "sub": "u1"},
+                "session": {"format": "opaque", "id": "s1"}},
+            "events": {"https://schemas.openid.net/secevent/caep/event-type/session-revoked":
+                {"event_timestamp": NOW - 5}},
+        }) else {
+            unreachable!()
+        };
+        m
+    }
+
+    /// Any JSON, a few levels deep.
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|n| json!(n)),
+            any::<f64>()
+                .prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+            "[a-z_:/.\\-]{0,24}".prop_map(Value::String),
+            Just(json!("complex")),
+            Just(json!("opaque")),
+            Just(json!("iss_sub")),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                prop::collection::btree_map(
+                    prop_oneof![
+                        Just("format".to_owned()),
+                        Just("id".to_owned()),
+                        Just("user".to_owned()),
+                        Just("session".to_owned()),
+                        Just("iss".to_owned()),
+                        Just("sub".to_owned()),
+                        "[a-z_]{1,8}",
+                    ],
+                    inner,
+                    0..6
+                )
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        /// The subject parser answers every JSON value without panicking,
+        /// and what it accepts stays within its bounds.
+        #[test]
+        fn subjects_never_panic(v in json_value()) {
+            if let Ok(subject::Subject::Complex { others, .. }) = subject::parse(&v) {
+                prop_assert!(others.len() <= subject::MAX_MEMBERS);
+            }
+        }
+
+        /// A valid SET with one claim replaced by anything: never a panic;
+        /// accepted only with a jti, no sub, no exp, one event.
+        #[test]
+        fn sets_with_any_claim_replaced_never_panic(
+            name in prop_oneof![
+                Just("iss"), Just("aud"), Just("iat"), Just("jti"), Just("sub_id"),
+                Just("events"), Just("sub"), Just("exp"), Just("txn"),
+            ],
+            value in json_value(),
+        ) {
+            let mut m = valid();
+            m.insert(name.to_owned(), value);
+            if let Ok(e) = validate(&m, &ctx()) {
+                prop_assert!(!m.contains_key("sub") && !m.contains_key("exp"));
+                prop_assert!(!e.jti.is_empty() && e.jti.len() <= super::MAX_JTI_BYTES);
+                prop_assert!(e.iat <= NOW + 30);
+            }
+        }
+
+        /// Claims removed at random: never a panic, and a SET missing any
+        /// required claim is refused.
+        #[test]
+        fn sets_missing_claims_are_refused(mask in 0u8..64) {
+            let names = ["iss", "aud", "iat", "jti", "sub_id", "events"];
+            let mut m = valid();
+            for (i, n) in names.iter().enumerate() {
+                if mask & (1 << i) != 0 {
+                    m.remove(*n);
+                }
+            }
+            prop_assert_eq!(validate(&m, &ctx()).is_ok(), mask == 0);
+        }
+    }
+
+    #[test]
+    fn the_valid_set_is_valid() {
+        let e = validate(&valid(), &ctx()).unwrap();
+        assert_eq!(e.event_timestamp, Some(NOW - 5));
+        assert_eq!(e.kind, super::EventKind::SessionRevoked);
+    }
+}

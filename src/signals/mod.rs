@@ -37,3 +37,5 @@ pub use transmitter::{POLL, PUSH, TransmitterMetadata};
 pub(crate) use event::{SetContext, validate};
 #[cfg(feature = "fuzzing")]
 pub(crate) use subject::parse as parse_subject;
+#[cfg(feature = "fuzzing")]
+pub(crate) use transmitter::parse as parse_transmitter;
