@@ -868,3 +868,83 @@ async fn the_readme_poll_example_works() {
     transmitter.enqueue(&set);
     until(&[&gate], &token, 401, Duration::from_secs(5)).await;
 }
+
+#[tokio::test]
+async fn email_subjects_are_acted_on_through_the_map_file_only() {
+    let issuer = TestIssuer::start().await;
+    let transmitter = TestTransmitter::start(AUD).await;
+    let push = temp_file("push-token", PUSH_SECRET);
+    let map = temp_file("emails.json", r#"{"alice@example.com": "alice"}"#);
+    let g = serve(
+        &issuer,
+        &[
+            "--ssf-transmitter",
+            transmitter.issuer(),
+            "--ssf-audience",
+            AUD,
+            "--ssf-push-token-file",
+            push.to_str().unwrap(),
+            "--ssf-email-map",
+            map.to_str().unwrap(),
+        ],
+    )
+    .await;
+    let endpoint = format!("{}/ssf/events", g.base);
+    let auth = format!("Bearer {PUSH_SECRET}");
+    let alice = issuer
+        .token()
+        .claim("sub", "alice")
+        .auth_time_ago(60)
+        .sign();
+    let unmapped = transmitter
+        .event("account-disabled")
+        .email_user("bob@example.com")
+        .sign();
+    let answer = transmitter.push_to(&endpoint, Some(&auth), &unmapped).await;
+    assert_eq!(
+        (answer.status, answer.err()),
+        (400, Some("invalid_request"))
+    );
+    let mapped = transmitter
+        .event("account-disabled")
+        .email_user("alice@example.com")
+        .sign();
+    assert_eq!(
+        transmitter
+            .push_to(&endpoint, Some(&auth), &mapped)
+            .await
+            .status,
+        202
+    );
+    assert_eq!(get(&g, "/verify", Some(&alice)).await.error(), "revoked");
+    // A map whose sub breaks the id rule stops the gate at start.
+    let bad = temp_file("bad.json", "{\"eve@example.com\": \"a\\nb\"}");
+    let out = tokio::process::Command::new(BIN)
+        .args([
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--issuer",
+            issuer.issuer(),
+            "--audience",
+            "test-client",
+        ])
+        .args([
+            "--ssf-transmitter",
+            transmitter.issuer(),
+            "--ssf-audience",
+            AUD,
+        ])
+        .args([
+            "--ssf-push-token-file",
+            push.to_str().unwrap(),
+            "--ssf-email-map",
+            bad.to_str().unwrap(),
+        ])
+        .env("NO_COLOR", "1")
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--ssf-email-map"));
+}

@@ -23,7 +23,8 @@ Endpoints:
   /healthz           GET: 200 once the issuer's keys are loaded, else 503
   /backchannel-logout  POST: OpenID Connect Back-Channel Logout receiver
   /ssf/events        POST, with --ssf-push-token-file: Shared Signals SETs
-                     pushed by the identity provider (RFC 8935): 202, or
+                     pushed by the identity provider (RFC 8935; with
+                     --upstream, on --admin-bind): 202, or
                      400/401/403 {\"err\": ..., \"description\": ...}
   /metrics           only on --metrics-bind (Prometheus text)
   /reauth/start?rd=PATH     with --stepup-client-id: GET, to the issuer with
@@ -149,6 +150,11 @@ pub struct SignalArgs {
     /// gate verifies several and none is the transmitter.
     #[arg(long, value_name = "URL", requires = "ssf_transmitter")]
     pub ssf_subject_issuer: Option<String>,
+    /// Act on `email` subjects: a JSON file mapping each address to the
+    /// user's `sub` (`{"alice@example.com": "user-123", ...}`). Without
+    /// it, an event naming a user by email is refused (invalid_request).
+    #[arg(long, value_name = "FILE", requires = "ssf_transmitter")]
+    pub ssf_email_map: Option<PathBuf>,
     /// The oldest SET accepted (its `iat`); `jti`s are remembered as long.
     #[arg(long, value_parser = duration::parse, default_value = "7d", value_name = "DURATION")]
     pub ssf_max_set_age: Duration,

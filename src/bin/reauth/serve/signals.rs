@@ -32,6 +32,9 @@ pub(super) async fn start(
         config =
             config.push_token(crate::secret::token("--ssf-push-token-file", path).map_err(fail)?);
     }
+    if let Some(path) = &args.ssf_email_map {
+        config = config.email_to_subject(email_map(path).map_err(fail)?);
+    }
     if let Some(issuer) = &args.ssf_subject_issuer {
         config = config.subject_issuer(issuer);
     }
@@ -50,6 +53,36 @@ pub(super) async fn start(
         tracing::info!(transmitter = %transmitter, "reauth: receiving the identity provider's security events at POST /ssf/events");
     }
     Ok(Some(receiver))
+}
+
+/// The largest `--ssf-email-map` read (a million addresses fit).
+const MAX_EMAIL_MAP_BYTES: u64 = 256 * 1024 * 1024;
+
+/// `--ssf-email-map FILE`: a JSON object of address -> `sub`, every
+/// value a valid id (checked now, not when an event arrives).
+fn email_map(path: &std::path::Path) -> Result<reauth::signals::EmailToSubject, String> {
+    let fail = |why: String| format!("--ssf-email-map {}: {why}", path.display());
+    let len = std::fs::metadata(path)
+        .map_err(|e| fail(e.to_string()))?
+        .len();
+    if len > MAX_EMAIL_MAP_BYTES {
+        return Err(fail(format!("larger than {MAX_EMAIL_MAP_BYTES} bytes")));
+    }
+    let text = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
+    let map: std::collections::HashMap<String, String> = serde_json::from_slice(&text)
+        .map_err(|e| fail(format!("not a JSON object of strings: {e}")))?;
+    if let Some((email, sub)) = map
+        .iter()
+        .find(|(_, sub)| reauth::revocation::check_id(sub).is_err())
+    {
+        return Err(fail(format!(
+            "the sub of {email:?} is not a valid id: {sub:?}"
+        )));
+    }
+    tracing::info!(entries = map.len(), "reauth: email subjects mapped");
+    Ok(std::sync::Arc::new(move |email: &str| {
+        map.get(email).cloned()
+    }))
 }
 
 /// `POST /ssf/events` (RFC 8935): 202, or the error's status and JSON.
