@@ -19,3 +19,9 @@ pub fn parse_jwks(data: &[u8]) -> Result<usize, String> {
 pub fn parse_discovery(data: &[u8]) -> bool {
     crate::provider::discovery::parse(data, "https://issuer.example").is_ok()
 }
+
+/// Checks `data` as DPoP proofs (raw, or signed around fuzzed header
+/// members and payload) and as an `htu`; panics on a broken invariant.
+pub fn dpop_proof(data: &[u8]) {
+    crate::verify::dpop::fuzz_one(data);
+}

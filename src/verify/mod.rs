@@ -3,6 +3,7 @@
 //! and freshness rules, the memo of verified tokens, issuer sets and the
 //! verifier's counters.
 
+pub(crate) mod dpop;
 pub(crate) mod freshness;
 pub(crate) mod issuers;
 pub(crate) mod memo;
