@@ -25,3 +25,31 @@ pub fn parse_discovery(data: &[u8]) -> bool {
 pub fn dpop_proof(data: &[u8]) {
     crate::verify::dpop::fuzz_one(data);
 }
+
+/// Reads `data` as a Security Event Token's payload (strict JSON), then
+/// as a subject and as a transmitter configuration: never a panic, and an
+/// accepted SET keeps the invariants the receiver relies on.
+#[cfg(feature = "signals")]
+pub fn security_event(data: &[u8]) {
+    use crate::signals::{SetContext, parse_subject, validate};
+    let _ = crate::signals::parse_transmitter(data, "https://tr.example", "https://tr.example");
+    let Ok(map) = crate::jwt::json::parse_object(data) else {
+        return;
+    };
+    if let Some(v) = map.get("sub_id") {
+        let _ = parse_subject(v);
+    }
+    let audience = ["https://rp.example".to_owned()];
+    let ctx = SetContext {
+        transmitter: "https://tr.example",
+        audience: &audience,
+        now: 1_800_000_000,
+        leeway: 30,
+        max_age: 86_400,
+    };
+    if let Ok(e) = validate(&map, &ctx) {
+        assert!(!map.contains_key("sub") && !map.contains_key("exp"));
+        assert!(!e.jti.is_empty() && e.jti.len() <= crate::signals::MAX_JTI_BYTES);
+        assert!(e.iat <= 1_800_000_030);
+    }
+}

@@ -154,14 +154,17 @@ pub use error::{
     ConfigError, FetchError, InitError, LogoutError, Rejection, RejectionKind, RevokeError,
     VerifyError,
 };
+pub use guard::metadata::{
+    METADATA_PATH, ProtectedResourceMetadata, ProtectedResourceMetadataBuilder,
+};
 pub use guard::render::{Answer, ErrorBody, ErrorRenderer, Redirect, Refused};
 pub use guard::{GuardError, TokenSource};
 pub use jsonwebtoken::Algorithm;
 pub use jwt::alg::{SUPPORTED_ALGORITHMS, algorithm_named};
-pub use jwt::claims::{ClaimsMap, IdTokenClaims};
+pub use jwt::claims::{ClaimsMap, Confirmation, IdTokenClaims};
 pub use jwt::logout::{BACKCHANNEL_LOGOUT_EVENT, LogoutEvent};
 pub use jwt::token_kind::TokenKind;
 pub use verify::issuers::{IssuerSet, TenantTemplate, Verifiers, valid_tenant};
-pub use verify::requirement::{Freshness, Requirement};
+pub use verify::requirement::{DpopPolicy, Freshness, Requirement};
 pub use verify::stats::{RevocationSync, VerifierStats};
-pub use verify::verifier::{Verified, Verifier};
+pub use verify::verifier::{DpopPresentation, Verified, Verifier};

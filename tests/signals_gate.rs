@@ -124,7 +124,13 @@ async fn a_pushed_session_revocation_is_enforced_by_both_gates_within_a_second()
     assert_eq!(stream["delivery"]["endpoint_url"], json!(endpoint));
     assert_eq!(
         stream["delivery"]["authorization_header"],
-        json!(format!("Bearer {PUSH_SECRET}"))
+        json!("<redacted>"),
+        "the push secret is never printed"
+    );
+    assert_eq!(
+        transmitter.streams()[0]["delivery"]["authorization_header"],
+        json!(format!("Bearer {PUSH_SECRET}")),
+        "but the transmitter has it"
     );
     let phone = issuer
         .token()
@@ -345,14 +351,12 @@ async fn refused_pushes_change_nothing_and_get_their_rfc8935_error() {
     };
     let issuer = TestIssuer::start().await;
     let transmitter = TestTransmitter::start(AUD).await;
+    // No JWKS refresh cooldown: an unknown kid is final at once.
     let g = gate(
         &issuer,
         &transmitter,
         &redis.url(),
-        &[
-            "--metrics-bind",
-            &format!("127.0.0.1:{}", support::free_port()),
-        ],
+        &["--jwks-cooldown", "0s"],
     )
     .await;
     let endpoint = format!("{}/ssf/events", g.base);
@@ -372,6 +376,7 @@ async fn refused_pushes_change_nothing_and_get_their_rfc8935_error() {
     let applied = transmitter
         .event("credential-change")
         .user(issuer.issuer(), "zoe")
+        .event_timestamp(chrono::Utc::now().timestamp() - 60)
         .sign();
     assert_eq!(
         transmitter
@@ -380,6 +385,8 @@ async fn refused_pushes_change_nothing_and_get_their_rfc8935_error() {
             .status,
         202
     );
+    // zoe logs in again after the change: the replay below must not touch that.
+    let zoe = issuer.token().claim("sub", "zoe").auth_time_ago(0).sign();
     let two_events = base().claim(
         "events",
         json!({
@@ -447,6 +454,11 @@ async fn refused_pushes_change_nothing_and_get_their_rfc8935_error() {
         );
         assert_eq!(
             get(&g, "/verify", Some(&alice)).await.status,
+            200,
+            "{what} changed something"
+        );
+        assert_eq!(
+            get(&g, "/verify", Some(&zoe)).await.status,
             200,
             "{what} changed something"
         );

@@ -99,13 +99,22 @@ fn browser(_: &HttpRequest) -> Result<Option<Arc<dyn BrowserHook>>, GuardError> 
 /// `Cookie` header counts; a cross-site state change with the cookie is
 /// refused).
 pub(crate) fn prepared(req: &HttpRequest, wiring: &Wiring) -> Result<Prepared, GuardError> {
-    let host = req.connection_info().host().to_owned();
+    let info = req.connection_info();
+    let host = info.host().to_owned();
+    let scheme = info.scheme().to_owned();
+    drop(info);
     let head = Head {
         method: req.method().as_str(),
         host: Some(&host),
         path_and_query: req.uri().path_and_query().map_or("/", |p| p.as_str()),
         header: |name: &str| req.headers().get(name).map(|v| v.as_bytes()),
         cookies: || req.headers().get_all(header::COOKIE).map(|v| v.as_bytes()),
+        scheme: &scheme,
+        dpop: req
+            .headers()
+            .get_all("dpop")
+            .map(|v| v.as_bytes())
+            .collect(),
     };
     Prepared::read(head, wiring)
 }

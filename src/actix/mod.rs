@@ -258,6 +258,30 @@ pub async fn backchannel_logout(req: HttpRequest, form: web::Form<LogoutRequest>
     ))
 }
 
+/// RFC 9728 protected resource metadata:
+/// `.app_data(metadata).route(reauth::METADATA_PATH, web::get().to(reauth::actix::protected_resource_metadata))`,
+/// with a [`ProtectedResourceMetadata`](crate::guard::metadata::ProtectedResourceMetadata)
+/// registered as app data (bare or `web::Data`). None registered: 500 and
+/// a log naming the fix.
+pub async fn protected_resource_metadata(req: HttpRequest) -> HttpResponse {
+    let found = req
+        .app_data::<crate::guard::metadata::ProtectedResourceMetadata>()
+        .or_else(|| {
+            req.app_data::<web::Data<crate::guard::metadata::ProtectedResourceMetadata>>()
+                .map(|d| d.get_ref())
+        });
+    match found {
+        Some(m) => answer_response(m.answer()),
+        None => {
+            let e = GuardError::Misconfigured(
+                "the metadata route has no ProtectedResourceMetadata in app data: register it with .app_data(metadata)",
+            );
+            e.log();
+            e.error_response()
+        }
+    }
+}
+
 /// Middleware for whole scopes: `.wrap(actix_web::middleware::from_fn(reauth::actix::require))`.
 /// Refuses requests that fail the closest [`Requirement`] **as seen where the
 /// middleware is wrapped** and stores the [`Verified`] token in the request

@@ -50,6 +50,14 @@ use crate::{
 };
 
 pub use answer::answer_response;
+
+/// RFC 9728 protected resource metadata:
+/// `.route(reauth::METADATA_PATH, get(reauth::axum::protected_resource_metadata)).layer(Extension(metadata))`.
+pub async fn protected_resource_metadata(
+    axum::Extension(metadata): axum::Extension<crate::guard::metadata::ProtectedResourceMetadata>,
+) -> Response {
+    answer_response(metadata.answer())
+}
 #[cfg(feature = "stepup")]
 pub use stepup::{SignIn, sign_in, sign_in_to, sign_out, stepup_callback};
 
@@ -143,6 +151,13 @@ fn prepared(parts: &Parts, wiring: &Wiring) -> Result<Prepared, GuardError> {
         path_and_query: parts.uri.path_and_query().map_or("/", |p| p.as_str()),
         header: |name: &str| parts.headers.get(name).map(|v| v.as_bytes()),
         cookies: || parts.headers.get_all(COOKIE).iter().map(|v| v.as_bytes()),
+        scheme: parts.uri.scheme_str().unwrap_or("http"),
+        dpop: parts
+            .headers
+            .get_all("dpop")
+            .iter()
+            .map(|v| v.as_bytes())
+            .collect(),
     };
     Prepared::read(head, wiring)
 }

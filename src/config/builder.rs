@@ -51,6 +51,11 @@ impl VerifierConfig {
                 insecure_trust_iat_as_login_time: false,
                 token_kind: crate::jwt::token_kind::TokenKind::IdToken,
                 metadata_url: None,
+                dpop_proof_max_age: Duration::from_secs(60),
+                dpop_nonce_key: None,
+                dpop_nonce_lifetime: Duration::from_secs(300),
+                resource_metadata: None,
+                public_origin: None,
             },
         }
     }
@@ -260,6 +265,44 @@ impl VerifierConfigBuilder {
         insecure_trust_iat_as_login_time: bool
     );
 
+    /// DPoP (RFC 9449 §11.1): how old a proof's `iat` may be (it may also
+    /// be up to 5 s in the future); each proof's `jti` is remembered that
+    /// long (in the revocation store: Redis when shared). Default 60 s; at
+    /// most 1 h.
+    pub fn dpop_proof_max_age(mut self, max_age: Duration) -> Self {
+        self.config.dpop_proof_max_age = max_age;
+        self
+    }
+
+    /// DPoP server nonces (RFC 9449 §8), off by default. With a key (at
+    /// least 32 secret random bytes, the same on every instance), every
+    /// proof must carry a nonce this verifier issued within `lifetime`; a
+    /// refusal sends a fresh one in `DPoP-Nonce` (`use_dpop_nonce`).
+    pub fn dpop_nonces(mut self, key: Option<Vec<u8>>, lifetime: Duration) -> Self {
+        self.config.dpop_nonce_key = key.map(Into::into);
+        self.config.dpop_nonce_lifetime = lifetime;
+        self
+    }
+
+    /// The app's public origin as clients address it
+    /// (`https://api.example.com`, no path): the base of a DPoP proof's
+    /// `htu` (RFC 9449 §4.3). Without it, each request's own scheme and
+    /// `Host` are used; set it behind a proxy or a load balancer (the app
+    /// then sees another scheme or host than the client used), and so that
+    /// a `Host` header cannot choose what a proof is compared with.
+    pub fn public_origin(mut self, origin: impl Into<String>) -> Self {
+        self.config.public_origin = Some(origin.into());
+        self
+    }
+
+    /// RFC 9728 §5.1: the URL of this resource's metadata
+    /// (`https://api.example.com/.well-known/oauth-protected-resource`),
+    /// named as `resource_metadata` in every challenge. Default: none.
+    pub fn resource_metadata(mut self, url: impl Into<String>) -> Self {
+        self.config.resource_metadata = Some(url.into());
+        self
+    }
+
     /// Validates and returns the configuration. Makes no request.
     pub fn build(self) -> Result<VerifierConfig, ConfigError> {
         let c = self.config;
@@ -281,6 +324,35 @@ impl VerifierConfigBuilder {
             }
         }
         check_limits(&c)?;
+        if c.dpop_proof_max_age.is_zero() || c.dpop_proof_max_age > Duration::from_secs(3600) {
+            return Err(invalid(
+                "dpop_proof_max_age",
+                "must be greater than zero and at most 1 h",
+            ));
+        }
+        if let Some(key) = &c.dpop_nonce_key {
+            if key.len() < 32 {
+                return Err(invalid(
+                    "dpop_nonces",
+                    "the nonce key must be at least 32 bytes",
+                ));
+            }
+            if c.dpop_nonce_lifetime.is_zero() || c.dpop_nonce_lifetime > MAX_DURATION {
+                return Err(invalid(
+                    "dpop_nonces",
+                    "the lifetime must be greater than zero",
+                ));
+            }
+        }
+        if let Some(url) = &c.resource_metadata {
+            check_url("resource_metadata", url)?;
+        }
+        if let Some(origin) = &c.public_origin {
+            let url = check_url("public_origin", origin)?;
+            if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+                return Err(invalid("public_origin", "scheme, host and port only"));
+            }
+        }
         Ok(c)
     }
 }

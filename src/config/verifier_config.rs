@@ -44,6 +44,16 @@ pub struct VerifierConfig {
     /// is not OIDC discovery: a Shared Signals transmitter's
     /// `/.well-known/ssf-configuration` (set by `reauth::signals`).
     pub(crate) metadata_url: Option<String>,
+    /// RFC 9449: how old a DPoP proof's `iat` may be.
+    pub(crate) dpop_proof_max_age: Duration,
+    /// RFC 9449 §8: the key of server-issued DPoP nonces (`None`: off).
+    pub(crate) dpop_nonce_key: Option<Arc<[u8]>>,
+    /// How long an issued DPoP nonce is accepted.
+    pub(crate) dpop_nonce_lifetime: Duration,
+    /// The app's public origin: the base of DPoP proofs' `htu`.
+    pub(crate) public_origin: Option<String>,
+    /// RFC 9728 §5.1: the protected resource metadata URL named in challenges.
+    pub(crate) resource_metadata: Option<String>,
 }
 
 impl VerifierConfig {

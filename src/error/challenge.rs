@@ -1,5 +1,6 @@
-//! `WWW-Authenticate` rendering: RFC 6750 §3 (Bearer) and RFC 9470 §3
-//! (`insufficient_user_authentication` with `max_age` / `acr_values`).
+//! `WWW-Authenticate` rendering: RFC 6750 §3 (Bearer), RFC 9449 §7.1
+//! (DPoP, with `algs`), RFC 9470 §3 (`insufficient_user_authentication`
+//! with `max_age` / `acr_values`) and RFC 9728 §5.1 (`resource_metadata`).
 
 use std::fmt::Write;
 
@@ -19,6 +20,11 @@ pub struct BearerChallenge {
     pub acr_values: Vec<String>,
     /// RFC 6750 §3: the scope needed (with `insufficient_scope`).
     pub scope: Vec<String>,
+    /// RFC 9449 §7.1: when set, the challenge is in the `DPoP` scheme with
+    /// these proof algorithms (`algs`, space-separated).
+    pub dpop_algs: Option<String>,
+    /// RFC 9728 §5.1: the URL of the protected resource's metadata.
+    pub resource_metadata: Option<String>,
 }
 
 impl BearerChallenge {
@@ -49,7 +55,17 @@ impl BearerChallenge {
         if let Some(max_age) = self.max_age {
             params.push(("max_age", max_age.to_string()));
         }
-        let mut out = String::from("Bearer");
+        if let Some(algs) = &self.dpop_algs {
+            params.push(("algs", quoted_safe(algs)));
+        }
+        if let Some(url) = &self.resource_metadata {
+            params.push(("resource_metadata", quoted_safe(url)));
+        }
+        let mut out = String::from(if self.dpop_algs.is_some() {
+            "DPoP"
+        } else {
+            "Bearer"
+        });
         for (i, (name, value)) in params.iter().enumerate() {
             let sep = if i == 0 { " " } else { ", " };
             let _ = write!(out, "{sep}{name}=\"{value}\"");

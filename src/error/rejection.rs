@@ -44,11 +44,19 @@ pub enum RejectionKind {
     Revoked,
     /// The access token's `scope` lacks one the route requires (403, RFC 6750 §3.1).
     InsufficientScope,
+    /// The DPoP proof is missing, malformed, replayed, or does not match
+    /// the request or the token (RFC 9449 §7.1 `invalid_dpop_proof`); or a
+    /// bound token came as `Bearer`, an unbound one as `DPoP`, or a route
+    /// that requires DPoP got a bearer token.
+    InvalidDpopProof,
+    /// The server demands a fresh DPoP nonce: retry with the one in the
+    /// `DPoP-Nonce` header (RFC 9449 §8 `use_dpop_nonce`).
+    UseDpopNonce,
 }
 
 impl RejectionKind {
     /// Every kind, for exhaustive tests and documentation.
-    pub const ALL: [RejectionKind; 16] = [
+    pub const ALL: [RejectionKind; 18] = [
         Self::MalformedToken,
         Self::UnsupportedAlgorithm,
         Self::UnknownKey,
@@ -65,6 +73,8 @@ impl RejectionKind {
         Self::ReauthenticationUnavailable,
         Self::Revoked,
         Self::InsufficientScope,
+        Self::InvalidDpopProof,
+        Self::UseDpopNonce,
     ];
 
     /// The stable machine code, e.g. `authentication_too_old`.
@@ -86,6 +96,8 @@ impl RejectionKind {
             Self::ReauthenticationUnavailable => "reauthentication_unavailable",
             Self::Revoked => "revoked",
             Self::InsufficientScope => "insufficient_scope",
+            Self::InvalidDpopProof => "invalid_dpop_proof",
+            Self::UseDpopNonce => "use_dpop_nonce",
         }
     }
 
@@ -113,6 +125,24 @@ pub struct Rejection {
     max_age: Option<u64>,
     acr_values: Vec<String>,
     scope: Vec<String>,
+    /// Rare extras, boxed so every `Result` carrying a rejection stays small.
+    extra: Option<Box<Extra>>,
+}
+
+/// What only some challenges carry.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Extra {
+    dpop: Option<DpopChallenge>,
+    resource_metadata: Option<String>,
+}
+
+/// How a refusal of a request that came with DPoP (or needed it) is
+/// challenged: RFC 9449 §7.1 `WWW-Authenticate: DPoP ... algs="..."`, and
+/// a fresh `DPoP-Nonce` when the server demands nonces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DpopChallenge {
+    pub algs: String,
+    pub nonce: Option<String>,
 }
 
 impl Rejection {
@@ -123,7 +153,35 @@ impl Rejection {
             max_age: None,
             acr_values: Vec::new(),
             scope: Vec::new(),
+            extra: None,
         }
+    }
+
+    fn extra_mut(&mut self) -> &mut Extra {
+        self.extra.get_or_insert_with(Box::default)
+    }
+
+    /// Challenges in the DPoP scheme (RFC 9449 §7.1, RFC 9470 §3 with
+    /// DPoP), naming the accepted proof algorithms, with a nonce to send.
+    pub(crate) fn in_dpop_scheme(mut self, algs: String, nonce: Option<String>) -> Self {
+        self.extra_mut().dpop = Some(DpopChallenge { algs, nonce });
+        self
+    }
+
+    /// Attaches the RFC 9728 §5.1 `resource_metadata` URL to the challenge.
+    pub(crate) fn with_resource_metadata(mut self, url: Option<String>) -> Self {
+        if url.is_some() {
+            self.extra_mut().resource_metadata = url;
+        }
+        self
+    }
+
+    /// The `DPoP-Nonce` to send with this refusal (RFC 9449 §8), if any.
+    pub fn dpop_nonce(&self) -> Option<&str> {
+        self.extra
+            .as_ref()
+            .and_then(|e| e.dpop.as_ref())
+            .and_then(|d| d.nonce.as_deref())
     }
 
     /// Attaches the RFC 6750 `scope` the request needs.
@@ -197,24 +255,33 @@ impl Rejection {
             return None;
         }
         // RFC 6750 §3.1: 403 with the scope the request needs.
+        let extra = self.extra.as_deref();
+        let dpop_algs = extra.and_then(|e| e.dpop.as_ref()).map(|d| d.algs.clone());
+        let resource_metadata = extra.and_then(|e| e.resource_metadata.clone());
         if self.kind == RejectionKind::InsufficientScope {
             return Some(BearerChallenge {
                 error: Some("insufficient_scope"),
                 error_description: Some(self.message.to_string()),
                 scope: self.scope.clone(),
+                dpop_algs,
+                resource_metadata,
                 ..Default::default()
             });
         }
-        let error = if self.needs_reauthentication() {
-            "insufficient_user_authentication"
-        } else {
-            "invalid_token"
+        let error = match self.kind {
+            // RFC 9449 §7.1 and §8: the proof's own error codes.
+            RejectionKind::InvalidDpopProof => "invalid_dpop_proof",
+            RejectionKind::UseDpopNonce => "use_dpop_nonce",
+            _ if self.needs_reauthentication() => "insufficient_user_authentication",
+            _ => "invalid_token",
         };
         Some(BearerChallenge {
             error: Some(error),
             error_description: Some(self.message.to_string()),
             max_age: self.max_age,
             acr_values: self.acr_values.clone(),
+            dpop_algs,
+            resource_metadata,
             ..Default::default()
         })
     }

@@ -4,7 +4,11 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use crate::error::{FetchError, RejectionKind, RevokeError, StoreError, VerifyError};
+use crate::error::config::FetchError;
+use crate::error::rejection::RejectionKind;
+use crate::error::revoke::RevokeError;
+use crate::error::store::StoreError;
+use crate::error::verify::VerifyError;
 
 /// The RFC 8935 §2.4 error codes (the IANA "Security Event Token Error
 /// Codes" registry) a receiver answers with.

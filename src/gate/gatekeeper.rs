@@ -6,10 +6,10 @@
 //! headers, or the refusal (a browser's redirect to log in included).
 
 use crate::guard::render::{Answer, Refused};
-use crate::guard::{GuardError, check_with};
+use crate::guard::{GuardError, check_presented};
 use crate::verify::issuers::Verifiers;
 use crate::verify::requirement::Requirement;
-use crate::verify::verifier::ClaimsMap;
+use crate::verify::verifier::{ClaimsMap, DpopPresentation};
 
 #[cfg(feature = "stepup")]
 use super::browser::GateBrowser;
@@ -33,6 +33,13 @@ pub struct Gatekeeper {
     /// The browser step-up (`--stepup-client-id`).
     #[cfg(feature = "stepup")]
     pub browser: Option<GateBrowser>,
+    /// The app's public origin (`--public-url`): the base of a DPoP
+    /// proof's `htu`. Without it, the original request's
+    /// `X-Forwarded-Proto` (else `http`) and host.
+    pub public_origin: Option<String>,
+    /// RFC 9728 metadata served at [`METADATA_PATH`](crate::METADATA_PATH)
+    /// (with `--public-url`).
+    pub metadata: Option<crate::guard::metadata::ProtectedResourceMetadata>,
 }
 
 impl Gatekeeper {
@@ -101,7 +108,14 @@ impl Gatekeeper {
             Ok(c) => c,
             Err(e) => return refused(e, &Credential::None),
         };
-        match check_with::<ClaimsMap>(Some(&self.verifiers), credential.token(), requirement).await
+        let dpop = self.dpop_presentation(judged, &credential);
+        match check_presented::<ClaimsMap>(
+            Some(&self.verifiers),
+            credential.token(),
+            dpop.as_ref(),
+            requirement,
+        )
+        .await
         {
             Ok(verified) => match forward::identity(&verified, policy.is_some().then_some(route)) {
                 Ok(answer) => Outcome {
@@ -117,6 +131,57 @@ impl Gatekeeper {
             },
             Err(e) => refused(e, &credential),
         }
+    }
+
+    /// `GET /.well-known/oauth-protected-resource`: the metadata, or 404
+    /// when the gate has none (no `--public-url`).
+    pub fn metadata_answer(&self) -> Answer {
+        match &self.metadata {
+            Some(m) => m.answer(),
+            None => Answer {
+                status: 404,
+                headers: vec![("cache-control", "no-store".to_owned())],
+                body: Vec::new(),
+            },
+        }
+    }
+
+    /// RFC 9449 §4.3 at the gate: the proofs, and the original request
+    /// they must fit (its method, its URL: `--public-url`, else the
+    /// forwarded scheme and host, and its path).
+    fn dpop_presentation(
+        &self,
+        judged: &Judged<'_>,
+        credential: &Credential,
+    ) -> Option<DpopPresentation> {
+        let Credential::Dpop { proofs, .. } = credential else {
+            return None;
+        };
+        let original = judged.original;
+        let method = original
+            .and_then(|o| o.method.clone())
+            .unwrap_or_else(|| judged.req.method.to_owned());
+        let path = original
+            .and_then(|o| o.uri.as_deref())
+            .map_or(judged.req.path, crate::guard::path_of)
+            .to_owned();
+        let origin = match &self.public_origin {
+            Some(o) => o.clone(),
+            None => format!(
+                "{}://{}",
+                judged.req.text("x-forwarded-proto").unwrap_or("http"),
+                original
+                    .and_then(|o| o.host.as_deref())
+                    .or_else(|| judged.req.text("host"))
+                    .unwrap_or("")
+            ),
+        };
+        Some(DpopPresentation {
+            proofs: proofs.clone(),
+            method,
+            origin,
+            path,
+        })
     }
 
     /// Without a step-up client: `Authorization: Bearer` only. With one:

@@ -6,7 +6,7 @@ use serde::de::DeserializeOwned;
 use crate::guard::error::GuardError;
 use crate::verify::issuers::Verifiers;
 use crate::verify::requirement::Requirement;
-use crate::verify::verifier::{Verified, Verifier};
+use crate::verify::verifier::{DpopPresentation, Verified, Verifier};
 
 /// The whole decision for one guarded request, as every adapter makes it:
 /// a verifier must be registered, a token must be present, and it must pass
@@ -26,10 +26,24 @@ pub async fn check_with<E: DeserializeOwned + 'static>(
     token: Option<&str>,
     requirement: &Requirement,
 ) -> Result<Verified<E>, GuardError> {
+    check_presented(verifier, token, None, requirement).await
+}
+
+/// [`check_with`] for a token presented with DPoP (`dpop: Some`, RFC
+/// 9449) or as `Bearer` (`None`).
+pub async fn check_presented<E: DeserializeOwned + 'static>(
+    verifier: Option<&Verifiers>,
+    token: Option<&str>,
+    dpop: Option<&DpopPresentation>,
+    requirement: &Requirement,
+) -> Result<Verified<E>, GuardError> {
     let result = match (verifier, token) {
         (None, _) => Err(GuardError::NotConfigured),
         (Some(_), None) => Err(GuardError::MissingToken),
-        (Some(v), Some(t)) => v.verify_as(t, requirement).await.map_err(GuardError::from),
+        (Some(v), Some(t)) => v
+            .verify_presented_as(t, dpop, requirement)
+            .await
+            .map_err(GuardError::from),
     };
     if let Err(e) = &result {
         e.log();

@@ -80,6 +80,14 @@ impl GuardError {
         }
     }
 
+    /// The `DPoP-Nonce` to send (RFC 9449 §8), when the refusal carries one.
+    pub fn dpop_nonce(&self) -> Option<&str> {
+        match self {
+            Self::Verify(e) => e.rejection().and_then(|r| r.dpop_nonce()),
+            _ => None,
+        }
+    }
+
     /// The `Retry-After` seconds of a 503 ([`RETRY_AFTER_SECS`]): keys or
     /// revocation state are expected back soon, and a client or proxy that
     /// retries must not hammer the issuer or Redis.

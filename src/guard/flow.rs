@@ -9,14 +9,14 @@ use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 
-use crate::guard::check::{check_with, optional};
+use crate::guard::check::{check_presented, optional};
 use crate::guard::error::GuardError;
 use crate::guard::render::{ErrorRenderer, Redirect, Refused};
 use crate::guard::source::TokenSource;
 use crate::revocation::BoxFuture;
 use crate::verify::issuers::Verifiers;
 use crate::verify::requirement::Requirement;
-use crate::verify::verifier::Verified;
+use crate::verify::verifier::{DpopPresentation, Verified};
 
 /// What turns refused browser requests into a round trip to the issuer
 /// (implemented by `reauth::stepup::StepUp`, feature `stepup`). Every
@@ -81,6 +81,10 @@ pub struct Head<'a, F, C> {
     pub header: F,
     /// Every `Cookie` header value, in order.
     pub cookies: C,
+    /// `http` or `https`: how the request reached this server.
+    pub scheme: &'a str,
+    /// Every `DPoP` header value, in order (RFC 9449 §4.3: one is valid).
+    pub dpop: Vec<&'a [u8]>,
 }
 
 /// What was read from the request: owned, so the check can run in a
@@ -89,6 +93,8 @@ pub struct Head<'a, F, C> {
 pub struct Prepared {
     token: Option<String>,
     sent: bool,
+    /// `Authorization: DPoP`: the proofs and the request they must fit.
+    dpop: Option<DpopPresentation>,
     /// What the browser hook needs to send a refused navigation away:
     /// read only when a hook is registered (not on every request).
     navigation: Option<Navigation>,
@@ -117,8 +123,33 @@ impl Prepared {
             None => wiring.source.clone().unwrap_or_default(),
         };
         let text = |name: &str| (head.header)(name).and_then(|v| std::str::from_utf8(v).ok());
-        let (token, sent) =
-            source.read_request(head.method, head.host, &head.header, head.cookies)?;
+        // RFC 9449 §7.1: `Authorization: DPoP <token>` where the app reads
+        // `Authorization` (never for a cookie or custom-header source).
+        let dpop_token = match source {
+            TokenSource::AuthorizationBearer => text("authorization").and_then(dpop_scheme),
+            _ => None,
+        };
+        let (token, sent, dpop) = match dpop_token {
+            Some(token) => (
+                Some(token.to_owned()),
+                true,
+                Some(DpopPresentation {
+                    proofs: head
+                        .dpop
+                        .iter()
+                        .map(|v| String::from_utf8_lossy(v).into_owned())
+                        .collect(),
+                    method: head.method.to_owned(),
+                    origin: format!("{}://{}", head.scheme, head.host.unwrap_or("")),
+                    path: path_of(head.path_and_query).to_owned(),
+                }),
+            ),
+            None => {
+                let (token, sent) =
+                    source.read_request(head.method, head.host, &head.header, head.cookies)?;
+                (token, sent, None)
+            }
+        };
         if let Some(hook) = &wiring.browser {
             // Only a request that carries the session is refused: an
             // anonymous cross-site post authenticates nobody.
@@ -137,8 +168,14 @@ impl Prepared {
         Ok(Self {
             token,
             sent,
+            dpop,
             navigation,
         })
+    }
+
+    /// The DPoP presentation, when the token came as `Authorization: DPoP`.
+    pub fn dpop(&self) -> Option<&DpopPresentation> {
+        self.dpop.as_ref()
     }
 
     /// The token read, if any.
@@ -163,7 +200,13 @@ pub async fn guard_request<E: DeserializeOwned + 'static>(
     requirement: &Requirement,
     anonymous_ok: bool,
 ) -> Result<Option<Verified<E>>, Refused> {
-    let checked = check_with(wiring.verifiers.as_ref(), prepared.token(), requirement).await;
+    let checked = check_presented(
+        wiring.verifiers.as_ref(),
+        prepared.token(),
+        prepared.dpop(),
+        requirement,
+    )
+    .await;
     let checked = if anonymous_ok {
         optional(checked, prepared.sent)
     } else {
@@ -189,4 +232,17 @@ pub async fn guard_request<E: DeserializeOwned + 'static>(
         }
     }
     Err(refused)
+}
+
+/// RFC 9449 §7.1: `DPoP` (case-insensitive scheme), then the token.
+pub(crate) fn dpop_scheme(value: &str) -> Option<&str> {
+    let (scheme, rest) = value.trim().split_once(' ')?;
+    let token = rest.trim();
+    (scheme.eq_ignore_ascii_case("dpop") && !token.is_empty()).then_some(token)
+}
+
+/// The path of a request target, without its query (RFC 9449 §4.3: `htu`
+/// has no query or fragment).
+pub(crate) fn path_of(path_and_query: &str) -> &str {
+    path_and_query.split(['?', '#']).next().unwrap_or("/")
 }

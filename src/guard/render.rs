@@ -180,6 +180,9 @@ impl Refused {
         if let Some(challenge) = self.error.www_authenticate() {
             headers.push(("www-authenticate", challenge));
         }
+        if let Some(nonce) = self.error.dpop_nonce() {
+            headers.push(("dpop-nonce", nonce.to_owned()));
+        }
         if let Some(secs) = self.error.retry_after() {
             headers.push(("retry-after", secs.to_string()));
         }

@@ -52,6 +52,23 @@ pub struct IdTokenClaims {
     pub client_id: Option<String>,
     /// `scope` (RFC 9068 §2.2.3), split on spaces; empty when absent.
     pub scope: Vec<String>,
+    /// `cnf` (RFC 7800): the key the token is bound to, if any.
+    pub cnf: Confirmation,
+}
+
+/// A token's `cnf` claim (RFC 7800 §3.1): which key its presenter must prove.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub enum Confirmation {
+    /// No `cnf`: a bearer token.
+    #[default]
+    None,
+    /// `cnf.jkt` (RFC 9449 §6.1): bound to the DPoP key with this RFC 7638
+    /// SHA-256 thumbprint (base64url).
+    Jkt(String),
+    /// A `cnf` of another kind (mTLS `x5t#S256`, RFC 8705...): bound to a
+    /// proof `reauth` cannot check, so never accepted as a bearer token.
+    Other,
 }
 
 impl IdTokenClaims {
@@ -119,6 +136,7 @@ pub(crate) fn validate(
     let (client_id, jti) = check_access_token_ids(map, is_access)?;
     let scope = read_scope(map)?;
     let can_reauthenticate = read_can_reauthenticate(map, ctx.can_reauthenticate_claim)?;
+    let cnf = read_cnf(map)?;
     Ok(IdTokenClaims {
         iss,
         sub,
@@ -136,7 +154,29 @@ pub(crate) fn validate(
         can_reauthenticate,
         client_id,
         scope,
+        cnf,
     })
+}
+
+/// RFC 7800 §3.1: `cnf` is a JSON object; RFC 9449 §6.1: its `jkt` is the
+/// proof key's base64url SHA-256 thumbprint (43 characters).
+fn read_cnf(map: &Map<String, Value>) -> Result<Confirmation, Rejection> {
+    match map.get("cnf") {
+        None => Ok(Confirmation::None),
+        Some(Value::Object(cnf)) => match cnf.get("jkt") {
+            Some(Value::String(jkt))
+                if jkt.len() == 43
+                    && jkt
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
+            {
+                Ok(Confirmation::Jkt(jkt.clone()))
+            }
+            Some(_) => Err(invalid("cnf", "jkt is not a base64url SHA-256 thumbprint")),
+            None => Ok(Confirmation::Other),
+        },
+        Some(_) => Err(invalid("cnf", "is not a JSON object")),
+    }
 }
 
 /// OIDC Core 3.1.3.7 steps 2-5: who the token is from and for.

@@ -31,6 +31,7 @@ pub struct ReceiverConfig {
     pub(crate) subject_issuer: Option<String>,
     pub(crate) push_token: Option<String>,
     pub(crate) jwks_refresh_cooldown: Duration,
+    pub(crate) allowed_subject_issuers: Vec<String>,
 }
 
 impl fmt::Debug for ReceiverConfig {
@@ -74,6 +75,7 @@ impl ReceiverConfig {
                 subject_issuer: None,
                 push_token: None,
                 jwks_refresh_cooldown: Duration::from_secs(30),
+                allowed_subject_issuers: Vec::new(),
             },
         }
     }
@@ -196,6 +198,20 @@ impl ReceiverConfigBuilder {
     /// bytes. Default: none (pushes are refused; poll instead).
     pub fn push_token(mut self, secret: impl Into<String>) -> Self {
         self.config.push_token = Some(secret.into());
+        self
+    }
+
+    /// With an issuer set (several issuers, or tenants), the issuers whose
+    /// users an `iss_sub` subject may name besides the transmitter's own
+    /// and [`subject_issuer`](Self::subject_issuer): one identity
+    /// provider's events must not cut off another's users, nor make the
+    /// set discover tenants. Default: none more. (With one verifier, its
+    /// issuer is always allowed.)
+    pub fn allowed_subject_issuers<I: IntoIterator<Item = S>, S: Into<String>>(
+        mut self,
+        issuers: I,
+    ) -> Self {
+        self.config.allowed_subject_issuers = issuers.into_iter().map(Into::into).collect();
         self
     }
 

@@ -150,7 +150,14 @@ pub(crate) fn validate(
     check_audience(map, ctx.audience).map_err(rejected)?;
     // RFC 8417 §2.2: iat, not in the future beyond the leeway, and not
     // older than the replay window (a jti is remembered that long).
-    let iat = check_iat(map, ctx.now, ctx.leeway).map_err(rejected)?;
+    // An iat ahead of our clock is a skewed clock, not a bad SET: nothing
+    // is decided and the transmitter retries (a 503, or no ack).
+    let iat = check_iat(map, ctx.now, ctx.leeway).map_err(|r| match r.kind() {
+        crate::error::RejectionKind::NotYetValid => SetError::Unavailable(format!(
+            "{r}: the transmitter's clock is ahead of ours; retry"
+        )),
+        _ => rejected(r),
+    })?;
     if ctx.now.saturating_sub(iat) > ctx.max_age.saturating_add(ctx.leeway) {
         return Err(SetError::invalid(format!(
             "iat is more than {} s old: older than the replay window",

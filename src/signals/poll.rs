@@ -17,7 +17,7 @@ use crate::signals::receiver::Receiver;
 #[derive(Clone)]
 pub struct PollConfig {
     pub(crate) endpoint: String,
-    pub(crate) token: String,
+    pub(crate) token: PollToken,
     pub(crate) max_events: u32,
     pub(crate) long_poll: bool,
     pub(crate) request_timeout: Duration,
@@ -39,13 +39,66 @@ impl std::fmt::Debug for PollConfig {
     }
 }
 
+/// Where the poll request's bearer token comes from.
+#[derive(Clone)]
+pub(crate) enum PollToken {
+    Fixed(String),
+    /// Read again before every request: an OAuth access token rotated by
+    /// another process (SSF 1.0 §7.1.1) is picked up without a restart.
+    File(std::path::PathBuf),
+}
+
+/// The largest token file read.
+const MAX_TOKEN_FILE_BYTES: u64 = 64 * 1024;
+
+impl PollToken {
+    fn get(&self) -> Result<String, PollError> {
+        let path = match self {
+            Self::Fixed(t) => return Ok(t.clone()),
+            Self::File(p) => p,
+        };
+        let fail = |why: String| PollError::Token(format!("{}: {why}", path.display()));
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(
+            &mut std::io::Read::take(
+                std::fs::File::open(path).map_err(|e| fail(e.to_string()))?,
+                MAX_TOKEN_FILE_BYTES + 1,
+            ),
+            &mut bytes,
+        )
+        .map_err(|e| fail(e.to_string()))?;
+        let text = String::from_utf8(bytes).map_err(|_| fail("not UTF-8".into()))?;
+        let token = text.trim();
+        if token.is_empty()
+            || token.len() as u64 > MAX_TOKEN_FILE_BYTES
+            || token.contains(['\n', '\r'])
+        {
+            return Err(fail("must hold one non-empty line".into()));
+        }
+        Ok(token.to_owned())
+    }
+}
+
 impl PollConfig {
     /// Polls `endpoint` (the stream's `delivery.endpoint_url`) with
     /// `Authorization: Bearer <token>`.
     pub fn new(endpoint: impl Into<String>, token: impl Into<String>) -> Self {
+        Self::with(endpoint.into(), PollToken::Fixed(token.into()))
+    }
+
+    /// [`new`](Self::new), the token read from `path` before every
+    /// request (a token another process rotates is picked up).
+    pub fn with_token_file(
+        endpoint: impl Into<String>,
+        path: impl Into<std::path::PathBuf>,
+    ) -> Self {
+        Self::with(endpoint.into(), PollToken::File(path.into()))
+    }
+
+    fn with(endpoint: String, token: PollToken) -> Self {
         Self {
-            endpoint: endpoint.into(),
-            token: token.into(),
+            endpoint,
+            token,
             max_events: 100,
             long_poll: true,
             request_timeout: Duration::from_secs(60),
@@ -104,8 +157,10 @@ impl PollConfig {
             name,
             reason: reason.into(),
         };
-        if self.token.is_empty() {
-            return Err(bad("poll token", "is empty"));
+        if let PollToken::Fixed(t) = &self.token {
+            if t.is_empty() {
+                return Err(bad("poll token", "is empty"));
+            }
         }
         if self.max_events == 0 {
             return Err(bad("max_events", "must be greater than zero"));
@@ -150,6 +205,9 @@ pub enum PollError {
     /// The shared store (the lease) failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The token file could not be read.
+    #[error("the poll token file {0}")]
+    Token(String),
 }
 
 /// One round of polling.
@@ -241,7 +299,9 @@ impl Poller {
             "ack": self.acks,
             "setErrs": self.set_errs,
         });
-        let response = self.send(&body).await?;
+        let response = self.send(&body).await;
+        self.receiver.record_poll(response.is_ok());
+        let response = response?;
         // The acknowledgements reached the transmitter.
         self.acks.clear();
         self.set_errs.clear();
@@ -308,8 +368,9 @@ impl Poller {
     }
 
     async fn send(&self, body: &Value) -> Result<Map<String, Value>, PollError> {
+        let token = self.config.token.get()?;
         let request = http::Request::post(&self.config.endpoint)
-            .header("authorization", format!("Bearer {}", self.config.token))
+            .header("authorization", format!("Bearer {token}"))
             .header("content-type", "application/json")
             .header("accept", "application/json")
             .body(serde_json::to_vec(body).unwrap_or_default())

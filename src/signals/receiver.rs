@@ -104,6 +104,10 @@ pub struct ReceiverStats {
     pub last_verification: Option<VerificationSeen>,
     /// The last stream status announced.
     pub stream_status: Option<StreamStatusSeen>,
+    /// Poll requests that failed (RFC 8936 delivery).
+    pub poll_failures: u64,
+    /// When a poll request last succeeded (Unix seconds).
+    pub last_poll_at: Option<i64>,
 }
 
 #[derive(Default)]
@@ -112,6 +116,8 @@ struct Stats {
     last_event_at: AtomicI64,
     last_verification: Mutex<Option<VerificationSeen>>,
     stream_status: Mutex<Option<StreamStatusSeen>>,
+    poll_failures: std::sync::atomic::AtomicU64,
+    last_poll_at: AtomicI64,
 }
 
 /// A Shared Signals (SSF 1.0) receiver: takes SETs (pushed or polled) and
@@ -170,6 +176,13 @@ impl Receiver {
             .await
             .map_err(InitError::Discovery)?;
         let metadata = transmitter::parse(&fetched.body, &config.transmitter, url.as_str())?;
+        if let Some(m) = metadata
+            .critical_subject_members
+            .iter()
+            .find(|m| !["user", "session"].contains(&m.as_str()))
+        {
+            tracing::warn!(member = %m, "reauth: the transmitter declares a complex-subject member critical that this receiver does not act on: every event whose subject has it is refused (SSF 1.0 §3.4)");
+        }
         let keys = KeyCache::init(key_config.clone()).await?;
         let replay = match &config.replay_store {
             Some(s) => s.clone(),
@@ -232,6 +245,7 @@ impl Receiver {
             .collect();
         sets.sort();
         let last = s.last_event_at.load(Ordering::Relaxed);
+        let polled = s.last_poll_at.load(Ordering::Relaxed);
         ReceiverStats {
             sets,
             last_event_at: (last != 0).then_some(last),
@@ -240,11 +254,23 @@ impl Receiver {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .clone(),
+            poll_failures: s.poll_failures.load(Ordering::Relaxed),
+            last_poll_at: (polled != 0).then_some(polled),
             stream_status: s
                 .stream_status
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .clone(),
+        }
+    }
+
+    /// A poll request's result (metrics: failures, last success).
+    pub(super) fn record_poll(&self, ok: bool) {
+        let s = &self.inner.stats;
+        if ok {
+            s.last_poll_at.store(self.now(), Ordering::Relaxed);
+        } else {
+            s.poll_failures.fetch_add(1, Ordering::Relaxed);
         }
     }
 
@@ -295,13 +321,25 @@ impl Receiver {
         let config = &self.inner.config;
         // RFC 8417 §2.3, SSF 1.0 §4.1.1 and §4.1.5: a compact JWS, typ
         // secevent+jwt, an allowed asymmetric alg, the transmitter's key.
-        let signed = signed_payload(
-            &self.inner.keys,
-            set,
-            config.max_set_bytes,
-            Expected::SecEvent,
-        )
-        .await?;
+        let keys = &self.inner.keys;
+        let generation = keys.generation();
+        let signed = match signed_payload(keys, set, config.max_set_bytes, Expected::SecEvent).await
+        {
+            Ok(s) => s,
+            // An unknown kid is final only when the JWKS was just fetched
+            // and still lacks it; while the refresh cooldown holds the
+            // fetch back (a rotation seconds after the last fetch), or the
+            // fetch failed, nothing is decided: the transmitter retries.
+            Err(VerifyError::Rejected(r))
+                if r.kind() == crate::error::RejectionKind::UnknownKey
+                    && (keys.generation() == generation || keys.last_fetch_failed()) =>
+            {
+                return Err(SetError::Unavailable(format!(
+                    "{r}; the transmitter's keys could not be refreshed just now (cooldown or a failed fetch): retry"
+                )));
+            }
+            Err(e) => return Err(e.into()),
+        };
         let now = self.now();
         let leeway = secs(config.leeway);
         let max_age = secs(config.max_set_age);
@@ -498,9 +536,21 @@ impl Receiver {
                 crate::jwt::token::truncate(iss)
             ))
         };
+        let config = &self.inner.config;
         match &self.inner.targets {
             Verifiers::One(v) if v.config().issuer() == iss => Ok(v.clone()),
             Verifiers::One(_) => Err(not_served()),
+            // One provider's events never reach another's users.
+            Verifiers::Set(_)
+                if iss != config.transmitter
+                    && config.subject_issuer.as_deref() != Some(iss)
+                    && !config.allowed_subject_issuers.iter().any(|a| a == iss) =>
+            {
+                Err(SetError::invalid(format!(
+                    "the subject's issuer {:?} is not one this transmitter may speak for (allow it with allowed_subject_issuers / --ssf-allowed-issuers)",
+                    crate::jwt::token::truncate(iss)
+                )))
+            }
             Verifiers::Set(s) => s.verifier_for(iss).await.map_err(|e| match e {
                 VerifyError::Rejected(_) => not_served(),
                 other => other.into(),

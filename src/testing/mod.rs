@@ -34,6 +34,7 @@
 
 mod dev;
 mod dev_server;
+mod dpop;
 mod jws;
 mod keys;
 mod login;
@@ -53,6 +54,7 @@ pub use dev::{
     FOR_TESTING_ONLY, MAX_DEV_AUTH_TIME_AGO, MAX_DEV_BODY_BYTES, MAX_DEV_EXPIRES_IN,
     MAX_DEV_LIST_LEN, MAX_DEV_STRING_BYTES,
 };
+pub use dpop::{DpopKey, ProofBuilder};
 pub use keys::TestKey;
 pub use login::{Recorded, TestLogin};
 pub use names::{TEST_CLIENT_ID, TEST_RESOURCE};

@@ -33,8 +33,8 @@ struct Stream {
     config: Value,
     push: Option<(String, Option<String>)>,
     queue: VecDeque<(String, String)>,
-    /// SETs sent by poll and not acknowledged yet.
-    outstanding: HashMap<String, String>,
+    /// SETs sent by poll and not acknowledged yet, and when.
+    outstanding: HashMap<String, (String, tokio::time::Instant)>,
 }
 
 struct State {
@@ -50,6 +50,7 @@ struct State {
     polls: Mutex<usize>,
     arrived: tokio::sync::Notify,
     poll_wait: Mutex<Duration>,
+    redeliver_after: Mutex<Duration>,
     client: reqwest::Client,
 }
 
@@ -127,6 +128,7 @@ impl TestTransmitter {
             polls: Mutex::new(0),
             arrived: tokio::sync::Notify::new(),
             poll_wait: Mutex::new(Duration::from_secs(2)),
+            redeliver_after: Mutex::new(Duration::from_secs(5)),
             client: reqwest::Client::builder()
                 .timeout(Duration::from_secs(10))
                 .build()
@@ -179,6 +181,12 @@ impl TestTransmitter {
     /// (default 2 s).
     pub fn set_poll_wait(&self, wait: Duration) {
         *lock(&self.state.poll_wait) = wait;
+    }
+
+    /// How long a polled SET may stay unacknowledged before it is sent
+    /// again, as real transmitters do (default 5 s).
+    pub fn set_redeliver_after(&self, after: Duration) {
+        *lock(&self.state.redeliver_after) = after;
     }
 
     /// The signing key (ES256).
@@ -706,6 +714,7 @@ async fn poll(state: &Arc<State>, id: &str, body: &Value) -> Response<Body> {
         .and_then(Value::as_bool)
         .unwrap_or(false);
     let deadline = tokio::time::Instant::now() + *lock(&state.poll_wait);
+    let redeliver_after = *lock(&state.redeliver_after);
     loop {
         let notified = state.arrived.notified();
         {
@@ -713,13 +722,27 @@ async fn poll(state: &Arc<State>, id: &str, body: &Value) -> Response<Body> {
             let Some(s) = streams.iter_mut().find(|s| s.id == id) else {
                 return answer(404, None);
             };
+            // Unacknowledged for too long: sent again.
+            let now = tokio::time::Instant::now();
+            let late: Vec<String> = s
+                .outstanding
+                .iter()
+                .filter(|(_, (_, at))| now.duration_since(*at) >= redeliver_after)
+                .map(|(jti, _)| jti.clone())
+                .collect();
+            for jti in late {
+                if let Some((set, _)) = s.outstanding.remove(&jti) {
+                    s.queue.push_back((jti, set));
+                }
+            }
             if max == 0 || immediately || !s.queue.is_empty() {
                 let mut sets = Map::new();
                 while sets.len() < max {
                     let Some((jti, set)) = s.queue.pop_front() else {
                         break;
                     };
-                    s.outstanding.insert(jti.clone(), set.clone());
+                    s.outstanding
+                        .insert(jti.clone(), (set.clone(), tokio::time::Instant::now()));
                     sets.insert(jti, json!(set));
                 }
                 let more = !s.queue.is_empty();

@@ -131,6 +131,14 @@ pub(crate) fn percent_encode(message: &str) -> String {
     out
 }
 
+/// RFC 9728 protected resource metadata as a response, for a tower
+/// service's route at [`METADATA_PATH`](crate::METADATA_PATH).
+pub fn metadata_response(
+    metadata: &crate::guard::metadata::ProtectedResourceMetadata,
+) -> Response<Full<Bytes>> {
+    answer_response(metadata.answer())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

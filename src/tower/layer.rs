@@ -256,6 +256,12 @@ impl Guard {
             path_and_query: request.uri().path_and_query().map_or("/", |p| p.as_str()),
             header: |name: &str| headers.get(name).map(|v| v.as_bytes()),
             cookies: || headers.get_all(COOKIE).iter().map(|v| v.as_bytes()),
+            scheme: request.uri().scheme_str().unwrap_or("http"),
+            dpop: headers
+                .get_all("dpop")
+                .iter()
+                .map(|v| v.as_bytes())
+                .collect(),
         };
         Prepared::read(head, &self.wiring)
     }

@@ -59,5 +59,5 @@
 mod answer;
 mod layer;
 
-pub use answer::{answer_response, grpc_answer, grpc_code};
+pub use answer::{answer_response, grpc_answer, grpc_code, metadata_response};
 pub use layer::{GuardedBody, Reauth, ReauthLayer, ResponseFuture};

@@ -139,6 +139,7 @@ mod tests {
             can_reauthenticate: can,
             client_id: None,
             scope: Vec::new(),
+            cnf: Default::default(),
         }
     }
 

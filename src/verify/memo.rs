@@ -147,6 +147,7 @@ mod tests {
             can_reauthenticate: None,
             client_id: None,
             scope: Vec::new(),
+            cnf: Default::default(),
         };
         MemoEntry::new(
             Arc::new(claims),

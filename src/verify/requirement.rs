@@ -48,6 +48,28 @@ pub struct Requirement {
     pub(crate) acr_values: Vec<String>,
     pub(crate) amr: Vec<String>,
     pub(crate) scopes: Vec<String>,
+    pub(crate) dpop: DpopPolicy,
+}
+
+/// Whether a route takes bearer tokens (RFC 9449 §7).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum DpopPolicy {
+    /// Unbound tokens as `Bearer`; DPoP-bound ones only with their proof
+    /// (`Authorization: DPoP` and a `DPoP` header). The default.
+    #[default]
+    Allowed,
+    /// Only DPoP-bound tokens with their proof: a bearer token is refused.
+    Required,
+}
+
+impl DpopPolicy {
+    /// `allowed` or `required` (the policy file's `dpop` values).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Allowed => "allowed",
+            Self::Required => "required",
+        }
+    }
 }
 
 impl Requirement {
@@ -68,6 +90,18 @@ impl Requirement {
     pub fn with_max_age(mut self, max_age: Option<Duration>) -> Self {
         self.max_age = max_age;
         self
+    }
+
+    /// Whether this route takes bearer tokens ([`DpopPolicy`]; default
+    /// `Allowed`).
+    pub fn dpop(mut self, policy: DpopPolicy) -> Self {
+        self.dpop = policy;
+        self
+    }
+
+    /// The route's [`DpopPolicy`].
+    pub fn dpop_policy(&self) -> DpopPolicy {
+        self.dpop
     }
 
     /// Overrides the verifier-wide [`ReauthPolicy`] for this route.

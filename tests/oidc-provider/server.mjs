@@ -13,6 +13,7 @@ if (!CLIENT_ID || !REDIRECT_URI) {
   process.exit(2);
 }
 
+const API = 'https://api.example.com';
 const DEFAULT_LOGIN = { sub: 'user-1', acr: 'urn:test:loa:1', amr: ['pwd'], auth_time: null };
 let nextLogin = { ...DEFAULT_LOGIN };
 let logins = 0;
@@ -35,8 +36,19 @@ function configuration() {
       ? { client_secret: CLIENT_SECRET, token_endpoint_auth_method: 'client_secret_basic' }
       : { token_endpoint_auth_method: 'none' }),
   };
+  // A second client for the DPoP tests (tests/dpop_provider.rs): client
+  // credentials for the resource https://api.example.com, DPoP-bound JWT
+  // access tokens (RFC 9068) stamped with the next login's auth_time.
+  const dpopClient = {
+    client_id: 'dpop-client',
+    client_secret: 'dpop-client-secret-0123456789',
+    grant_types: ['client_credentials'],
+    response_types: [],
+    redirect_uris: [],
+    token_endpoint_auth_method: 'client_secret_basic',
+  };
   return {
-    clients: [client],
+    clients: [client, dpopClient],
     jwks: { keys: [signingKey()] },
     responseTypes: ['code'],
     pkce: { methods: ['S256'], required: () => true },
@@ -52,6 +64,21 @@ function configuration() {
       claimsParameter: { enabled: true },
       userinfo: { enabled: true },
       rpInitiatedLogout: { enabled: true },
+      dPoP: { enabled: true },
+      clientCredentials: { enabled: true },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: () => undefined,
+        useGrantedResource: () => false,
+        async getResourceServerInfo(ctx, resource) {
+          if (resource !== API) throw new errors.InvalidTarget();
+          return { scope: 'api', audience: API, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'RS256' } } };
+        },
+      },
+    },
+    async extraTokenClaims(ctx, token) {
+      if (token.kind !== 'ClientCredentials') return undefined;
+      return { auth_time: nextLogin.auth_time ?? Math.floor(Date.now() / 1000) };
     },
     interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
     cookies: {

@@ -253,12 +253,26 @@ impl Collector for SignalsCollector {
             let c = ConstCounter::new(*n);
             c.encode(family.encode_family(&SetLabels { event, outcome })?)?;
         }
+        let now = chrono::Utc::now().timestamp();
         if let Some(at) = s.last_event_at {
-            let now = chrono::Utc::now().timestamp();
             gauge(
                 &mut enc,
                 "ssf_last_event_age_seconds",
                 "Seconds since the last security event was accepted",
+                now.saturating_sub(at).max(0) as f64,
+            )?;
+        }
+        counter(
+            &mut enc,
+            "ssf_poll_failures",
+            "Poll requests to the transmitter that failed (--ssf-poll)",
+            s.poll_failures,
+        )?;
+        if let Some(at) = s.last_poll_at {
+            gauge(
+                &mut enc,
+                "ssf_last_poll_age_seconds",
+                "Seconds since a poll request to the transmitter last succeeded",
                 now.saturating_sub(at).max(0) as f64,
             )?;
         }

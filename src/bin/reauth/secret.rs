@@ -15,7 +15,19 @@ pub fn read(flag: &str, path: &Path) -> Result<Vec<u8>, String> {
     if meta.len() > MAX_SECRET_FILE_BYTES {
         return Err(fail(format!("larger than {MAX_SECRET_FILE_BYTES} bytes")));
     }
-    let bytes = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
+    // Bounded by the read itself (a FIFO or a device has no length).
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(
+            std::fs::File::open(path).map_err(|e| fail(e.to_string()))?,
+            MAX_SECRET_FILE_BYTES + 1,
+        ),
+        &mut bytes,
+    )
+    .map_err(|e| fail(e.to_string()))?;
+    if bytes.len() as u64 > MAX_SECRET_FILE_BYTES {
+        return Err(fail(format!("larger than {MAX_SECRET_FILE_BYTES} bytes")));
+    }
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

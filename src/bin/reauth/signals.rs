@@ -57,7 +57,12 @@ async fn stream(command: StreamCommand) -> Result<Value, Failed> {
         StreamCommand::Create(a) => create(a).await,
         StreamCommand::Get(a) => {
             let c = client(&a.transmitter).await?;
-            c.get(a.stream_id.as_deref()).await.map_err(refused)
+            let mut out = c.get(a.stream_id.as_deref()).await.map_err(refused)?;
+            match &mut out {
+                Value::Array(streams) => streams.iter_mut().for_each(redact),
+                one => redact(one),
+            }
+            Ok(out)
         }
         StreamCommand::Status(a) => {
             let c = client(&a.transmitter).await?;
@@ -121,7 +126,20 @@ async fn create(a: CreateArgs) -> Result<Value, Failed> {
         }
     };
     let c = client(&a.transmitter).await?;
-    c.create(&delivery, &events, a.description.as_deref())
+    let mut stream = c
+        .create(&delivery, &events, a.description.as_deref())
         .await
-        .map_err(refused)
+        .map_err(refused)?;
+    redact(&mut stream);
+    Ok(stream)
+}
+
+/// The push secret never goes to stdout (CI logs keep it).
+fn redact(stream: &mut Value) {
+    if let Some(h) = stream
+        .get_mut("delivery")
+        .and_then(|d| d.get_mut("authorization_header"))
+    {
+        *h = json!("<redacted>");
+    }
 }

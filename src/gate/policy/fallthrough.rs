@@ -270,6 +270,9 @@ fn weaker(strong: &Requirement, other: &Action) -> Option<String> {
     if let Some(s) = strong.scopes.iter().find(|s| !o.scopes.contains(s)) {
         less.push(format!("no scope {s:?}"));
     }
+    if strong.dpop == crate::verify::requirement::DpopPolicy::Required && o.dpop != strong.dpop {
+        less.push("bearer tokens (dpop = \"allowed\")".to_owned());
+    }
     // Unset is the gate-wide setting: between "deny" and "allow".
     let rank = |p: Option<ReauthPolicy>| match p {
         Some(ReauthPolicy::Deny) => 2,

@@ -25,6 +25,7 @@ pub(super) const REQUIREMENT_KEYS: &[&str] = &[
     "amr",
     "scopes",
     "when_cannot_reauthenticate",
+    "dpop",
 ];
 pub(super) const ROUTE_KEYS: &[&str] = &[
     "name", "methods", "hosts", "path", "public", "browser", "upstream",

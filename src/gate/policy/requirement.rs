@@ -1,5 +1,5 @@
 //! The requirement keys of `[defaults]` and of a route: `max_age`,
-//! `acr_values`, `amr`, `scopes` and `when_cannot_reauthenticate`.
+//! `acr_values`, `amr`, `scopes`, `when_cannot_reauthenticate` and `dpop`.
 
 use std::time::Duration;
 
@@ -9,7 +9,7 @@ use super::reader::{Parser, find};
 use crate::config::{MAX_DURATION, ReauthPolicy};
 use crate::gate::duration;
 use crate::jwt::token_kind::TokenKind;
-use crate::verify::requirement::Requirement;
+use crate::verify::requirement::{DpopPolicy, Requirement};
 
 impl Parser<'_> {
     /// A requirement from `max_age`, `acr_values`, `amr`, `scopes` and
@@ -81,6 +81,18 @@ impl Parser<'_> {
                 Some(other) => self.error(
                     v.span(),
                     format!("when_cannot_reauthenticate = {other:?}: use \"deny\" or \"allow\""),
+                ),
+                None => {}
+            }
+        }
+        // RFC 9449 §7: `dpop = "required"` refuses bearer tokens.
+        if let Some((_, v)) = find(t, "dpop") {
+            match self.string(v, "dpop") {
+                Some("allowed") => r = r.dpop(DpopPolicy::Allowed),
+                Some("required") => r = r.dpop(DpopPolicy::Required),
+                Some(other) => self.error(
+                    v.span(),
+                    format!("dpop = {other:?}: use \"allowed\" or \"required\""),
                 ),
                 None => {}
             }

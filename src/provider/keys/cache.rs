@@ -145,6 +145,16 @@ impl KeyCache {
         )
     }
 
+    /// True when the last JWKS fetch failed (the keys in use are the last
+    /// good ones, or none).
+    pub fn last_fetch_failed(&self) -> bool {
+        self.state
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .last_error
+            .is_some()
+    }
+
     /// True when usable keys are loaded and not stale beyond the bound.
     pub fn keys_ready(&self) -> bool {
         let st = self.snapshot();

@@ -17,11 +17,12 @@ pub(crate) enum DpopErrorKind {
 }
 
 impl DpopErrorKind {
-    /// The RFC 9449 error code, for `WWW-Authenticate: DPoP error="..."`.
-    pub(crate) fn code(self) -> &'static str {
+    /// The rejection this is (its code, status and challenge live there,
+    /// once): `invalid_dpop_proof` or `use_dpop_nonce`, both 401.
+    pub(crate) fn rejection_kind(self) -> crate::error::RejectionKind {
         match self {
-            DpopErrorKind::InvalidProof => "invalid_dpop_proof",
-            DpopErrorKind::UseNonce => "use_dpop_nonce",
+            DpopErrorKind::InvalidProof => crate::error::RejectionKind::InvalidDpopProof,
+            DpopErrorKind::UseNonce => crate::error::RejectionKind::UseDpopNonce,
         }
     }
 }
@@ -50,14 +51,9 @@ impl DpopError {
     }
 
     /// The RFC 9449 error code: `invalid_dpop_proof` or `use_dpop_nonce`.
+    #[cfg(test)]
     pub(crate) fn code(&self) -> &'static str {
-        self.kind.code()
-    }
-
-    /// The HTTP status a protected resource answers with: 401 for both
-    /// kinds (RFC 9449 §7.1 and §9), with a `DPoP` challenge.
-    pub(crate) fn status(&self) -> u16 {
-        401
+        self.kind.rejection_kind().as_str()
     }
 }
 
@@ -68,9 +64,9 @@ mod tests {
     #[test]
     fn codes_and_display() {
         let e = DpopError::invalid("htm does not match");
-        assert_eq!((e.code(), e.status()), ("invalid_dpop_proof", 401));
+        assert_eq!(e.code(), "invalid_dpop_proof");
         assert_eq!(e.to_string(), "htm does not match");
         let n = DpopError::use_nonce("nonce is missing");
-        assert_eq!((n.code(), n.status()), ("use_dpop_nonce", 401));
+        assert_eq!(n.code(), "use_dpop_nonce");
     }
 }

@@ -10,10 +10,6 @@
 //! - `key`: the proof's `jwk` (public only) and its RFC 7638 thumbprint;
 //! - `htu`: RFC 3986 §6.2.2 / §6.2.3 normalisation of `htu`.
 
-// Not used by the verifier, the adapters or the gate yet: the lead wires
-// DPoP in (issue 28). Remove this allow when that lands.
-#![allow(dead_code, unused_imports)]
-
 pub(crate) mod error;
 #[cfg(feature = "fuzzing")]
 mod fuzz;
@@ -23,11 +19,6 @@ pub(crate) mod proof;
 #[cfg(test)]
 mod tests;
 
-pub(crate) use error::{DpopError, DpopErrorKind};
 #[cfg(feature = "fuzzing")]
 pub(crate) use fuzz::fuzz_one;
-pub(crate) use htu::normalize_htu;
-pub(crate) use proof::{
-    CheckedProof, DEFAULT_IAT_FUTURE, DEFAULT_IAT_PAST, DEFAULT_MAX_PROOF_BYTES, MAX_JTI_BYTES,
-    ProofLimits, ProofRequest, access_token_hash, check_proof, jkt_matches,
-};
+pub(crate) use proof::{ProofLimits, ProofRequest, check_proof, jkt_matches};

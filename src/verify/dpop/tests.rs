@@ -13,9 +13,9 @@ use jsonwebtoken::Algorithm;
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 
-use super::{
-    CheckedProof, DpopErrorKind, ProofLimits, ProofRequest, access_token_hash, check_proof,
-    jkt_matches,
+use super::error::{DpopError, DpopErrorKind};
+use super::proof::{
+    CheckedProof, ProofLimits, ProofRequest, access_token_hash, check_proof, jkt_matches,
 };
 
 const NOW: i64 = 1_700_000_000;
@@ -183,7 +183,7 @@ fn request() -> ProofRequest<'static> {
     }
 }
 
-fn check(proof: &str) -> Result<CheckedProof, super::DpopError> {
+fn check(proof: &str) -> Result<CheckedProof, DpopError> {
     check_proof(&[proof], &request(), &ProofLimits::default())
 }
 

@@ -206,8 +206,20 @@ impl IssuerSet {
         self.verify_as::<ClaimsMap>(token, req).await
     }
 
-    /// [`Verifier::verify_as`] by the issuer the token names.
+    /// [`Verifier::verify_as`] by the issuer the token names (a token
+    /// bound to a DPoP key is refused: it needs
+    /// [`verify_presented_as`](Self::verify_presented_as) and its proof).
     pub async fn verify_as<E: DeserializeOwned + 'static>(
+        &self,
+        token: &str,
+        req: &Requirement,
+    ) -> Result<Verified<E>, VerifyError> {
+        self.verify_presented_as(token, None, req).await
+    }
+
+    /// The token's signature, claims and decision, before its presentation
+    /// is checked.
+    async fn verify_unbound<E: DeserializeOwned + 'static>(
         &self,
         token: &str,
         req: &Requirement,
@@ -225,7 +237,22 @@ impl IssuerSet {
         let verifier = self.choose(token).await?;
         match &self.memo {
             Some(memo) => verifier.verify_in(token, req, memo).await,
-            None => verifier.verify_as(token, req).await,
+            None => verifier.verify_unbound(token, req).await,
+        }
+    }
+
+    /// [`Verifier::verify_presented_as`] by the token's issuer (the set's
+    /// memo shared as in [`verify_as`](Self::verify_as)).
+    pub async fn verify_presented_as<E: DeserializeOwned + 'static>(
+        &self,
+        token: &str,
+        dpop: Option<&crate::verify::verifier::DpopPresentation>,
+        req: &Requirement,
+    ) -> Result<Verified<E>, VerifyError> {
+        let result = self.verify_unbound(token, req).await;
+        match self.choose(token).await {
+            Ok(verifier) => verifier.check_binding(result, token, dpop, req).await,
+            Err(_) => result,
         }
     }
 

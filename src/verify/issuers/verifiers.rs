@@ -44,6 +44,19 @@ impl Verifiers {
         }
     }
 
+    /// [`Verifier::verify_presented_as`], through the set when there is one.
+    pub async fn verify_presented_as<E: DeserializeOwned + 'static>(
+        &self,
+        token: &str,
+        dpop: Option<&crate::verify::verifier::DpopPresentation>,
+        req: &Requirement,
+    ) -> Result<Verified<E>, VerifyError> {
+        match self {
+            Self::One(v) => v.verify_presented_as(token, dpop, req).await,
+            Self::Set(s) => s.verify_presented_as(token, dpop, req).await,
+        }
+    }
+
     /// The verifiers known now: the one, or the set's fixed issuers and the
     /// tenants discovered so far.
     pub fn known(&self) -> Vec<Verifier> {

@@ -84,6 +84,8 @@ pub(super) struct Inner {
     /// This issuer's namespace in the revocation store.
     pub(super) namespace: Namespace,
     pub(super) memo: Option<Memo>,
+    /// DPoP proof limits and nonces (RFC 9449).
+    pub(super) dpop: super::dpop_settings::DpopState,
 }
 
 impl std::fmt::Debug for Verifier {
@@ -122,6 +124,7 @@ impl Verifier {
             .map_err(InitError::Revocation)?;
         Ok(Self {
             inner: Arc::new(Inner {
+                dpop: super::dpop_settings::DpopState::new(&config),
                 config,
                 keys,
                 store,
@@ -195,7 +198,19 @@ impl Verifier {
 
     /// Verifies `token` against `requirement`, deserializing all claims into
     /// `E` (a claim of the wrong shape for `E` is `invalid_claim`).
+    /// A token bound to a DPoP key (`cnf.jkt`) is refused here: it needs
+    /// [`verify_presented_as`](Self::verify_presented_as) and its proof.
     pub async fn verify_as<E: DeserializeOwned + 'static>(
+        &self,
+        token: &str,
+        requirement: &Requirement,
+    ) -> Result<Verified<E>, VerifyError> {
+        self.verify_presented_as(token, None, requirement).await
+    }
+
+    /// The token's signature, claims and decision, before its presentation
+    /// is checked (an issuer set checks the presentation itself).
+    pub(crate) async fn verify_unbound<E: DeserializeOwned + 'static>(
         &self,
         token: &str,
         requirement: &Requirement,
@@ -225,7 +240,9 @@ impl Verifier {
 }
 
 /// Logs a failed verification at the level it deserves.
-fn log_result<E>(result: Result<Verified<E>, VerifyError>) -> Result<Verified<E>, VerifyError> {
+pub(super) fn log_result<E>(
+    result: Result<Verified<E>, VerifyError>,
+) -> Result<Verified<E>, VerifyError> {
     {
         if let Err(e) = &result {
             match e {

@@ -4,10 +4,13 @@
 
 mod check;
 mod decide;
+mod dpop;
+mod dpop_settings;
 mod handle;
 mod revoke;
 mod verified;
 
 pub use crate::jwt::claims::ClaimsMap;
+pub use dpop::DpopPresentation;
 pub use handle::Verifier;
 pub use verified::Verified;

@@ -121,6 +121,20 @@ pub struct CommonArgs {
     /// revocation_unavailable; 0s answers at once. At most 60s.
     #[arg(long, value_parser = duration::parse, default_value = "1s", value_name = "DURATION")]
     pub revocation_catch_up_wait: Duration,
+    /// DPoP (RFC 9449): how old a proof's `iat` may be; each proof's `jti`
+    /// is remembered that long (in Redis with --redis).
+    #[arg(long, value_parser = duration::parse, default_value = "60s", value_name = "DURATION")]
+    pub dpop_proof_max_age: Duration,
+    /// Set by `serve` from `--public-url`: the base of DPoP proofs' `htu`
+    /// and of the RFC 9728 metadata URL named in challenges.
+    #[arg(skip)]
+    pub public_origin: Option<String>,
+    /// Set by `serve` from `--dpop-nonce-key-file`: DPoP server nonces.
+    #[arg(skip)]
+    pub dpop_nonce_key: Option<Vec<u8>>,
+    /// Set by `serve` from `--dpop`: whether bearer tokens are accepted.
+    #[arg(skip)]
+    pub dpop: reauth::DpopPolicy,
 }
 
 fn parse_alg(s: &str) -> Result<Algorithm, String> {

@@ -119,6 +119,32 @@ pub struct ServeArgs {
     pub front: FrontArgs,
     #[command(flatten)]
     pub signals: SignalArgs,
+    /// Whether bearer tokens are accepted (without --config, or as its
+    /// default): `allowed` (DPoP-bound tokens still need their proof) or
+    /// `required` (only DPoP-bound tokens with a proof, RFC 9449).
+    #[arg(long, value_enum, default_value = "allowed", value_name = "POLICY")]
+    pub dpop: DpopArg,
+    /// DPoP server nonces (RFC 9449 §8): a file of at least 32 secret
+    /// random bytes (the same on every instance). Proofs must then carry a
+    /// nonce the gate issued (`use_dpop_nonce` and a `DPoP-Nonce` header
+    /// otherwise). Default: off.
+    #[arg(long, value_name = "FILE")]
+    pub dpop_nonce_key_file: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum DpopArg {
+    Allowed,
+    Required,
+}
+
+impl DpopArg {
+    pub fn policy(self) -> reauth::DpopPolicy {
+        match self {
+            Self::Allowed => reauth::DpopPolicy::Allowed,
+            Self::Required => reauth::DpopPolicy::Required,
+        }
+    }
 }
 
 /// Revocation from the identity provider: an SSF 1.0 receiver.
@@ -150,6 +176,16 @@ pub struct SignalArgs {
     /// gate verifies several and none is the transmitter.
     #[arg(long, value_name = "URL", requires = "ssf_transmitter")]
     pub ssf_subject_issuer: Option<String>,
+    /// With several --issuer (or a template): more issuers whose users the
+    /// transmitter's events may name (`iss_sub`), besides its own and
+    /// --ssf-subject-issuer. Comma-separated.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "URL,...",
+        requires = "ssf_transmitter"
+    )]
+    pub ssf_allowed_issuers: Vec<String>,
     /// Act on `email` subjects: a JSON file mapping each address to the
     /// user's `sub` (`{"alice@example.com": "user-123", ...}`). Without
     /// it, an event naming a user by email is refused (invalid_request).
@@ -231,10 +267,12 @@ pub struct StepUpArgs {
     /// Without it the client is public (PKCE only).
     #[arg(long, value_name = "FILE", requires = "stepup_client_id")]
     pub stepup_client_secret_file: Option<PathBuf>,
-    /// The app's URL as browsers see it (scheme, host, port), where the
-    /// proxy routes `/reauth/` to the gate: https in production (the
-    /// session cookie is then `__Host-reauth_id_token`, Secure).
-    #[arg(long, value_name = "URL", requires = "stepup_client_id")]
+    /// The app's URL as browsers and clients see it (scheme, host, port):
+    /// where the proxy routes `/reauth/` to the gate (https in production:
+    /// the session cookie is then `__Host-reauth_id_token`, Secure), and
+    /// the base of DPoP proofs' `htu` (without it: the forwarded scheme
+    /// and host).
+    #[arg(long, value_name = "URL")]
     pub public_url: Option<String>,
     /// A file of at least 32 secret random bytes sealing pending step-ups
     /// (the same on every instance): `head -c 32 /dev/urandom > key`.

@@ -11,6 +11,9 @@ use reauth::{
 use super::common::{CommonArgs, Kind, Policy};
 use crate::error::CliError;
 
+/// How long a DPoP nonce the gate issued is accepted.
+const DPOP_NONCE_LIFETIME: std::time::Duration = std::time::Duration::from_secs(300);
+
 impl CommonArgs {
     /// The verifiers: one per `--issuer` (discovered now) and the tenant
     /// template, sharing one revocation store (Redis when `--redis`).
@@ -95,7 +98,14 @@ impl CommonArgs {
             .http_timeout(self.fetch_timeout)
             .max_token_bytes(self.max_token_bytes)
             .max_session_age(self.max_session_age)
-            .token_kind(self.token_kind.token_kind());
+            .token_kind(self.token_kind.token_kind())
+            .dpop_proof_max_age(self.dpop_proof_max_age)
+            .dpop_nonces(self.dpop_nonce_key.clone(), DPOP_NONCE_LIFETIME);
+        if let Some(origin) = &self.public_origin {
+            b = b
+                .public_origin(origin.clone())
+                .resource_metadata(format!("{origin}{}", reauth::METADATA_PATH));
+        }
         if !self.algorithms.is_empty() {
             b = b.algorithms(self.algorithms.iter().copied());
         }
@@ -119,5 +129,6 @@ impl CommonArgs {
             .acr_values(self.acr_values.iter().cloned())
             .require_amr(self.require_amr.iter().cloned())
             .require_scopes(self.required_scopes.iter().cloned())
+            .dpop(self.dpop)
     }
 }

@@ -106,6 +106,17 @@ async fn route<'p>(
             );
         }
     }
+    // RFC 9728: the gate's own metadata, when it has some.
+    if forward.path == reauth::METADATA_PATH && front.gate.keeper.metadata.is_some() {
+        return (
+            answer(front.gate.keeper.metadata_answer()),
+            Logged {
+                route: "_metadata",
+                code: "ok",
+                upstream: None,
+            },
+        );
+    }
     // The route is chosen from the very request line that is forwarded:
     // its method, its path and query, its Host (or HTTP/2 :authority).
     let host = req

@@ -16,6 +16,10 @@ pub(super) fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(reauth::actix::backchannel_logout),
         )
         .route("/ssf/events", web::post().to(super::signals::events))
+        .route(
+            reauth::METADATA_PATH,
+            web::get().to(super::handler::metadata),
+        )
         .route("/reauth/{endpoint:.*}", web::route().to(reauth_endpoint))
         .route("/healthz", web::get().to(health::healthz))
         .route("/livez", web::get().to(health::livez))

@@ -27,6 +27,8 @@ pub(super) enum ServeError {
     Front(String),
     /// `--ssf-*`: the Shared Signals receiver.
     Signals(String),
+    /// `--dpop-*`.
+    Dpop(String),
     /// The server failed while running.
     Server(std::io::Error),
 }
@@ -52,6 +54,7 @@ impl ServeError {
             Self::StepUp(e) => tracing::error!("reauth: browser step-up: {e}"),
             Self::Front(e) => tracing::error!("reauth: front door: {e}"),
             Self::Signals(e) => tracing::error!("reauth: shared signals: {e}"),
+            Self::Dpop(e) => tracing::error!("reauth: DPoP: {e}"),
             Self::Server(e) => tracing::error!(error = %e, "reauth: server failed"),
         }
     }

@@ -75,3 +75,8 @@ pub(super) async fn reauth_endpoint(req: HttpRequest, gate: web::Data<Gate>) -> 
             .await,
     )
 }
+
+/// RFC 9728 metadata (`--public-url`), else 404.
+pub(super) async fn metadata(gate: web::Data<Gate>) -> HttpResponse {
+    answer_response(gate.keeper.metadata_answer())
+}

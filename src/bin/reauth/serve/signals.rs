@@ -16,6 +16,7 @@ use crate::state::Gate;
 pub(super) async fn start(
     args: &SignalArgs,
     verifiers: &Verifiers,
+    jwks_cooldown: std::time::Duration,
 ) -> Result<Option<Receiver>, ServeError> {
     let (Some(transmitter), Some(audience)) = (&args.ssf_transmitter, &args.ssf_audience) else {
         return Ok(None);
@@ -26,8 +27,10 @@ pub(super) async fn start(
             "--ssf-transmitter needs a delivery: --ssf-push-token-file FILE (push to POST /ssf/events) or --ssf-poll URL with --ssf-poll-token-file FILE".into(),
         ));
     }
-    let mut config =
-        ReceiverConfig::builder(transmitter, audience).max_set_age(args.ssf_max_set_age);
+    let mut config = ReceiverConfig::builder(transmitter, audience)
+        .max_set_age(args.ssf_max_set_age)
+        .jwks_refresh_cooldown(jwks_cooldown)
+        .allowed_subject_issuers(args.ssf_allowed_issuers.iter().cloned());
     if let Some(path) = &args.ssf_push_token_file {
         config =
             config.push_token(crate::secret::token("--ssf-push-token-file", path).map_err(fail)?);
@@ -43,8 +46,9 @@ pub(super) async fn start(
         .await
         .map_err(|e| fail(format!("--ssf-transmitter {transmitter}: {e}")))?;
     if let (Some(url), Some(path)) = (&args.ssf_poll, &args.ssf_poll_token_file) {
-        let token = crate::secret::token("--ssf-poll-token-file", path).map_err(fail)?;
-        let poller = Poller::new(receiver.clone(), PollConfig::new(url, token))
+        // Checked now; read again before every poll (a rotated token).
+        crate::secret::token("--ssf-poll-token-file", path).map_err(fail)?;
+        let poller = Poller::new(receiver.clone(), PollConfig::with_token_file(url, path))
             .map_err(|e| fail(format!("--ssf-poll {url}: {e}")))?;
         tokio::spawn(poller.run());
         tracing::info!(poll = %url, transmitter = %transmitter, "reauth: polling the identity provider's security events");

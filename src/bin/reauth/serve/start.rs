@@ -32,8 +32,20 @@ pub async fn run(args: ServeArgs) -> i32 {
 }
 
 /// Starts the gate and serves until SIGTERM / SIGINT.
-async fn serve(args: ServeArgs) -> Result<(), ServeError> {
+async fn serve(mut args: ServeArgs) -> Result<(), ServeError> {
     let step_up = args.stepup.stepup_client_id.is_some();
+    // What the verifiers and the requirement take from serve's own flags.
+    args.common.dpop = args.dpop.policy();
+    args.common.public_origin = args
+        .stepup
+        .public_url
+        .as_deref()
+        .map(stepup::public_url)
+        .transpose()?;
+    if let Some(path) = &args.dpop_nonce_key_file {
+        let key = crate::secret::read("--dpop-nonce-key-file", path).map_err(ServeError::Dpop)?;
+        args.common.dpop_nonce_key = Some(key);
+    }
     let policy = match &args.config {
         Some(path) => {
             Some(policy_file::start(path, &args.common, step_up).map_err(ServeError::Policy)?)
@@ -50,7 +62,7 @@ async fn serve(args: ServeArgs) -> Result<(), ServeError> {
         .await
         .map_err(ServeError::Verifiers)?;
     let browser = stepup::browser(&args, &verifier).await?;
-    let signals = signals::start(&args.signals, &verifier).await?;
+    let signals = signals::start(&args.signals, &verifier, args.common.jwks_cooldown).await?;
     let metrics = args
         .metrics_bind
         .map(|_| Metrics::new(verifier.clone(), signals.clone()));
@@ -69,6 +81,8 @@ async fn serve(args: ServeArgs) -> Result<(), ServeError> {
             verifiers: verifier.clone(),
             requirement: args.common.requirement(),
             browser,
+            public_origin: args.common.public_origin.clone(),
+            metadata: metadata(&args, &verifier)?,
         },
         policy,
         metrics: metrics.clone(),
@@ -222,4 +236,20 @@ async fn stop_signal() {
         _ = term.recv() => {}
         _ = tokio::signal::ctrl_c() => {}
     }
+}
+
+/// RFC 9728 metadata, with `--public-url` (the resource identifier).
+fn metadata(
+    args: &ServeArgs,
+    verifiers: &reauth::Verifiers,
+) -> Result<Option<reauth::ProtectedResourceMetadata>, ServeError> {
+    let Some(origin) = &args.common.public_origin else {
+        return Ok(None);
+    };
+    reauth::ProtectedResourceMetadata::builder(origin.clone())
+        .authorization_servers_of(verifiers)
+        .dpop_bound_access_tokens_required(args.dpop.policy() == reauth::DpopPolicy::Required)
+        .build()
+        .map(Some)
+        .map_err(|e| ServeError::Dpop(format!("protected resource metadata: {e}")))
 }

@@ -21,7 +21,7 @@ fn secret(flag: &str, path: &Path) -> Result<Vec<u8>, ServeError> {
 /// The public URL: https, or http on a loopback host (a try-out: cookies
 /// would cross the network in clear), and no path (the session cookie and
 /// `/reauth/` live at the origin's root).
-fn public_url(raw: &str) -> Result<String, ServeError> {
+pub(super) fn public_url(raw: &str) -> Result<String, ServeError> {
     let fail = |reason: &str| ServeError::StepUp(format!("--public-url {raw:?}: {reason}"));
     let url = url::Url::parse(raw).map_err(|e| fail(&e.to_string()))?;
     let loopback = match url.host() {
