@@ -406,3 +406,82 @@ async fn the_public_origin_is_what_proofs_are_compared_with() {
         "invalid_dpop_proof"
     );
 }
+
+#[tokio::test]
+async fn an_issuer_set_checks_the_binding_on_every_path_memo_hits_included() {
+    let a = TestIssuer::start().await;
+    let b = TestIssuer::start().await;
+    let set = reauth::IssuerSet::new([a.verifier().await, b.verifier().await], None).unwrap();
+    let key = DpopKey::es256();
+    let token = a.token().claim("cnf", key.cnf()).sign();
+    for round in 0..2 {
+        // As Bearer: refused, before and after the token is in the set's memo.
+        let e = set
+            .verify_as::<ClaimsMap>(&token, &Requirement::none())
+            .await
+            .unwrap_err();
+        assert!(
+            e.www_authenticate()
+                .unwrap()
+                .starts_with("DPoP error=\"invalid_token\""),
+            "round {round}"
+        );
+        let proof = key.proof("GET", &url("/me"), &token).sign();
+        set.verify_presented_as::<ClaimsMap>(
+            &token,
+            Some(&presentation(proof, "GET", "/me")),
+            &Requirement::none(),
+        )
+        .await
+        .unwrap();
+    }
+    let required = Requirement::none().dpop(DpopPolicy::Required);
+    let plain = b.token().sign();
+    assert_eq!(
+        set.verify_as::<ClaimsMap>(&plain, &required)
+            .await
+            .unwrap_err()
+            .code(),
+        "invalid_dpop_proof"
+    );
+}
+
+#[test]
+fn a_request_host_cannot_move_the_url_a_proof_is_compared_with() {
+    let p = |origin: &str, path: &str| DpopPresentation {
+        proofs: vec![],
+        method: "GET".into(),
+        origin: origin.into(),
+        path: path.into(),
+    };
+    assert_eq!(
+        p("https://api.example.com", "/me").htu(None).as_deref(),
+        Some("https://api.example.com/me")
+    );
+    assert_eq!(
+        p("http://127.0.0.1:8080", "/me").htu(None).as_deref(),
+        Some("http://127.0.0.1:8080/me")
+    );
+    for bad in [
+        "https://api.example.com/payouts?",
+        "https://a.example#",
+        "https://u@a.example",
+        "ftp://a.example",
+        "https://",
+        "https://a b",
+    ] {
+        assert_eq!(p(bad, "/other").htu(None), None, "{bad}");
+    }
+    assert_eq!(
+        p("https://a.example", "other").htu(None),
+        None,
+        "a relative path"
+    );
+    // The configured origin wins over whatever the request says.
+    assert_eq!(
+        p("https://evil.example/x?", "/me")
+            .htu(Some(ORIGIN))
+            .as_deref(),
+        Some("https://api.example.com/me")
+    );
+}

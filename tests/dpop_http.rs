@@ -206,7 +206,7 @@ async fn the_actix_extractor_takes_dpop_with_the_request_own_origin() {
     )
     .await;
     assert_eq!(r.status, 200, "{}", r.body);
-    assert!(r.nonce.is_none());
+    assert!(r.nonce.is_none(), "nonces are off here: no DPoP-Nonce");
 }
 
 #[tokio::test]

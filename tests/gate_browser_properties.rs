@@ -97,7 +97,7 @@ proptest! {
         let req = request("GET", "/verify", "", &headers);
         let refused = Answer { status: 401, headers: Vec::new(), body: Vec::new() };
         let original = forward::original(&req).ok();
-        let judged = Judged { req: &req, original: original.as_ref(), overrides: "" };
+        let judged = Judged { req: &req, original: original.as_ref(), overrides: "", front: false };
         let answer = browser.refused(refused, &GuardError::MissingToken, &judged, &Credential::None, BrowserMode::StepUp);
         let target = header(&answer, "x-reauth-redirect");
         // Every original URI that the proxy could send gets a redirect...
@@ -158,7 +158,7 @@ proptest! {
         }
         let req = request("GET", "/verify", "", &headers);
         let original = forward::original(&req).ok();
-        match browser.credential(&Judged { req: &req, original: original.as_ref(), overrides: "" }) {
+        match browser.credential(&Judged { req: &req, original: original.as_ref(), overrides: "", front: false }) {
             Ok(Credential::Session(_)) => {
                 let safe = matches!(method.as_str(), "GET" | "HEAD" | "OPTIONS" | "TRACE");
                 let proven = match fetch_site {

@@ -522,6 +522,114 @@ async fn the_haproxy_guide_holds() {
     }
 }
 
+/// DPoP through a guide: the proof and the original request reach the
+/// gate (its URL from the forwarded scheme and host), and the nonce the
+/// gate demands reaches the client.
+async fn dpop_through(
+    start: fn(&Ports) -> std::pin::Pin<Box<dyn std::future::Future<Output = Proxy> + '_>>,
+) {
+    let issuer = TestIssuer::start().await;
+    let keys = temp_dir("dpop");
+    let nonce_key = keys.0.join("nonce-key");
+    std::fs::write(&nonce_key, [5u8; 32]).unwrap();
+    let gate: Gate = serve(
+        &issuer,
+        &["--dpop-nonce-key-file", nonce_key.to_str().unwrap()],
+    )
+    .await;
+    let bind = gate.base.trim_start_matches("http://").to_owned();
+    let ports = Ports {
+        gate: bind.rsplit(':').next().unwrap().parse().unwrap(),
+        app: free_port(),
+        proxy: free_port(),
+    };
+    upstream(ports.app).await;
+    let mut proxy = start(&ports).await;
+    let key = reauth::testing::DpopKey::es256();
+    let token = issuer.token().claim("cnf", key.cnf()).sign();
+    let url = format!("http://127.0.0.1:{}/home", ports.proxy);
+    let auth = format!("DPoP {token}");
+    let first = key.proof("GET", &url, &token).sign();
+    let r = call(
+        &ports,
+        "GET",
+        "/home",
+        None,
+        &[("authorization", &auth), ("dpop", &first)],
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 401, "{}", r.body);
+    let challenge = r
+        .headers
+        .get("www-authenticate")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        challenge.starts_with("DPoP error=\"use_dpop_nonce\""),
+        "{challenge}"
+    );
+    let nonce = r
+        .headers
+        .get("dpop-nonce")
+        .expect("the gate's DPoP-Nonce reaches the client");
+    let proof = key
+        .proof("GET", &url, &token)
+        .claim("nonce", json!(nonce.to_str().unwrap()))
+        .sign();
+    let r = call(
+        &ports,
+        "GET",
+        "/home",
+        None,
+        &[("authorization", &auth), ("dpop", &proof)],
+        None,
+    )
+    .await;
+    assert_eq!(
+        r.status,
+        200,
+        "{}\ngate: {:?}",
+        r.body,
+        gate.logs.lock().unwrap()
+    );
+    // The same proof again is a replay.
+    let r = call(
+        &ports,
+        "GET",
+        "/home",
+        None,
+        &[("authorization", &auth), ("dpop", &proof)],
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 401);
+    let _ = proxy.child.kill().await;
+}
+
+#[tokio::test]
+async fn dpop_works_through_the_nginx_guide() {
+    if available("nginx") {
+        dpop_through(|p| Box::pin(nginx(p))).await;
+    }
+}
+
+#[tokio::test]
+async fn dpop_works_through_the_caddy_guide() {
+    if available("caddy") {
+        dpop_through(|p| Box::pin(caddy(p))).await;
+    }
+}
+
+#[tokio::test]
+async fn dpop_works_through_the_haproxy_guide() {
+    if available("haproxy") {
+        dpop_through(|p| Box::pin(haproxy(p))).await;
+    }
+}
+
 #[test]
 fn the_readme_policy_file_is_valid() {
     let policy = reauth::gate::Policy::parse(&readme_block("toml reauth.toml")).unwrap();

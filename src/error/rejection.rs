@@ -328,6 +328,8 @@ mod tests {
                 "reauthentication_unavailable",
                 "revoked",
                 "insufficient_scope",
+                "invalid_dpop_proof",
+                "use_dpop_nonce",
             ]
         );
     }

@@ -79,6 +79,9 @@ pub struct Judged<'a> {
     pub original: Option<&'a Original>,
     /// `max_age`, `acr_values`, `amr` overrides (a query string).
     pub overrides: &'a str,
+    /// In front of the app: the request's headers are the client's own
+    /// (no proxy vouches for `X-Forwarded-*`).
+    pub front: bool,
 }
 
 /// One answered request: its route label (metrics, logs,

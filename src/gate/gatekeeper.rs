@@ -58,6 +58,7 @@ impl Gatekeeper {
                     req,
                     original: original.as_ref(),
                     overrides: if req.path == "/verify" { req.query } else { "" },
+                    front: false,
                 };
                 self.decide(&judged, route, &requirement, policy).await
             }
@@ -84,6 +85,7 @@ impl Gatekeeper {
             req,
             original: original.as_ref().ok(),
             overrides: "",
+            front: true,
         };
         named(self.decide(&judged, route, requirement, policy).await)
     }
@@ -108,7 +110,10 @@ impl Gatekeeper {
             Ok(c) => c,
             Err(e) => return refused(e, &Credential::None),
         };
-        let dpop = self.dpop_presentation(judged, &credential);
+        let dpop = match self.dpop_presentation(judged, &credential) {
+            Ok(d) => d,
+            Err(e) => return refused(e, &credential),
+        };
         match check_presented::<ClaimsMap>(
             Some(&self.verifiers),
             credential.token(),
@@ -147,41 +152,50 @@ impl Gatekeeper {
     }
 
     /// RFC 9449 §4.3 at the gate: the proofs, and the original request
-    /// they must fit (its method, its URL: `--public-url`, else the
-    /// forwarded scheme and host, and its path).
+    /// they must fit: its method and path as the proxy (or the front door)
+    /// describes them, never guessed (a proof for `GET` must not pass for
+    /// the `DELETE` the proxy did not name), and its URL's origin:
+    /// `--public-url`, else the forwarded scheme and host.
     fn dpop_presentation(
         &self,
         judged: &Judged<'_>,
         credential: &Credential,
-    ) -> Option<DpopPresentation> {
+    ) -> Result<Option<DpopPresentation>, GuardError> {
         let Credential::Dpop { proofs, .. } = credential else {
-            return None;
+            return Ok(None);
         };
         let original = judged.original;
-        let method = original
-            .and_then(|o| o.method.clone())
-            .unwrap_or_else(|| judged.req.method.to_owned());
-        let path = original
-            .and_then(|o| o.uri.as_deref())
-            .map_or(judged.req.path, crate::guard::path_of)
-            .to_owned();
+        let (Some(method), Some(uri)) = (
+            original.and_then(|o| o.method.clone()),
+            original.and_then(|o| o.uri.as_deref()),
+        ) else {
+            return Err(GuardError::Misconfigured(
+                "a DPoP request, but the proxy does not send the original method and URI \
+                 (X-Original-Method/-URI or X-Forwarded-Method/-Uri): the proof cannot be checked",
+            ));
+        };
         let origin = match &self.public_origin {
             Some(o) => o.clone(),
+            // In front of the app nobody vouches for X-Forwarded-Proto or
+            // Host: a proof is compared with the configured URL only.
+            None if judged.front => {
+                return Err(GuardError::Misconfigured(
+                    "a DPoP request at the front door without --public-url: the URL its proof \
+                     names cannot be known (set --public-url)",
+                ));
+            }
             None => format!(
                 "{}://{}",
                 judged.req.text("x-forwarded-proto").unwrap_or("http"),
-                original
-                    .and_then(|o| o.host.as_deref())
-                    .or_else(|| judged.req.text("host"))
-                    .unwrap_or("")
+                original.and_then(|o| o.host.as_deref()).unwrap_or("")
             ),
         };
-        Some(DpopPresentation {
+        Ok(Some(DpopPresentation {
             proofs: proofs.clone(),
             method,
             origin,
-            path,
-        })
+            path: crate::guard::path_of(uri).to_owned(),
+        }))
     }
 
     /// Without a step-up client: `Authorization: Bearer` only. With one:

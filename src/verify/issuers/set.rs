@@ -218,27 +218,29 @@ impl IssuerSet {
     }
 
     /// The token's signature, claims and decision, before its presentation
-    /// is checked.
+    /// is checked, and the verifier that judged it (the memo entry's owner,
+    /// or the issuer's): never a result without its verifier.
     async fn verify_unbound<E: DeserializeOwned + 'static>(
         &self,
         token: &str,
         req: &Requirement,
-    ) -> Result<Verified<E>, VerifyError> {
+    ) -> Result<(Verifier, Result<Verified<E>, VerifyError>), VerifyError> {
         if let Some(memo) = &self.memo {
             if let Some(entry) = memo.get(token) {
                 if let Some(owner) = &entry.owner {
                     if let Some(result) = owner.judge_entry(&entry, req).await {
-                        return result;
+                        return Ok((owner.clone(), result));
                     }
                 }
                 memo.remove(token);
             }
         }
         let verifier = self.choose(token).await?;
-        match &self.memo {
+        let result = match &self.memo {
             Some(memo) => verifier.verify_in(token, req, memo).await,
             None => verifier.verify_unbound(token, req).await,
-        }
+        };
+        Ok((verifier, result))
     }
 
     /// [`Verifier::verify_presented_as`] by the token's issuer (the set's
@@ -249,11 +251,10 @@ impl IssuerSet {
         dpop: Option<&crate::verify::verifier::DpopPresentation>,
         req: &Requirement,
     ) -> Result<Verified<E>, VerifyError> {
-        let result = self.verify_unbound(token, req).await;
-        match self.choose(token).await {
-            Ok(verifier) => verifier.check_binding(result, token, dpop, req).await,
-            Err(_) => result,
-        }
+        // The binding is judged by the verifier that judged the token, so
+        // no verified result ever skips it.
+        let (verifier, result) = self.verify_unbound(token, req).await?;
+        verifier.check_binding(result, token, dpop, req).await
     }
 
     /// The verifier for the token's `iss` (read unverified, only to choose).

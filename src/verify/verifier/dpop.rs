@@ -32,13 +32,27 @@ pub struct DpopPresentation {
 
 impl DpopPresentation {
     /// The URL the proof must name (`htu`): `public_origin` (else the
-    /// request's own origin) and the path.
-    pub fn htu(&self, public_origin: Option<&str>) -> String {
-        format!(
-            "{}{}",
-            public_origin.unwrap_or(&self.origin).trim_end_matches('/'),
-            self.path
-        )
+    /// request's own origin) and the path. `None` when the request's own
+    /// origin is not `scheme://host[:port]` or the path not an absolute
+    /// path (a `Host: a/b?` must not move what the proof is compared with).
+    pub fn htu(&self, public_origin: Option<&str>) -> Option<String> {
+        let origin = match public_origin {
+            Some(o) => o.trim_end_matches('/'),
+            None => {
+                let (scheme, host) = self.origin.split_once("://")?;
+                let authority_ok = !host.is_empty()
+                    && host.bytes().all(|b| {
+                        b.is_ascii_alphanumeric()
+                            || matches!(b, b'.' | b'-' | b':' | b'[' | b']' | b'_')
+                    });
+                if !matches!(scheme, "http" | "https") || !authority_ok {
+                    return None;
+                }
+                &self.origin
+            }
+        };
+        let path_ok = self.path.starts_with('/') && !self.path.contains(['?', '#']);
+        path_ok.then(|| format!("{origin}{}", self.path))
     }
 }
 
@@ -156,7 +170,12 @@ impl Verifier {
         let settings = &self.inner.dpop;
         let now = self.now();
         let proofs: Vec<&str> = p.proofs.iter().map(String::as_str).collect();
-        let htu = p.htu(self.inner.config.public_origin.as_deref());
+        let htu = p.htu(self.inner.config.public_origin.as_deref()).ok_or_else(|| {
+            Rejection::new(
+                RejectionKind::InvalidDpopProof,
+                "the request's origin or path cannot be a DPoP htu (set the verifier's public_origin)",
+            )
+        })?;
         let checked = dpop::check_proof(
             &proofs,
             &ProofRequest {
