@@ -6,10 +6,12 @@
 
 // The README's Rust blocks (`use reauth::...`).
 use reauth::actix::Reauthenticated;
+use reauth::signals::{PushRequest, Receiver, ReceiverConfig};
 use reauth::stepup::{StepUp, StepUpConfig};
-use reauth::testing::{TEST_CLIENT_ID, TEST_RESOURCE, TestIssuer};
+use reauth::testing::{DpopKey, TEST_CLIENT_ID, TEST_RESOURCE, TestIssuer, TestTransmitter};
 use reauth::{
-    Freshness, IssuerSet, Requirement, TenantTemplate, TokenKind, Verifier, VerifierConfig,
+    ClaimsMap, DpopPolicy, DpopPresentation, Freshness, IssuerSet, ProtectedResourceMetadata,
+    Requirement, TenantTemplate, TokenKind, Verifier, VerifierConfig,
 };
 
 // Paths the README's prose and the crate front page send readers to.
@@ -24,13 +26,15 @@ use reauth::axum::{
 use reauth::gate::forward::{ForwardRequest, Step, classify, identity};
 use reauth::guard::{check, check_with};
 use reauth::revocation::{MemoryStore, RedisStore, RedisWriter};
+use reauth::signals::{PollConfig, Poller, StreamClient};
 use reauth::stepup::RedisPendingStore;
 use reauth::testing::{TestLogin, TokenBuilder};
-use reauth::tower::ReauthLayer;
+use reauth::tower::{ReauthLayer, metadata_response};
 use reauth::{
     ErrorBody, ErrorRenderer, GuardError, InitError, ReauthPolicy, Refused, Rejection, TokenSource,
     Verified, VerifierStats, Verifiers, VerifyError,
 };
+use reauth::{METADATA_PATH, actix::protected_resource_metadata};
 
 /// The `use reauth::...` paths of README.md's Rust blocks, one a line
 /// (`reauth::a::{B, C}` as `reauth::a::B` and `reauth::a::C`).

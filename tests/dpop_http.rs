@@ -320,3 +320,45 @@ async fn the_gate_checks_proofs_against_the_original_request() {
         (Some(public), Some(issuer.issuer()))
     );
 }
+
+#[tokio::test]
+async fn a_proof_used_at_one_gate_is_a_replay_at_another_sharing_redis() {
+    let Some(redis) = support::Redis::start() else {
+        return;
+    };
+    let issuer = TestIssuer::start().await;
+    let public = "https://app.example.com";
+    let args = ["--public-url", public, "--redis", &redis.url()];
+    let g1 = serve(&issuer, &args).await;
+    let g2 = serve(&issuer, &args).await;
+    let key = DpopKey::es256();
+    let token = issuer.token().claim("cnf", key.cnf()).sign();
+    let proof = key
+        .proof("POST", &format!("{public}/payouts"), &token)
+        .sign();
+    let mut headers = vec![
+        ("x-original-method", "POST".to_owned()),
+        ("x-original-uri", "/payouts".to_owned()),
+        ("x-original-host", "app.example.com".to_owned()),
+    ];
+    headers.extend(dpop(&token, proof));
+    let first = send(
+        &format!("{}/verify", g1.base),
+        reqwest::Method::GET,
+        &headers,
+    )
+    .await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    let again = send(
+        &format!("{}/verify", g2.base),
+        reqwest::Method::GET,
+        &headers,
+    )
+    .await;
+    assert_eq!(
+        again.status, 401,
+        "the other gate saw the proof: {}",
+        again.body
+    );
+    assert!(again.body.contains("invalid_dpop_proof"), "{}", again.body);
+}
