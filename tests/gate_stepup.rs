@@ -644,15 +644,11 @@ async fn settings_that_cannot_work_stop_the_gate() {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         refuses(&issuer, &args, needle).await;
     }
-    // clap: the companions need the client id.
+    // clap: the companions need the client id (--public-url does not: it
+    // is also the DPoP proofs' URL and the RFC 9728 resource).
     refuses(
         &issuer,
-        &[
-            "--audience",
-            "test-client",
-            "--public-url",
-            "https://app.example",
-        ],
+        &["--audience", "test-client", "--cookie-key-file", &key],
         "--stepup-client-id",
     )
     .await;
