@@ -128,6 +128,17 @@ async fn the_axum_extractor_takes_dpop_and_serves_the_metadata() {
             && challenge.contains("max_age=\"300\""),
         "{challenge}"
     );
+    // No token at all: told to use DPoP, and where the metadata is (RFC 9728 §5.1).
+    let r = send(&url, reqwest::Method::POST, &[]).await;
+    assert_eq!(r.status, 401);
+    let challenge = r.challenge.unwrap();
+    assert!(challenge.starts_with("DPoP algs=\""), "{challenge}");
+    assert!(
+        challenge.contains(&format!(
+            "resource_metadata=\"{origin}/.well-known/oauth-protected-resource\""
+        )),
+        "{challenge}"
+    );
     // The metadata.
     let r = send(
         &format!("{origin}{}", reauth::METADATA_PATH),
@@ -298,6 +309,14 @@ async fn the_gate_checks_proofs_against_the_original_request() {
         challenge.contains(
             "resource_metadata=\"https://app.example.com/.well-known/oauth-protected-resource\""
         ),
+        "{challenge}"
+    );
+    // No token on that route: a DPoP challenge naming the metadata.
+    let r = send(&verify, reqwest::Method::GET, &original("POST", "/payouts")).await;
+    assert_eq!(r.status, 401);
+    let challenge = r.challenge.unwrap();
+    assert!(
+        challenge.starts_with("DPoP algs=") && challenge.contains("resource_metadata="),
         "{challenge}"
     );
     // Elsewhere bearer tokens still work.

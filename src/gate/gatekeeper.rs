@@ -99,7 +99,7 @@ impl Gatekeeper {
         policy: Option<&'p Policy>,
     ) -> Outcome<'p> {
         let refused = |e: GuardError, credential: &Credential| {
-            let answer = self.refusal(&e, judged, credential, route, policy);
+            let answer = self.refusal(&e, judged, credential, (route, requirement), policy);
             Outcome {
                 route,
                 code: e.code(),
@@ -215,10 +215,12 @@ impl Gatekeeper {
         e: &GuardError,
         judged: &Judged<'_>,
         credential: &Credential,
-        route: &str,
+        (route, requirement): (&str, &Requirement),
         policy: Option<&Policy>,
     ) -> Answer {
-        let answer = Refused::from(e.clone()).answer();
+        let answer = Refused::from(e.clone())
+            .challenging(Some(&self.verifiers), requirement)
+            .answer();
         #[cfg(feature = "stepup")]
         if let Some(browser) = &self.browser {
             let mode = policy.map_or(BrowserMode::StepUp, |p| {

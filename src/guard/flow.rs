@@ -216,7 +216,8 @@ pub async fn guard_request<E: DeserializeOwned + 'static>(
         Ok(v) => return Ok(v),
         Err(e) => e,
     };
-    let mut refused = Refused::new(error, wiring.renderer.clone());
+    let mut refused = Refused::new(error, wiring.renderer.clone())
+        .challenging(wiring.verifiers.as_ref(), requirement);
     if let (Some(hook), Some(nav)) = (&wiring.browser, &prepared.navigation) {
         let redirect = hook
             .redirect(

@@ -120,6 +120,9 @@ pub struct Refused {
     error: GuardError,
     renderer: Option<ErrorRenderer>,
     redirect: Option<Redirect>,
+    /// The challenge of a request that sent no token, when the route has
+    /// more to say than `Bearer` (RFC 9449 DPoP, RFC 9728 metadata).
+    challenge: Option<String>,
 }
 
 impl Refused {
@@ -129,7 +132,37 @@ impl Refused {
             error,
             renderer,
             redirect: None,
+            challenge: None,
         }
+    }
+
+    /// A request without a token on a route of `verifiers` demanding
+    /// `requirement` is challenged with what the client needs to know:
+    /// `DPoP algs="..."` where DPoP is required (RFC 9449 §7.1), and the
+    /// resource's metadata URL (RFC 9728 §5.1), when configured.
+    pub(crate) fn challenging(
+        mut self,
+        verifiers: Option<&crate::verify::issuers::Verifiers>,
+        requirement: &crate::verify::requirement::Requirement,
+    ) -> Self {
+        if !matches!(self.error, GuardError::MissingToken) {
+            return self;
+        }
+        let Some(verifier) = verifiers.and_then(|v| v.known().into_iter().next()) else {
+            return self;
+        };
+        let dpop = requirement.dpop_policy() == crate::verify::requirement::DpopPolicy::Required;
+        let metadata = verifier.config().resource_metadata.clone();
+        if !dpop && metadata.is_none() {
+            return self;
+        }
+        let challenge = crate::error::challenge::BearerChallenge {
+            dpop_algs: dpop.then(|| verifier.dpop_algs()),
+            resource_metadata: metadata,
+            ..Default::default()
+        };
+        self.challenge = Some(challenge.render());
+        self
     }
 
     /// This refusal answered with `redirect` instead (a browser sent to
@@ -177,7 +210,11 @@ impl Refused {
             return Answer::redirect(redirect);
         }
         let mut headers = vec![("cache-control", "no-store".to_owned())];
-        if let Some(challenge) = self.error.www_authenticate() {
+        if let Some(challenge) = self
+            .challenge
+            .clone()
+            .or_else(|| self.error.www_authenticate())
+        {
             headers.push(("www-authenticate", challenge));
         }
         if let Some(nonce) = self.error.dpop_nonce() {
