@@ -13,6 +13,7 @@ pub(crate) use check::one_of;
 pub use check::{check, check_presented, check_with, fresh_within, optional, required};
 pub use error::{GuardError, RETRY_AFTER_SECS};
 pub use flow::{BrowserHook, Head, Prepared, Wiring, guard_request};
+#[cfg(feature = "gate")]
 pub(crate) use flow::{dpop_scheme, path_of};
 #[cfg(feature = "stepup")]
 pub(crate) use source::cookie;

@@ -147,6 +147,7 @@ impl KeyCache {
 
     /// True when the last JWKS fetch failed (the keys in use are the last
     /// good ones, or none).
+    #[cfg(feature = "signals")]
     pub fn last_fetch_failed(&self) -> bool {
         self.state
             .read()
