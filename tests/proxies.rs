@@ -23,31 +23,8 @@ use axum::body::Bytes;
 use axum::http::HeaderMap;
 use reauth::testing::{Behavior, TestIssuer};
 use serde_json::{Value, json};
-use support::{Gate, free_port, serve};
+use support::{Gate, free_port, readme_block, serve};
 use tokio::process::{Child, Command};
-
-/// The fenced block of README.md whose info string is exactly `info`.
-fn readme_block(info: &str) -> String {
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    let mut found = Vec::new();
-    let mut lines = readme.lines();
-    while let Some(line) = lines.next() {
-        if line.trim_end() == format!("```{info}") {
-            let body: Vec<&str> = lines
-                .by_ref()
-                .take_while(|l| !l.starts_with("```"))
-                .collect();
-            found.push(body.join("\n") + "\n");
-        }
-    }
-    assert_eq!(
-        found.len(),
-        1,
-        "README.md must have exactly one ```{info} block"
-    );
-    found.pop().unwrap()
-}
 
 /// The README's addresses (gate 127.0.0.1:8080, app 127.0.0.1:3000, proxy
 /// port 8000) replaced by this test's.

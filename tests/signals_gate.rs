@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use reauth::testing::{TestIssuer, TestKey, TestTransmitter};
 use serde_json::{Value, json};
-use support::{BIN, Gate, get, serve};
+use support::{BIN, Gate, get, readme_block, serve};
 
 const AUD: &str = "https://gate.example/ssf";
 const PUSH_SECRET: &str = "push-secret-0123456789abcdef";
@@ -688,29 +688,6 @@ async fn ssf_misconfigurations_stop_the_gate_at_start() {
         Some(2),
         "--ssf-audience alone is a usage error"
     );
-}
-
-/// A README block, exactly one with this opening line.
-fn readme_block(info: &str) -> String {
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    let mut found = Vec::new();
-    let mut lines = readme.lines();
-    while let Some(line) = lines.next() {
-        if line.trim_end() == format!("```{info}") {
-            let body: Vec<&str> = lines
-                .by_ref()
-                .take_while(|l| !l.starts_with("```"))
-                .collect();
-            found.push(body.join("\n"));
-        }
-    }
-    assert_eq!(
-        found.len(),
-        1,
-        "README.md must have exactly one ```{info} block"
-    );
-    found.pop().unwrap()
 }
 
 /// The block's commands: comments dropped, continued lines joined.

@@ -63,10 +63,7 @@ impl ProtectedResourceMetadata {
                 resource: resource.into(),
                 authorization_servers: Vec::new(),
                 scopes_supported: Vec::new(),
-                dpop_algs: crate::jwt::alg::SUPPORTED_ALGORITHMS
-                    .iter()
-                    .map(|a| format!("{a:?}"))
-                    .collect(),
+                dpop_algs: crate::jwt::alg::names(&crate::jwt::alg::SUPPORTED_ALGORITHMS),
                 dpop_required: false,
                 resource_name: None,
             },

@@ -29,3 +29,10 @@ pub fn algorithm_named(name: &str) -> Option<Algorithm> {
         other => other.parse().ok(),
     }
 }
+
+/// The JOSE names of `algs` (`RS256`, `EdDSA`...), in order: what a DPoP
+/// challenge's `algs` and RFC 9728's `dpop_signing_alg_values_supported`
+/// list.
+pub(crate) fn names(algs: &[Algorithm]) -> Vec<String> {
+    algs.iter().map(|a| format!("{a:?}")).collect()
+}

@@ -12,6 +12,7 @@ use crate::error::{ConfigError, FetchError, SetError, StoreError};
 use crate::jwt::json as strict;
 use crate::provider::http::OAuthHttp;
 use crate::signals::receiver::Receiver;
+use crate::signals::transmitter;
 
 /// How a [`Poller`] polls. Every setting has a default.
 #[derive(Clone)]
@@ -369,22 +370,22 @@ impl Poller {
 
     async fn send(&self, body: &Value) -> Result<Map<String, Value>, PollError> {
         let token = self.config.token.get()?;
-        let request = http::Request::post(&self.config.endpoint)
-            .header("authorization", format!("Bearer {token}"))
-            .header("content-type", "application/json")
-            .header("accept", "application/json")
-            .body(serde_json::to_vec(body).unwrap_or_default())
-            .map_err(|e| PollError::Invalid(e.to_string()))?;
-        let response = self.http.send("SSF poll endpoint", request).await?;
-        let status = response.status().as_u16();
+        let (status, response) = transmitter::bearer_request(
+            &self.http,
+            "SSF poll endpoint",
+            "POST",
+            &self.config.endpoint,
+            &token,
+            Some(body),
+        )
+        .await?;
         if status != 200 {
-            let text = String::from_utf8_lossy(response.body());
             return Err(PollError::Status {
                 status,
-                body: text.chars().take(300).collect(),
+                body: transmitter::excerpt(&response),
             });
         }
-        strict::parse_object(response.body()).map_err(|e| PollError::Invalid(e.to_string()))
+        strict::parse_object(&response).map_err(|e| PollError::Invalid(e.to_string()))
     }
 }
 

@@ -12,7 +12,6 @@ use std::sync::{Arc, Mutex};
 use crate::config::VerifierConfig;
 use crate::error::{InitError, SetError, SetErrorCode, VerifyError};
 use crate::jwt::token::Expected;
-use crate::provider::http::HttpFetcher;
 use crate::provider::keys::KeyCache;
 use crate::provider::keys::signed::signed_payload;
 use crate::revocation::{Namespace, RevocationStore};
@@ -169,13 +168,7 @@ impl Receiver {
             .build()?;
         key_config.metadata_url = Some(config.configuration_url());
         let key_config = Arc::new(key_config);
-        let url =
-            crate::config::check_url("transmitter configuration", &config.configuration_url())?;
-        let fetched = HttpFetcher::new(&key_config)?
-            .get("transmitter configuration", &url)
-            .await
-            .map_err(InitError::Discovery)?;
-        let metadata = transmitter::parse(&fetched.body, &config.transmitter, url.as_str())?;
+        let metadata = transmitter::fetch(&key_config, &config.transmitter).await?;
         if let Some(m) = metadata
             .critical_subject_members
             .iter()

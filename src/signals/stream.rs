@@ -9,8 +9,7 @@ use serde_json::{Value, json};
 
 use crate::config::VerifierConfig;
 use crate::error::{ConfigError, FetchError, InitError};
-use crate::provider::http::{HttpFetcher, OAuthHttp};
-use crate::signals::config::configuration_url;
+use crate::provider::http::OAuthHttp;
 use crate::signals::transmitter::{self, POLL, PUSH, TransmitterMetadata};
 
 /// How SETs are to be delivered (SSF 1.0 §6.1).
@@ -75,14 +74,7 @@ impl StreamClient {
             .http_timeout(timeout)
             .build()
             .map_err(InitError::from)?;
-        let url =
-            crate::config::check_url("transmitter configuration", &configuration_url(transmitter))
-                .map_err(InitError::from)?;
-        let fetched = HttpFetcher::new(&config)
-            .map_err(InitError::from)?
-            .get("transmitter configuration", &url)
-            .await?;
-        let metadata = transmitter::parse(&fetched.body, transmitter, url.as_str())?;
+        let metadata = transmitter::fetch(&config, transmitter).await?;
         let token = token.into();
         if token.is_empty() {
             return Err(InitError::Config(ConfigError::InvalidSetting {
@@ -237,36 +229,25 @@ impl StreamClient {
         if let Some((k, v)) = query {
             url.query_pairs_mut().append_pair(k, v);
         }
-        let mut request = http::Request::builder()
-            .method(method)
-            .uri(url.as_str())
-            .header("authorization", format!("Bearer {}", self.token))
-            .header("accept", "application/json");
-        if body.is_some() {
-            request = request.header("content-type", "application/json");
-        }
-        let request = request
-            .body(
-                body.map(|b| serde_json::to_vec(&b).unwrap_or_default())
-                    .unwrap_or_default(),
-            )
-            .map_err(|e| StreamError::Invalid(e.to_string()))?;
-        let response = self.http.send("SSF stream management", request).await?;
-        let status = response.status().as_u16();
+        let (status, body) = transmitter::bearer_request(
+            &self.http,
+            "SSF stream management",
+            method,
+            url.as_str(),
+            &self.token,
+            body.as_ref(),
+        )
+        .await?;
         if status != expected {
             return Err(StreamError::Status {
                 status,
-                body: String::from_utf8_lossy(response.body())
-                    .chars()
-                    .take(300)
-                    .collect(),
+                body: transmitter::excerpt(&body),
             });
         }
         if expected == 204 {
             return Ok(Value::Null);
         }
         // An object (or, for a read without a stream id, a list of them).
-        serde_json::from_slice(response.body())
-            .map_err(|e| StreamError::Invalid(format!("not JSON: {e}")))
+        serde_json::from_slice(&body).map_err(|e| StreamError::Invalid(format!("not JSON: {e}")))
     }
 }

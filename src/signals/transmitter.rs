@@ -5,9 +5,11 @@
 use reqwest::Url;
 use serde_json::Value;
 
-use crate::config::check_url;
+use crate::config::{VerifierConfig, check_url};
 use crate::error::{FetchError, InitError};
 use crate::jwt::json;
+use crate::provider::http::{HttpFetcher, OAuthHttp};
+use crate::signals::config::configuration_url;
 
 /// The RFC 8935 push delivery method URI (SSF 1.0 §6.1.1).
 pub const PUSH: &str = "urn:ietf:rfc:8935";
@@ -108,4 +110,58 @@ pub(crate) fn parse(
         verification_endpoint: endpoint(&doc, "verification_endpoint").map_err(invalid)?,
         critical_subject_members: strings(&doc, "critical_subject_members").map_err(invalid)?,
     })
+}
+
+/// Fetches and parses `issuer`'s configuration (SSF 1.0 §7.2) with the
+/// timeouts and caps of `http`: what the receiver and the stream client
+/// both start from.
+pub(crate) async fn fetch(
+    http: &VerifierConfig,
+    issuer: &str,
+) -> Result<TransmitterMetadata, InitError> {
+    let url = check_url("transmitter configuration", &configuration_url(issuer))?;
+    let fetched = HttpFetcher::new(http)?
+        .get("transmitter configuration", &url)
+        .await
+        .map_err(InitError::Discovery)?;
+    parse(&fetched.body, issuer, url.as_str())
+}
+
+/// One request to a transmitter endpoint with `Authorization: Bearer`
+/// (the poll endpoint, the stream management API): JSON in, the status
+/// and the body out. `Err` only when no answer came.
+pub(crate) async fn bearer_request(
+    http: &OAuthHttp,
+    what: &'static str,
+    method: &str,
+    url: &str,
+    token: &str,
+    body: Option<&serde_json::Value>,
+) -> Result<(u16, Vec<u8>), FetchError> {
+    let fail = |reason: String| FetchError {
+        what,
+        url: url.to_owned(),
+        reason,
+    };
+    let mut request = http::Request::builder()
+        .method(method)
+        .uri(url)
+        .header("authorization", format!("Bearer {token}"))
+        .header("accept", "application/json");
+    if body.is_some() {
+        request = request.header("content-type", "application/json");
+    }
+    let request = request
+        .body(
+            body.map(|b| serde_json::to_vec(b).unwrap_or_default())
+                .unwrap_or_default(),
+        )
+        .map_err(|e| fail(e.to_string()))?;
+    let response = http.send(what, request).await?;
+    Ok((response.status().as_u16(), response.into_body()))
+}
+
+/// The start of an error answer's body, for a message.
+pub(crate) fn excerpt(body: &[u8]) -> String {
+    String::from_utf8_lossy(body).chars().take(300).collect()
 }

@@ -10,6 +10,29 @@ use std::time::{Duration, Instant};
 use reauth::testing::TestIssuer;
 use reauth::{FakeClock, Requirement, Verifier};
 
+/// The fenced block of README.md whose info string is exactly `info`.
+pub fn readme_block(info: &str) -> String {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let mut found = Vec::new();
+    let mut lines = readme.lines();
+    while let Some(line) = lines.next() {
+        if line.trim_end() == format!("```{info}") {
+            let body: Vec<&str> = lines
+                .by_ref()
+                .take_while(|l| !l.starts_with("```"))
+                .collect();
+            found.push(body.join("\n") + "\n");
+        }
+    }
+    assert_eq!(
+        found.len(),
+        1,
+        "README.md must have exactly one ```{info} block"
+    );
+    found.pop().unwrap()
+}
+
 /// A loopback port nothing listens on right now (for a server a test
 /// starts, or an address that must refuse connections).
 pub fn free_port() -> u16 {

@@ -81,25 +81,19 @@ impl Verifier {
 
     /// The `algs` of a DPoP challenge: what a proof may be signed with.
     pub(crate) fn dpop_algs(&self) -> String {
-        self.inner
-            .dpop
-            .limits
-            .algorithms
-            .iter()
-            .map(|a| format!("{a:?}"))
-            .collect::<Vec<_>>()
-            .join(" ")
+        crate::jwt::alg::names(&self.inner.dpop.limits.algorithms).join(" ")
     }
 
     /// A refusal of a DPoP request (or of a route that requires DPoP),
     /// challenged in the DPoP scheme with a fresh nonce when nonces are on.
     fn in_dpop_scheme(&self, r: Rejection) -> Rejection {
-        let nonce = self.inner.dpop.nonces.as_ref().map(|n| n.issue(self.now()));
+        let nonce = self
+            .inner
+            .dpop
+            .nonces
+            .as_ref()
+            .map(|n| n.issue(self.now_and_leeway().0));
         r.in_dpop_scheme(self.dpop_algs(), nonce)
-    }
-
-    fn now(&self) -> i64 {
-        self.inner.config.clock.now().timestamp()
     }
 
     /// RFC 9449 §7: the verified token against its presentation.
@@ -168,7 +162,7 @@ impl Verifier {
         p: &DpopPresentation,
     ) -> Result<(), VerifyError> {
         let settings = &self.inner.dpop;
-        let now = self.now();
+        let (now, _) = self.now_and_leeway();
         let proofs: Vec<&str> = p.proofs.iter().map(String::as_str).collect();
         let htu = p.htu(self.inner.config.public_origin.as_deref()).ok_or_else(|| {
             Rejection::new(
