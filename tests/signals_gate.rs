@@ -250,9 +250,18 @@ async fn polled_events_are_applied_by_both_gates_and_each_acknowledged_once() {
         token_file.to_str().unwrap(),
         "--delivery",
         "poll",
+        "--events",
+        "credential-change",
+        "sessions-revoked",
     ])
     .await;
     assert_eq!(code, 0, "{stream}");
+    // `--events a b` (space-separated, as the issue writes it) asks for both.
+    assert_eq!(
+        stream["events_requested"].as_array().map(Vec::len),
+        Some(2),
+        "{stream}"
+    );
     let poll = stream["delivery"]["endpoint_url"]
         .as_str()
         .unwrap()

@@ -68,9 +68,10 @@ pub struct CreateArgs {
     #[arg(long, value_name = "FILE")]
     pub push_token_file: Option<PathBuf>,
     /// The events to ask for: short names (session-revoked,
-    /// credential-change, ...) or full URIs, comma-separated. Default:
-    /// every event the gate acts on.
-    #[arg(long, value_delimiter = ',', value_name = "EVENT,...")]
+    /// credential-change, ...) or full URIs, space- or comma-separated
+    /// (`--events a b` or `--events a,b`). Default: every event the gate
+    /// acts on.
+    #[arg(long, num_args = 1.., value_delimiter = ',', value_name = "EVENT")]
     pub events: Vec<String>,
     /// A description of the stream, for people.
     #[arg(long, value_name = "TEXT")]
