@@ -63,16 +63,17 @@ impl TrustedProxies {
 }
 
 /// The hop-by-hop headers of RFC 9110 §7.6.1 (and their older kin), and
-/// `Transfer-Encoding` (HTTP/1.1 framing, redone on each hop).
-const HOP_BY_HOP: [&str; 8] = [
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailer",
-    "transfer-encoding",
+/// `Transfer-Encoding` (HTTP/1.1 framing, redone on each hop). Names, not
+/// strings: a lookup by name parses nothing (this runs on every request).
+const HOP_BY_HOP: [HeaderName; 8] = [
+    CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy-connection"),
+    http::header::PROXY_AUTHENTICATE,
+    http::header::PROXY_AUTHORIZATION,
+    http::header::TE,
+    http::header::TRAILER,
+    http::header::TRANSFER_ENCODING,
 ];
 
 /// Whether a request asks to switch protocols (RFC 9110 §7.8): `Upgrade`
@@ -87,24 +88,32 @@ pub fn is_upgrade(headers: &HeaderMap) -> bool {
             .any(|t| t.trim().eq_ignore_ascii_case("upgrade"))
 }
 
-/// Removes the hop-by-hop headers: the fixed ones and every header the
-/// `Connection` header names. An upgrade keeps `Upgrade` and gets
-/// `Connection: upgrade` back (the next hop must see the request).
-pub fn strip_hop_by_hop(headers: &mut HeaderMap, upgrade: bool) {
-    let named: Vec<HeaderName> = headers
+/// The headers `Connection` names: hop-by-hop, whatever they are called
+/// (RFC 9110 §7.6.1), but never `Host`, which names the site; an upgrade
+/// keeps `Upgrade`.
+fn named_by_connection(headers: &HeaderMap, upgrade: bool) -> Vec<HeaderName> {
+    headers
         .get_all(CONNECTION)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .filter_map(|t| HeaderName::from_bytes(t.trim().as_bytes()).ok())
-        .collect();
-    for name in named {
-        // `Host` names the site, whatever `Connection` says.
-        if !(upgrade && name == UPGRADE) && name != http::header::HOST {
-            headers.remove(name);
-        }
-    }
-    for name in HOP_BY_HOP {
+        .filter(|n| *n != http::header::HOST && !(upgrade && *n == UPGRADE))
+        .collect()
+}
+
+/// Whether `name` stays on its hop: a fixed hop-by-hop header, one
+/// `Connection` names, or `Upgrade` outside an upgrade.
+fn hop_by_hop(name: &HeaderName, named: &[HeaderName], upgrade: bool) -> bool {
+    HOP_BY_HOP.contains(name) || named.contains(name) || (!upgrade && *name == UPGRADE)
+}
+
+/// Removes the hop-by-hop headers: the fixed ones and every header the
+/// `Connection` header names. An upgrade keeps `Upgrade` and gets
+/// `Connection: upgrade` back (the next hop must see the request).
+pub fn strip_hop_by_hop(headers: &mut HeaderMap, upgrade: bool) {
+    let named = named_by_connection(headers, upgrade);
+    for name in named.iter().chain(&HOP_BY_HOP) {
         headers.remove(name);
     }
     if upgrade {
@@ -125,82 +134,87 @@ pub struct Peer<'a> {
     pub trusted: &'a TrustedProxies,
 }
 
-const FORWARDED: [&str; 4] = [
-    "forwarded",
-    "x-forwarded-for",
-    "x-forwarded-proto",
-    "x-forwarded-host",
-];
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
 
 /// The request headers the upstream receives: hop-by-hop headers removed
 /// (an upgrade kept), every client `X-Reauth-*` removed and the decision's
 /// `identity` set, and `X-Forwarded-For`/`-Proto`/`-Host`: appended to a
 /// trusted proxy's, else the gate's own (a client's `Forwarded` and
 /// `X-Forwarded-*` are dropped).
+///
+/// One pass over the headers, moving each one that stays (this runs on
+/// every request the front door forwards).
 pub fn upstream_request_headers(
     headers: &mut HeaderMap,
     identity: &[(&'static str, String)],
     peer: &Peer<'_>,
 ) {
     let upgrade = is_upgrade(headers);
-    strip_hop_by_hop(headers, upgrade);
-    let reauth: Vec<HeaderName> = headers
-        .keys()
-        .filter(|n| n.as_str().starts_with("x-reauth-"))
-        .cloned()
-        .collect();
-    for name in reauth {
-        headers.remove(name);
-    }
-    let host = headers
-        .get(http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .map(str::to_owned);
+    let named = named_by_connection(headers, upgrade);
     let trusted = peer.trusted.contains(peer.addr);
-    let client_for = if trusted {
-        headers
-            .get_all("x-forwarded-for")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .collect::<Vec<_>>()
-            .join(", ")
-    } else {
-        String::new()
-    };
-    let kept_proto = headers
-        .get("x-forwarded-proto")
-        .cloned()
-        .filter(|_| trusted);
-    let kept_host = headers.get("x-forwarded-host").cloned().filter(|_| trusted);
-    if !trusted {
-        for name in FORWARDED {
-            headers.remove(name);
+    let sent = std::mem::take(headers);
+    headers.reserve(sent.len() + identity.len() + 4);
+    let mut earlier_for = String::new();
+    let (mut kept_proto, mut kept_host, mut host) = (None, None, None);
+    // `into_iter` names a header once, then `None` for its further values.
+    let mut current: Option<HeaderName> = None;
+    for (name, value) in sent {
+        if name.is_some() {
+            current = name;
         }
+        let Some(name) = &current else { continue };
+        if hop_by_hop(name, &named, upgrade) || name.as_str().starts_with("x-reauth-") {
+            continue;
+        }
+        if *name == X_FORWARDED_FOR {
+            if let (true, Ok(v)) = (trusted, value.to_str()) {
+                if !earlier_for.is_empty() {
+                    earlier_for.push_str(", ");
+                }
+                earlier_for.push_str(v);
+            }
+            continue;
+        }
+        if *name == X_FORWARDED_PROTO {
+            if trusted && kept_proto.is_none() {
+                kept_proto = Some(value);
+            }
+            continue;
+        }
+        if *name == X_FORWARDED_HOST {
+            if trusted && kept_host.is_none() {
+                kept_host = Some(value);
+            }
+            continue;
+        }
+        if *name == http::header::FORWARDED && !trusted {
+            continue;
+        }
+        if *name == http::header::HOST && host.is_none() {
+            host = Some(value.clone());
+        }
+        headers.append(name.clone(), value);
     }
-    let for_value = match client_for.as_str() {
+    let for_value = match earlier_for.as_str() {
         "" => peer.addr.to_string(),
         earlier => format!("{earlier}, {}", peer.addr),
     };
     if let Ok(v) = HeaderValue::from_str(&for_value) {
-        headers.insert("x-forwarded-for", v);
+        headers.insert(X_FORWARDED_FOR, v);
     }
-    match kept_proto {
-        Some(v) => headers.insert("x-forwarded-proto", v),
-        None => headers.insert(
-            "x-forwarded-proto",
-            HeaderValue::from_str(peer.proto).unwrap_or(HeaderValue::from_static("http")),
-        ),
-    };
-    match (kept_host, host) {
-        (Some(v), _) => {
-            headers.insert("x-forwarded-host", v);
-        }
-        (None, Some(h)) => {
-            if let Ok(v) = HeaderValue::from_str(&h) {
-                headers.insert("x-forwarded-host", v);
-            }
-        }
-        (None, None) => {}
+    let proto = kept_proto.unwrap_or_else(|| {
+        HeaderValue::from_str(peer.proto).unwrap_or(HeaderValue::from_static("http"))
+    });
+    headers.insert(X_FORWARDED_PROTO, proto);
+    // The gate's own X-Forwarded-Host is the Host it was sent (a value
+    // that was a valid header value stays one).
+    if let Some(v) = kept_host.or(host) {
+        headers.insert(X_FORWARDED_HOST, v);
+    }
+    if upgrade {
+        headers.insert(CONNECTION, HeaderValue::from_static("upgrade"));
     }
     for (name, value) in identity {
         if let Ok(v) = HeaderValue::from_str(value) {

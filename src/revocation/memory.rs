@@ -15,6 +15,7 @@ use crate::revocation::store::{BoxFuture, RevocationStore, Revoked, rule};
 pub struct MemoryStore {
     state: RwLock<State>,
     max_jtis: usize,
+    max_proof_jtis: usize,
 }
 
 impl Default for MemoryStore {
@@ -22,6 +23,7 @@ impl Default for MemoryStore {
         Self {
             state: RwLock::default(),
             max_jtis: MAX_MEMORY_JTIS,
+            max_proof_jtis: MAX_MEMORY_PROOF_JTIS,
         }
     }
 }
@@ -33,15 +35,53 @@ impl Default for MemoryStore {
 /// bound. Change it with [`MemoryStore::with_jti_capacity`].
 pub const MAX_MEMORY_JTIS: usize = 1_000_000;
 
+/// The most DPoP proof `jti`s a [`MemoryStore`] holds by default, counted
+/// apart from [`MAX_MEMORY_JTIS`]: each is kept for the proof window (61 s
+/// by default), so 1,000,000 is 16,000 DPoP requests/s. Full, a new proof
+/// is refused with a [`StoreError`] (503), never forgotten. Change it with
+/// [`MemoryStore::with_proof_jti_capacity`].
+pub const MAX_MEMORY_PROOF_JTIS: usize = 1_000_000;
+
 #[derive(Debug, Default)]
 struct State {
     /// issuer tag:sub -> (cutoff, keep_until)
     users: HashMap<String, (i64, i64)>,
     /// issuer tag:sid -> keep_until
     sessions: HashMap<String, i64>,
-    /// issuer tag:jti -> keep_until
-    jtis: HashMap<String, i64>,
+    /// Logout-token and SET `jti`s.
+    jtis: Replays,
+    /// DPoP proof `jti`s ([`Namespace::dpop_proofs`]).
+    proof_jtis: Replays,
     last_purge: i64,
+}
+
+/// One bounded replay record: scoped jti -> keep_until.
+#[derive(Debug, Default)]
+struct Replays {
+    seen: HashMap<String, i64>,
+    /// When a full record was last swept for expired entries: at most once
+    /// a second, so a full record costs no scan per request.
+    swept: i64,
+}
+
+impl Replays {
+    /// Records `key` unless it is unexpired already: `Ok(false)` for a
+    /// replay, `Err` when `max` unexpired records leave no room.
+    fn record(&mut self, key: String, now: i64, keep_until: i64, max: usize) -> Result<bool, ()> {
+        // Expired records are forgotten: their tokens are expired too.
+        if self.seen.get(&key).is_some_and(|keep| *keep > now) {
+            return Ok(false);
+        }
+        if !self.seen.contains_key(&key) && self.seen.len() >= max && self.swept != now {
+            self.swept = now;
+            self.seen.retain(|_, keep| *keep > now);
+        }
+        if !self.seen.contains_key(&key) && self.seen.len() >= max {
+            return Err(());
+        }
+        self.seen.insert(key, keep_until);
+        Ok(true)
+    }
 }
 
 impl State {
@@ -53,7 +93,8 @@ impl State {
         self.last_purge = now;
         self.users.retain(|_, (_, keep)| *keep > now);
         self.sessions.retain(|_, keep| *keep > now);
-        self.jtis.retain(|_, keep| *keep > now);
+        self.jtis.seen.retain(|_, keep| *keep > now);
+        self.proof_jtis.seen.retain(|_, keep| *keep > now);
     }
 }
 
@@ -69,6 +110,15 @@ impl MemoryStore {
         Self {
             max_jtis: max.max(1),
             ..Self::default()
+        }
+    }
+
+    /// This store, holding at most `max` DPoP proof `jti`s (default
+    /// [`MAX_MEMORY_PROOF_JTIS`]; at least 1).
+    pub fn with_proof_jti_capacity(self, max: usize) -> Self {
+        Self {
+            max_proof_jtis: max.max(1),
+            ..self
         }
     }
 
@@ -170,24 +220,29 @@ impl RevocationStore for MemoryStore {
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
         let mut s = self.write();
         s.purge(now);
-        // Expired records are forgotten: their logout tokens are expired too.
-        let key = ns.scoped(jti);
-        let fresh = s.jtis.get(&key).is_none_or(|keep| *keep <= now);
-        if fresh && !s.jtis.contains_key(&key) && s.jtis.len() >= self.max_jtis {
-            s.jtis.retain(|_, keep| *keep > now);
-            if s.jtis.len() >= self.max_jtis {
-                let max = self.max_jtis;
-                return Box::pin(async move {
-                    Err(StoreError(format!(
-                        "the replay record is full ({max} unexpired jti entries); raise MemoryStore::with_jti_capacity or use a shared store"
-                    )))
-                });
-            }
-        }
-        if fresh {
-            s.jtis.insert(key, keep_until);
-        }
-        Box::pin(async move { Ok(fresh) })
+        let (record, max, which, fix) = if ns.holds_proofs() {
+            (
+                &mut s.proof_jtis,
+                self.max_proof_jtis,
+                "DPoP proof jti",
+                "MemoryStore::with_proof_jti_capacity",
+            )
+        } else {
+            (
+                &mut s.jtis,
+                self.max_jtis,
+                "jti",
+                "MemoryStore::with_jti_capacity",
+            )
+        };
+        let recorded = record.record(ns.scoped(jti), now, keep_until, max);
+        Box::pin(async move {
+            recorded.map_err(|()| {
+                StoreError(format!(
+                    "the replay record is full ({max} unexpired {which} entries); raise {fix} or use a shared store"
+                ))
+            })
+        })
     }
 }
 
@@ -234,6 +289,36 @@ mod tests {
         assert_eq!(
             s.check(&ns, "alice", None, NOW - 10, NOW + 86_401).unwrap(),
             None
+        );
+    }
+
+    #[tokio::test]
+    async fn dpop_proofs_are_counted_apart_from_logout_and_set_jtis() {
+        let ns = iss();
+        let proofs = Namespace::dpop_proofs("https://id.example");
+        assert_ne!(proofs.tag(), ns.tag());
+        let s = MemoryStore::with_jti_capacity(2).with_proof_jti_capacity(1);
+        assert!(s.record_jti(&proofs, "p1", NOW, NOW + 61).await.unwrap());
+        // A full proof record refuses proofs (503), never forgets one...
+        let full = s
+            .record_jti(&proofs, "p2", NOW, NOW + 61)
+            .await
+            .unwrap_err();
+        assert!(full.0.contains("with_proof_jti_capacity"), "{full}");
+        assert!(
+            !s.record_jti(&proofs, "p1", NOW + 1, NOW + 62)
+                .await
+                .unwrap()
+        );
+        // ...and leaves logout tokens and SETs their room.
+        assert!(s.record_jti(&ns, "logout-1", NOW, NOW + 60).await.unwrap());
+        assert!(s.record_jti(&ns, "logout-2", NOW, NOW + 60).await.unwrap());
+        assert!(s.record_jti(&ns, "logout-3", NOW, NOW + 60).await.is_err());
+        // The proof window over, its room is free again.
+        assert!(
+            s.record_jti(&proofs, "p2", NOW + 62, NOW + 123)
+                .await
+                .unwrap()
         );
     }
 

@@ -23,7 +23,7 @@ mod sync;
 
 pub use crate::error::StoreError;
 pub use ids::{IdError, IdListError, IdListLimits, MAX_ID_BYTES, check_id, parse_id_list};
-pub use memory::{MAX_MEMORY_JTIS, MemoryStore};
+pub use memory::{MAX_MEMORY_JTIS, MAX_MEMORY_PROOF_JTIS, MemoryStore};
 pub use namespace::Namespace;
 #[cfg(feature = "redis")]
 pub use redis::{

@@ -9,6 +9,8 @@
 pub struct Namespace {
     issuer: String,
     tag: String,
+    /// DPoP proof `jti`s ([`Namespace::dpop_proofs`]), not revocations.
+    proofs: bool,
 }
 
 impl Namespace {
@@ -22,7 +24,25 @@ impl Namespace {
         Self {
             issuer: issuer.to_owned(),
             tag,
+            proofs: false,
         }
+    }
+
+    /// The namespace of `issuer`'s DPoP proof `jti`s (RFC 9449 §11.1):
+    /// apart from its revocations and logout-token and SET `jti`s, and
+    /// counted apart by a [`MemoryStore`](crate::revocation::MemoryStore)
+    /// (a client with a bound key cannot fill the record that logout
+    /// tokens need).
+    pub fn dpop_proofs(issuer: &str) -> Self {
+        Self {
+            proofs: true,
+            ..Self::new(&format!("dpop:{issuer}"))
+        }
+    }
+
+    /// Whether this namespace holds DPoP proof `jti`s.
+    pub fn holds_proofs(&self) -> bool {
+        self.proofs
     }
 
     /// The issuer.

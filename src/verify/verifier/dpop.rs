@@ -7,7 +7,6 @@
 
 use crate::error::{Rejection, RejectionKind, VerifyError};
 use crate::jwt::claims::Confirmation;
-use crate::revocation::Namespace;
 use crate::verify::dpop::{self, ProofRequest};
 use crate::verify::requirement::{DpopPolicy, Requirement};
 use crate::verify::verifier::handle::{Verifier, log_result};
@@ -72,11 +71,6 @@ impl Verifier {
     ) -> Result<Verified<E>, VerifyError> {
         let result = self.run(token, requirement, None).await;
         log_result(self.check_binding(result, token, dpop, requirement).await)
-    }
-
-    /// The replay namespace of this issuer's DPoP proofs.
-    fn dpop_namespace(&self) -> Namespace {
-        Namespace::new(&format!("dpop:{}", self.inner.config.issuer))
     }
 
     /// The `algs` of a DPoP challenge: what a proof may be signed with.
@@ -221,7 +215,7 @@ impl Verifier {
         let fresh = self
             .inner
             .store
-            .record_jti(&self.dpop_namespace(), &checked.jti, now, keep.max(now + 1))
+            .record_jti(&settings.namespace, &checked.jti, now, keep.max(now + 1))
             .await
             .map_err(VerifyError::RevocationUnavailable)?;
         if !fresh {

@@ -7,6 +7,9 @@ use crate::verify::dpop;
 pub(crate) struct DpopState {
     pub(crate) limits: dpop::ProofLimits,
     pub(crate) nonces: Option<Nonces>,
+    /// Where this issuer's proof `jti`s are recorded: computed once, not
+    /// per request.
+    pub(crate) namespace: crate::revocation::Namespace,
 }
 
 impl DpopState {
@@ -19,7 +22,11 @@ impl DpopState {
             key: aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, key),
             lifetime: i64::try_from(config.dpop_nonce_lifetime.as_secs()).unwrap_or(i64::MAX),
         });
-        Self { limits, nonces }
+        Self {
+            limits,
+            nonces,
+            namespace: crate::revocation::Namespace::dpop_proofs(&config.issuer),
+        }
     }
 }
 
