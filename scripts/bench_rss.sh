@@ -16,7 +16,8 @@
 # reset to the current RSS before it (/proc/PID/clear_refs, 5), and VmRSS
 # is also sampled every 50 ms. The issuer and the token come from
 # `reauth dev-issuer`. The gate runs with its defaults (--workers 0: one
-# runtime per CPU; --max-connections 10,000) unless WORKERS is set.
+# runtime per CPU; --max-connections 10,000; --upstream-max-connections
+# 1,024) unless WORKERS or GATE_ARGS (more `serve` flags) is set.
 # Medians of RUNS runs.
 # Needs wrk, nginx, curl, python3. Raises `ulimit -n` to its hard limit.
 # Usage: scripts/bench_rss.sh [SECONDS] [CONNECTIONS] [RUNS]
@@ -27,6 +28,7 @@ secs=${1:-10}
 conns=${2:-1000}
 runs=${3:-3}
 workers=${WORKERS:-0}
+read -r -a gate_args <<<"${GATE_ARGS:-}"
 gib=$((1024 * 1024 * 1024))
 need wrk nginx curl python3
 ulimit -n "$(ulimit -Hn)"
@@ -143,7 +145,7 @@ truncate -s "$gib" "$work/upload.bin" # sparse: curl reads zeros from it
 start_gate() { # upstream: a fresh front door on 127.0.0.1:18280 -> gate_pid
     RUST_LOG=warn "$rel/reauth" serve --issuer "$issuer" --audience test-client \
         --config "$work/policy.toml" --workers "$workers" --bind 127.0.0.1:18280 \
-        --upstream "http://$1" --admin-bind 127.0.0.1:18281 >>"$work/gate.log" 2>&1 &
+        --upstream "http://$1" --admin-bind 127.0.0.1:18281 "${gate_args[@]}" >>"$work/gate.log" 2>&1 &
     gate_pid=$!
     pids+=("$gate_pid")
     ready http://127.0.0.1:18281/readyz

@@ -451,9 +451,33 @@ async fn sigterm_drains_requests_in_flight() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn settings_that_cannot_work_stop_the_gate() {
     let issuer = TestIssuer::start().await;
-    for (upstream, needle) in [
-        ("ftp://127.0.0.1:1", "an http:// or https:// URL"),
-        ("http://127.0.0.1:1/app", "scheme, host and port only"),
+    for (args, needle) in [
+        (
+            &["--upstream", "ftp://127.0.0.1:1"][..],
+            "an http:// or https:// URL",
+        ),
+        (
+            &["--upstream", "http://127.0.0.1:1/app"],
+            "scheme, host and port only",
+        ),
+        (
+            &[
+                "--upstream",
+                "http://127.0.0.1:1",
+                "--trusted-proxies",
+                "10.0.0.0/33",
+            ],
+            "--trusted-proxies",
+        ),
+        (
+            &[
+                "--upstream",
+                "http://127.0.0.1:1",
+                "--upstream-max-connections",
+                "0",
+            ],
+            "--upstream-max-connections",
+        ),
     ] {
         let out = tokio::process::Command::new(support::BIN)
             .args([
@@ -463,41 +487,78 @@ async fn settings_that_cannot_work_stop_the_gate() {
                 "--audience",
                 "test-client",
             ])
-            .args([
-                "--upstream",
-                upstream,
-                "--admin-bind",
-                "127.0.0.1:0",
-                "--bind",
-                "127.0.0.1:0",
-            ])
+            .args(args)
+            .args(["--admin-bind", "127.0.0.1:0", "--bind", "127.0.0.1:0"])
             .output()
             .await
             .unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{upstream}: {err}");
-        assert!(err.contains(needle), "{upstream}: {err}");
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
     }
-    let out = tokio::process::Command::new(support::BIN)
-        .args([
-            "serve",
-            "--issuer",
-            issuer.issuer(),
-            "--audience",
-            "test-client",
-        ])
-        .args([
-            "--upstream",
-            "http://127.0.0.1:1",
-            "--trusted-proxies",
-            "10.0.0.0/33",
-        ])
-        .args(["--admin-bind", "127.0.0.1:0", "--bind", "127.0.0.1:0"])
-        .output()
+}
+
+/// `--upstream-max-connections`: a request in flight holds its slot until
+/// its response body ends; the next waits, within --upstream-timeout, and
+/// never reaches the app while none is free.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_to_the_upstream_are_bounded_until_their_bodies_end() {
+    let s = front(&[
+        "--upstream-max-connections",
+        "1",
+        "--upstream-timeout",
+        "2s",
+    ])
+    .await;
+    let fresh = s.issuer.token().auth_time_ago(30).sign();
+    // A 100 MB download, its body left unread: the slot stays taken.
+    let held = client()
+        .get(format!("{}/big?n=100000000", s.gate.base))
+        .bearer_auth(&fresh)
+        .send()
         .await
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--trusted-proxies"));
+    assert_eq!(held.status(), 200);
+    let before = s.hits.load(Ordering::SeqCst);
+    let waited = client()
+        .get(format!("{}/home", s.gate.base))
+        .bearer_auth(&fresh)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(waited.status(), 504);
+    assert_eq!(
+        s.hits.load(Ordering::SeqCst),
+        before,
+        "no slot, no upstream request"
+    );
+    // The log line names the flag (read from the gate's stderr, so poll).
+    let mut named = false;
+    for _ in 0..50 {
+        named = s.gate.logged("raise --upstream-max-connections");
+        if named {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(named, "the log names --upstream-max-connections");
+    // The body dropped, the slot is free again.
+    drop(held);
+    let mut freed = 0;
+    for _ in 0..50 {
+        let r = client()
+            .get(format!("{}/home", s.gate.base))
+            .bearer_auth(&fresh)
+            .send()
+            .await
+            .unwrap();
+        freed = r.status().as_u16();
+        if freed == 200 {
+            break;
+        }
+    }
+    assert_eq!(freed, 200);
+    assert_eq!(s.hits.load(Ordering::SeqCst), before + 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

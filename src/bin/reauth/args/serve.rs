@@ -219,6 +219,13 @@ pub struct FrontArgs {
     /// be accepted.
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     pub max_connections: usize,
+    /// With --upstream: the most requests in flight to the upstreams at
+    /// once, all threads together (each holds one connection until its
+    /// response body ends; idle connections kept: as many). More wait for
+    /// one within --upstream-timeout (then 504). Bounds the gate's memory
+    /// under many clients.
+    #[arg(long, value_name = "N", default_value_t = 1_024)]
+    pub upstream_max_connections: usize,
     /// With --upstream: the longest wait for a connection to the upstream
     /// (then 502).
     #[arg(long, value_parser = duration::parse, default_value = "5s", value_name = "DURATION")]

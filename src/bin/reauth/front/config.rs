@@ -25,6 +25,9 @@ pub struct Front {
     pub(super) max_header_bytes: usize,
     /// `--max-connections`, shared by every thread of the front door.
     pub(super) limit: Arc<tokio::sync::Semaphore>,
+    /// `--upstream-max-connections`, shared by every thread: a permit per
+    /// request in flight to an upstream, held until its response body ends.
+    pub(super) upstream_slots: Arc<tokio::sync::Semaphore>,
     pub(super) drain_timeout: Duration,
     /// Upgraded connections (WebSocket) still open: drained on SIGTERM.
     pub(super) tunnels: tokio_util::task::TaskTracker,
@@ -36,12 +39,14 @@ impl Front {
     /// The front door for `gate`, from the command line; `Err` names the
     /// flag to fix.
     ///
-    /// `limit` bounds the client connections of every thread together.
+    /// `limits` bound the client connections and the requests in flight
+    /// to the upstreams, of every thread together; `threads` share the
+    /// idle connections.
     pub fn new(
         args: &ServeArgs,
         upstream: &str,
         gate: Arc<Gate>,
-        limit: Arc<tokio::sync::Semaphore>,
+        limits: &Limits,
     ) -> Result<Self, String> {
         let f = &args.front;
         let uri: Uri = upstream
@@ -66,6 +71,9 @@ impl Front {
         if f.max_connections == 0 {
             return Err("--max-connections must be at least 1".into());
         }
+        if f.upstream_max_connections == 0 {
+            return Err("--upstream-max-connections must be at least 1".into());
+        }
         if f.max_header_bytes < 1024 {
             return Err("--max-header-bytes must be at least 1024".into());
         }
@@ -84,6 +92,7 @@ impl Front {
             .wrap_connector(connector);
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(f.idle_timeout)
+            .pool_max_idle_per_host(f.upstream_max_connections.div_ceil(limits.threads))
             .pool_timer(hyper_util::rt::TokioTimer::new())
             .build(connector);
         Ok(Self {
@@ -94,11 +103,35 @@ impl Front {
             upstream_timeout: f.upstream_timeout,
             idle_timeout: f.idle_timeout,
             max_header_bytes: f.max_header_bytes,
-            limit,
+            limit: limits.clients.clone(),
+            upstream_slots: limits.upstream.clone(),
             drain_timeout: f.drain_timeout,
             tunnels: tokio_util::task::TaskTracker::new(),
             tls,
         })
+    }
+}
+
+/// What every thread of the front door shares.
+pub struct Limits {
+    /// `--max-connections`.
+    pub clients: Arc<tokio::sync::Semaphore>,
+    /// `--upstream-max-connections`.
+    pub upstream: Arc<tokio::sync::Semaphore>,
+    /// How many threads (runtimes) serve the front door.
+    pub threads: usize,
+}
+
+impl Limits {
+    /// The limits of the command line, for `threads` threads.
+    pub fn new(args: &ServeArgs, threads: usize) -> Self {
+        Self {
+            clients: Arc::new(tokio::sync::Semaphore::new(args.front.max_connections)),
+            upstream: Arc::new(tokio::sync::Semaphore::new(
+                args.front.upstream_max_connections,
+            )),
+            threads: threads.max(1),
+        }
     }
 }
 

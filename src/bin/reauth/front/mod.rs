@@ -11,5 +11,5 @@ mod proxy;
 mod server;
 mod tls;
 
-pub use config::Front;
+pub use config::{Front, Limits};
 pub use server::run;

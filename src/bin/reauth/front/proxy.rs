@@ -209,13 +209,36 @@ async fn forward_to(
         }
     }
     *req.version_mut() = Version::HTTP_11;
-    let sent = tokio::time::timeout(front.upstream_timeout, front.client.request(req)).await;
-    let mut res = match sent {
-        Ok(Ok(res)) => res,
-        Ok(Err(e)) => {
+    // A slot (--upstream-max-connections), then the response headers, both
+    // within --upstream-timeout.
+    let slotted = std::sync::atomic::AtomicBool::new(false);
+    let sent = tokio::time::timeout(front.upstream_timeout, async {
+        // (`None` only if the semaphore were closed: it never is.)
+        let slot = front.upstream_slots.clone().acquire_owned().await.ok();
+        slotted.store(true, std::sync::atomic::Ordering::Relaxed);
+        (slot, front.client.request(req).await)
+    })
+    .await;
+    let (slot, mut res) = match sent {
+        Ok((slot, Ok(res))) => (slot, res),
+        Ok((_, Err(e))) => {
             tracing::error!(error = %e, upstream = %target, "reauth: the upstream failed");
             let a = refusal(502, "bad_gateway", "the upstream could not be reached");
             return (answer(a), None, Some("bad_gateway"));
+        }
+        Err(_) if !slotted.load(std::sync::atomic::Ordering::Relaxed) => {
+            tracing::error!(
+                upstream = %target,
+                timeout = ?front.upstream_timeout,
+                "reauth: no upstream connection came free in time: raise \
+                 --upstream-max-connections, or --upstream-timeout"
+            );
+            let a = refusal(
+                504,
+                "gateway_timeout",
+                "the upstream did not answer in time",
+            );
+            return (answer(a), None, Some("gateway_timeout"));
         }
         Err(_) => {
             tracing::error!(
@@ -247,5 +270,15 @@ async fn forward_to(
         });
     }
     front::downstream_response_headers(res.headers_mut(), switching);
-    (res.map(BodyExt::boxed), Some(status), None)
+    // The slot is the body's until it ends or is dropped: the connection
+    // goes back to the pool then. (A tunnel left the pool: its slot is
+    // free now; --max-connections bounds tunnels.)
+    let res = res.map(move |body| {
+        body.map_frame(move |frame| {
+            let _held = &slot;
+            frame
+        })
+        .boxed()
+    });
+    (res, Some(status), None)
 }

@@ -181,11 +181,10 @@ fn front_door(
         0 => std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
         n => n,
     };
-    let limit = std::sync::Arc::new(tokio::sync::Semaphore::new(args.front.max_connections));
+    let limits = front::Limits::new(args, threads);
     let mut fronts = Vec::with_capacity(threads);
     for _ in 0..threads {
-        let state =
-            Front::new(args, upstream, gate.clone(), limit.clone()).map_err(ServeError::Front)?;
+        let state = Front::new(args, upstream, gate.clone(), &limits).map_err(ServeError::Front)?;
         let listener = listener.try_clone().map_err(listen_error)?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
