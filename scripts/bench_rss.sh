@@ -16,8 +16,8 @@
 # reset to the current RSS before it (/proc/PID/clear_refs, 5), and VmRSS
 # is also sampled every 50 ms. The issuer and the token come from
 # `reauth dev-issuer`. The gate runs with its defaults (--workers 0: one
-# runtime per CPU; --max-connections 10,000; --upstream-max-connections
-# 1,024) unless WORKERS or GATE_ARGS (more `serve` flags) is set.
+# runtime per CPU; --max-connections 10,000; no --upstream-max-connections)
+# unless WORKERS or GATE_ARGS (more `serve` flags) is set.
 # Medians of RUNS runs.
 # Needs wrk, nginx, curl, python3. Raises `ulimit -n` to its hard limit.
 # Usage: scripts/bench_rss.sh [SECONDS] [CONNECTIONS] [RUNS]

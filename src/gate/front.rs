@@ -155,7 +155,8 @@ pub fn upstream_request_headers(
     let named = named_by_connection(headers, upgrade);
     let trusted = peer.trusted.contains(peer.addr);
     let sent = std::mem::take(headers);
-    headers.reserve(sent.len() + identity.len() + 4);
+    // Names, not values: `reserve` panics past 24,576 (a long HTTP/2 head).
+    headers.reserve(sent.keys_len() + identity.len() + 4);
     let mut earlier_for = String::new();
     let (mut kept_proto, mut kept_host, mut host) = (None, None, None);
     // `into_iter` names a header once, then `None` for its further values.
@@ -192,7 +193,8 @@ pub fn upstream_request_headers(
         if *name == http::header::FORWARDED && !trusted {
             continue;
         }
-        if *name == http::header::HOST && host.is_none() {
+        // A Host that is not visible ASCII is not repeated as X-Forwarded-Host.
+        if *name == http::header::HOST && host.is_none() && value.to_str().is_ok() {
             host = Some(value.clone());
         }
         headers.append(name.clone(), value);
@@ -208,8 +210,7 @@ pub fn upstream_request_headers(
         HeaderValue::from_str(peer.proto).unwrap_or(HeaderValue::from_static("http"))
     });
     headers.insert(X_FORWARDED_PROTO, proto);
-    // The gate's own X-Forwarded-Host is the Host it was sent (a value
-    // that was a valid header value stays one).
+    // The gate's own X-Forwarded-Host is the Host it was sent.
     if let Some(v) = kept_host.or(host) {
         headers.insert(X_FORWARDED_HOST, v);
     }

@@ -297,6 +297,11 @@ mod tests {
         let ns = iss();
         let proofs = Namespace::dpop_proofs("https://id.example");
         assert_ne!(proofs.tag(), ns.tag());
+        // The Redis keys of proofs recorded before this namespace existed.
+        assert_eq!(
+            proofs.tag(),
+            Namespace::new("dpop:https://id.example").tag()
+        );
         let s = MemoryStore::with_jti_capacity(2).with_proof_jti_capacity(1);
         assert!(s.record_jti(&proofs, "p1", NOW, NOW + 61).await.unwrap());
         // A full proof record refuses proofs (503), never forgets one...
@@ -320,6 +325,25 @@ mod tests {
                 .await
                 .unwrap()
         );
+    }
+
+    #[tokio::test]
+    async fn a_full_record_is_swept_of_expired_entries_before_it_refuses() {
+        let ns = Namespace::dpop_proofs("https://id.example");
+        let s = MemoryStore::new().with_proof_jti_capacity(2);
+        assert!(s.record_jti(&ns, "short", NOW, NOW + 5).await.unwrap());
+        assert!(s.record_jti(&ns, "long", NOW, NOW + 600).await.unwrap());
+        assert!(s.record_jti(&ns, "third", NOW + 1, NOW + 61).await.is_err());
+        // Well before the minute's purge: the sweep of the full record
+        // finds "short" expired; a second refusal in the same second does
+        // not sweep again (nothing more can have expired).
+        assert!(s.record_jti(&ns, "third", NOW + 6, NOW + 66).await.unwrap());
+        assert!(
+            s.record_jti(&ns, "fourth", NOW + 6, NOW + 66)
+                .await
+                .is_err()
+        );
+        assert!(!s.record_jti(&ns, "long", NOW + 7, NOW + 67).await.unwrap());
     }
 
     #[tokio::test]

@@ -221,10 +221,12 @@ pub struct FrontArgs {
     pub max_connections: usize,
     /// With --upstream: the most requests in flight to the upstreams at
     /// once, all threads together (each holds one connection until its
-    /// response body ends; idle connections kept: as many). More wait for
-    /// one within --upstream-timeout (then 504). Bounds the gate's memory
-    /// under many clients.
-    #[arg(long, value_name = "N", default_value_t = 1_024)]
+    /// response body ends; idle connections kept: as many); more wait for
+    /// one within --upstream-timeout (then 504). 0 (the default): no bound
+    /// beyond --max-connections. Bounds the gate's memory under many
+    /// clients; slow readers and long responses (SSE, downloads) hold
+    /// their slot, so size it above the responses open at once.
+    #[arg(long, value_name = "N", default_value_t = 0)]
     pub upstream_max_connections: usize,
     /// With --upstream: the longest wait for a connection to the upstream
     /// (then 502).

@@ -26,8 +26,9 @@ pub struct Front {
     /// `--max-connections`, shared by every thread of the front door.
     pub(super) limit: Arc<tokio::sync::Semaphore>,
     /// `--upstream-max-connections`, shared by every thread: a permit per
-    /// request in flight to an upstream, held until its response body ends.
-    pub(super) upstream_slots: Arc<tokio::sync::Semaphore>,
+    /// request in flight to an upstream, held until its response body ends
+    /// (`None`: no bound).
+    pub(super) upstream_slots: Option<Arc<tokio::sync::Semaphore>>,
     pub(super) drain_timeout: Duration,
     /// Upgraded connections (WebSocket) still open: drained on SIGTERM.
     pub(super) tunnels: tokio_util::task::TaskTracker,
@@ -71,9 +72,6 @@ impl Front {
         if f.max_connections == 0 {
             return Err("--max-connections must be at least 1".into());
         }
-        if f.upstream_max_connections == 0 {
-            return Err("--upstream-max-connections must be at least 1".into());
-        }
         if f.max_header_bytes < 1024 {
             return Err("--max-header-bytes must be at least 1024".into());
         }
@@ -90,11 +88,14 @@ impl Front {
             .https_or_http()
             .enable_http1()
             .wrap_connector(connector);
-        let client = Client::builder(TokioExecutor::new())
+        let mut client = Client::builder(TokioExecutor::new());
+        client
             .pool_idle_timeout(f.idle_timeout)
-            .pool_max_idle_per_host(f.upstream_max_connections.div_ceil(limits.threads))
-            .pool_timer(hyper_util::rt::TokioTimer::new())
-            .build(connector);
+            .pool_timer(hyper_util::rt::TokioTimer::new());
+        if f.upstream_max_connections > 0 {
+            client.pool_max_idle_per_host(f.upstream_max_connections.div_ceil(limits.threads));
+        }
+        let client = client.build(connector);
         Ok(Self {
             gate,
             upstream: uri,
@@ -116,20 +117,26 @@ impl Front {
 pub struct Limits {
     /// `--max-connections`.
     pub clients: Arc<tokio::sync::Semaphore>,
-    /// `--upstream-max-connections`.
-    pub upstream: Arc<tokio::sync::Semaphore>,
+    /// `--upstream-max-connections` (`None`: 0, no bound).
+    pub upstream: Option<Arc<tokio::sync::Semaphore>>,
     /// How many threads (runtimes) serve the front door.
     pub threads: usize,
 }
 
 impl Limits {
-    /// The limits of the command line, for `threads` threads.
+    /// The limits of the command line, for `threads` threads (a count
+    /// above what a semaphore holds is as good as no bound, and clamped).
     pub fn new(args: &ServeArgs, threads: usize) -> Self {
+        let permits = |n: usize| n.min(tokio::sync::Semaphore::MAX_PERMITS);
         Self {
-            clients: Arc::new(tokio::sync::Semaphore::new(args.front.max_connections)),
-            upstream: Arc::new(tokio::sync::Semaphore::new(
-                args.front.upstream_max_connections,
-            )),
+            clients: Arc::new(tokio::sync::Semaphore::new(permits(
+                args.front.max_connections,
+            ))),
+            upstream: (args.front.upstream_max_connections > 0).then(|| {
+                Arc::new(tokio::sync::Semaphore::new(permits(
+                    args.front.upstream_max_connections,
+                )))
+            }),
             threads: threads.max(1),
         }
     }

@@ -213,8 +213,11 @@ async fn forward_to(
     // within --upstream-timeout.
     let slotted = std::sync::atomic::AtomicBool::new(false);
     let sent = tokio::time::timeout(front.upstream_timeout, async {
-        // (`None` only if the semaphore were closed: it never is.)
-        let slot = front.upstream_slots.clone().acquire_owned().await.ok();
+        // (`None` without a bound; a closed semaphore cannot happen.)
+        let slot = match &front.upstream_slots {
+            Some(slots) => slots.clone().acquire_owned().await.ok(),
+            None => None,
+        };
         slotted.store(true, std::sync::atomic::Ordering::Relaxed);
         (slot, front.client.request(req).await)
     })
