@@ -502,21 +502,17 @@ async fn requests_to_the_upstream_are_bounded_until_their_bodies_end() {
     ])
     .await;
     let fresh = s.issuer.token().auth_time_ago(30).sign();
+    let get = |path: &str| {
+        client()
+            .get(format!("{}{path}", s.gate.base))
+            .bearer_auth(&fresh)
+            .send()
+    };
     // A 100 MB download, its body left unread: the slot stays taken.
-    let held = client()
-        .get(format!("{}/big?n=100000000", s.gate.base))
-        .bearer_auth(&fresh)
-        .send()
-        .await
-        .unwrap();
+    let held = get("/big?n=100000000").await.unwrap();
     assert_eq!(held.status(), 200);
     let before = s.hits.load(Ordering::SeqCst);
-    let waited = client()
-        .get(format!("{}/home", s.gate.base))
-        .bearer_auth(&fresh)
-        .send()
-        .await
-        .unwrap();
+    let waited = get("/home").await.unwrap();
     assert_eq!(waited.status(), 504);
     assert_eq!(
         s.hits.load(Ordering::SeqCst),
@@ -537,12 +533,7 @@ async fn requests_to_the_upstream_are_bounded_until_their_bodies_end() {
     drop(held);
     let mut freed = 0;
     for _ in 0..50 {
-        let r = client()
-            .get(format!("{}/home", s.gate.base))
-            .bearer_auth(&fresh)
-            .send()
-            .await
-            .unwrap();
+        let r = get("/home").await.unwrap();
         freed = r.status().as_u16();
         if freed == 200 {
             break;
@@ -553,12 +544,7 @@ async fn requests_to_the_upstream_are_bounded_until_their_bodies_end() {
     // Bodies read to their end, and a HEAD (no body), each give the one
     // slot back: the last request still gets it.
     for _ in 0..3 {
-        let r = client()
-            .get(format!("{}/big?n=300000", s.gate.base))
-            .bearer_auth(&fresh)
-            .send()
-            .await
-            .unwrap();
+        let r = get("/big?n=300000").await.unwrap();
         assert_eq!(r.status(), 200);
         assert_eq!(r.bytes().await.unwrap().len(), 300_000);
     }
@@ -569,12 +555,7 @@ async fn requests_to_the_upstream_are_bounded_until_their_bodies_end() {
         .await
         .unwrap();
     assert_eq!(head.status(), 200);
-    let last = client()
-        .get(format!("{}/home", s.gate.base))
-        .bearer_auth(&fresh)
-        .send()
-        .await
-        .unwrap();
+    let last = get("/home").await.unwrap();
     assert_eq!(last.status(), 200, "a slot leaked");
 }
 

@@ -68,19 +68,29 @@ impl Replays {
     /// Records `key` unless it is unexpired already: `Ok(false)` for a
     /// replay, `Err` when `max` unexpired records leave no room.
     fn record(&mut self, key: String, now: i64, keep_until: i64, max: usize) -> Result<bool, ()> {
-        // Expired records are forgotten: their tokens are expired too.
-        if self.seen.get(&key).is_some_and(|keep| *keep > now) {
-            return Ok(false);
-        }
-        if !self.seen.contains_key(&key) && self.seen.len() >= max && self.swept != now {
-            self.swept = now;
-            self.seen.retain(|_, keep| *keep > now);
-        }
-        if !self.seen.contains_key(&key) && self.seen.len() >= max {
-            return Err(());
+        match self.seen.get(&key) {
+            Some(keep) if *keep > now => return Ok(false),
+            // Expired records are forgotten (their tokens are expired too):
+            // this one's room is reused.
+            Some(_) => {}
+            None if self.seen.len() < max => {}
+            None => {
+                if self.swept != now {
+                    self.swept = now;
+                    self.expire(now);
+                }
+                if self.seen.len() >= max {
+                    return Err(());
+                }
+            }
         }
         self.seen.insert(key, keep_until);
         Ok(true)
+    }
+
+    /// Drops the records expired at `now`.
+    fn expire(&mut self, now: i64) {
+        self.seen.retain(|_, keep| *keep > now);
     }
 }
 
@@ -93,8 +103,8 @@ impl State {
         self.last_purge = now;
         self.users.retain(|_, (_, keep)| *keep > now);
         self.sessions.retain(|_, keep| *keep > now);
-        self.jtis.seen.retain(|_, keep| *keep > now);
-        self.proof_jtis.seen.retain(|_, keep| *keep > now);
+        self.jtis.expire(now);
+        self.proof_jtis.expire(now);
     }
 }
 

@@ -210,51 +210,40 @@ async fn forward_to(
     }
     *req.version_mut() = Version::HTTP_11;
     // A slot (--upstream-max-connections), then the response headers, both
-    // within --upstream-timeout.
-    let slotted = std::sync::atomic::AtomicBool::new(false);
-    let sent = tokio::time::timeout(front.upstream_timeout, async {
-        // (`None` without a bound; a closed semaphore cannot happen.)
-        let slot = match &front.upstream_slots {
-            Some(slots) => slots.clone().acquire_owned().await.ok(),
-            None => None,
-        };
-        slotted.store(true, std::sync::atomic::Ordering::Relaxed);
-        (slot, front.client.request(req).await)
-    })
-    .await;
-    let (slot, mut res) = match sent {
-        Ok((slot, Ok(res))) => (slot, res),
-        Ok((_, Err(e))) => {
+    // within one --upstream-timeout; the log says which one ran out.
+    let deadline = tokio::time::Instant::now() + front.upstream_timeout;
+    let timed_out = |why: &str| {
+        tracing::error!(upstream = %target, timeout = ?front.upstream_timeout, "reauth: {why}");
+        let a = refusal(
+            504,
+            "gateway_timeout",
+            "the upstream did not answer in time",
+        );
+        (answer(a), None, Some("gateway_timeout"))
+    };
+    let slot = match &front.upstream_slots {
+        None => None,
+        Some(slots) => match tokio::time::timeout_at(deadline, slots.clone().acquire_owned()).await
+        {
+            // (A closed semaphore cannot happen: `None`, as without a bound.)
+            Ok(slot) => slot.ok(),
+            Err(_) => {
+                return timed_out(
+                    "no upstream connection came free in time: raise \
+                     --upstream-max-connections, or --upstream-timeout",
+                );
+            }
+        },
+    };
+    let mut res = match tokio::time::timeout_at(deadline, front.client.request(req)).await {
+        Ok(Ok(res)) => res,
+        Ok(Err(e)) => {
             tracing::error!(error = %e, upstream = %target, "reauth: the upstream failed");
             let a = refusal(502, "bad_gateway", "the upstream could not be reached");
             return (answer(a), None, Some("bad_gateway"));
         }
-        Err(_) if !slotted.load(std::sync::atomic::Ordering::Relaxed) => {
-            tracing::error!(
-                upstream = %target,
-                timeout = ?front.upstream_timeout,
-                "reauth: no upstream connection came free in time: raise \
-                 --upstream-max-connections, or --upstream-timeout"
-            );
-            let a = refusal(
-                504,
-                "gateway_timeout",
-                "the upstream did not answer in time",
-            );
-            return (answer(a), None, Some("gateway_timeout"));
-        }
         Err(_) => {
-            tracing::error!(
-                upstream = %target,
-                timeout = ?front.upstream_timeout,
-                "reauth: the upstream did not answer in time (--upstream-timeout)"
-            );
-            let a = refusal(
-                504,
-                "gateway_timeout",
-                "the upstream did not answer in time",
-            );
-            return (answer(a), None, Some("gateway_timeout"));
+            return timed_out("the upstream did not answer in time (--upstream-timeout)");
         }
     };
     let status = res.status().as_u16();
