@@ -1,20 +1,26 @@
 #!/usr/bin/env bash
-# The gate in production shape, loopback only (about 2.5 minutes):
+# The gate in production shape, loopback only (about 4 minutes):
 #   1. nginx with the README's snippet (read from README.md) in front of an
 #      app that answers 200, vs the same nginx proxying without the gate;
 #   2. the same nginx and snippet asking the gate over a Unix socket
 #      (`reauth serve --bind unix:/PATH`, `server unix:/PATH;` as in
 #      tests/proxies.rs) instead of TCP loopback: the socket's effect, as
 #      the ratio of the two (requests/s and p99);
-#   3. `reauth serve` /verify with a 20-route policy file vs no file;
-#   4. the gate's peak RSS.
+#   3. HAProxy with the README's blocks (haproxy.cfg and the Lua action)
+#      vs the same HAProxy without the gate, the gate over TCP and on the
+#      socket (the Lua action's DST, as in tests/proxies.rs); skipped,
+#      saying so, without haproxy;
+#   4. `reauth serve` /verify with a 20-route policy file vs no file;
+#   5. the gate's peak RSS.
 # Repeated token (the memo's case). Each target runs RUNS times, interleaved
 # with its baseline; the table shows medians (2-core machines are noisy).
 # The gates (one worker each) share core 1; wrk gets core 0 when it measures
-# them directly. nginx (NGINX_WORKERS, default auto) and wrk in front of it
-# are left to the scheduler. The gate over TCP and the gate on the socket
-# are two processes with the same policy file.
-# Needs wrk, nginx (+ libnginx-mod-http-headers-more-filter), curl, taskset.
+# them directly. nginx (NGINX_WORKERS, default auto), HAProxy (its default
+# threads) and wrk in front of them are left to the scheduler. The gate
+# over TCP and the gate on the socket are two processes with the same
+# policy file.
+# Needs wrk, nginx (+ libnginx-mod-http-headers-more-filter), curl, taskset;
+# haproxy (2.6 or later) for its rows.
 # Usage: scripts/bench_gate.sh [SECONDS] [CONNECTIONS] [RUNS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -81,10 +87,38 @@ nginx -p /usr/share/nginx/ -e "$work/nginx/error.log" -c "$work/nginx/nginx.conf
 pids+=($!)
 ready http://127.0.0.1:18001/open
 
-# Each gated nginx must gate what it should before it is measured.
+# HAProxy: the README's blocks, localised, twice (two processes: the Lua
+# action is global), the first with an ungated frontend for the baseline.
+targets=(ungated tcp unix)
+if command -v haproxy >/dev/null; then
+    cfg=$(awk '/^```haproxy$/ {on=1; next} /^```/ {on=0} on' README.md | sed -e "s/127.0.0.1:3000/$app/")
+    lua=$(awk '/^```lua$/ {on=1; next} /^```/ {on=0} on' README.md | sed -e "s/127.0.0.1:8080/127.0.0.1:18092/")
+    echo "$lua" | grep -q '^local DST = nil$' ||
+        { echo "README's Lua block no longer has 'local DST = nil': adapt this script" >&2; exit 1; }
+    echo "$lua" >"$work/reauth-tcp.lua"
+    echo "$lua" | sed -e "s|^local DST = nil$|local DST = \"unix@$socket\"|" >"$work/reauth-unix.lua"
+    for v in tcp unix; do
+        port=$([ $v = tcp ] && echo 18010 || echo 18011)
+        echo "$cfg" | sed -e "s|/etc/haproxy/reauth.lua|$work/reauth-$v.lua|; s/bind :8000/bind 127.0.0.1:$port/" >"$work/haproxy-$v.cfg"
+    done
+    printf '\nfrontend plain\n    bind 127.0.0.1:18012\n    default_backend app\n' >>"$work/haproxy-tcp.cfg"
+    for v in tcp unix; do
+        haproxy -q -db -f "$work/haproxy-$v.cfg" >"$work/haproxy-$v.log" 2>&1 &
+        pids+=($!)
+    done
+    ready http://127.0.0.1:18012/open
+    targets+=(ha_ungated ha_tcp ha_unix)
+else
+    echo "!!! haproxy is not installed: its rows are SKIPPED (apt-get install haproxy) !!!" >&2
+fi
+targets+=(nofile file)
+
+# Each gated proxy must gate what it should before it is measured.
 auth=(-H "Authorization: Bearer $token")
 status() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
-for port in 18000 18002; do
+gated=(18000 18002)
+[[ " ${targets[*]} " == *" ha_tcp "* ]] && gated+=(18010 18011)
+for port in "${gated[@]}"; do
     [ "$(status "${auth[@]}" "http://127.0.0.1:$port/open")" = 200 ] ||
         { echo "127.0.0.1:$port does not let the token through (200)" >&2; exit 1; }
     [ "$(status "http://127.0.0.1:$port/open")" = 401 ] ||
@@ -95,12 +129,15 @@ declare -A rps p99
 : >"$work/errors"
 orig=(-H "X-Original-Method: GET" -H "X-Original-URI: /open" "${auth[@]}")
 for _ in $(seq "$runs"); do
-    for t in ungated tcp unix nofile file; do
+    for t in "${targets[@]}"; do
         wrk_cmd=(wrk)
         case $t in
             ungated) r=$(measure "$t" http://127.0.0.1:18001/open) ;;
             tcp) r=$(measure "$t" http://127.0.0.1:18000/open "${auth[@]}") ;;
             unix) r=$(measure "$t" http://127.0.0.1:18002/open "${auth[@]}") ;;
+            ha_ungated) r=$(measure "$t" http://127.0.0.1:18012/open) ;;
+            ha_tcp) r=$(measure "$t" http://127.0.0.1:18010/open "${auth[@]}") ;;
+            ha_unix) r=$(measure "$t" http://127.0.0.1:18011/open "${auth[@]}") ;;
             nofile) wrk_cmd=(taskset -c 0 wrk); r=$(measure "$t" http://127.0.0.1:18091/verify "${orig[@]}") ;;
             file) wrk_cmd=(taskset -c 0 wrk); r=$(measure "$t" http://127.0.0.1:18092/verify "${orig[@]}") ;;
         esac
@@ -108,7 +145,7 @@ for _ in $(seq "$runs"); do
     done
 done
 declare -A R P
-for t in ungated tcp unix nofile file; do
+for t in "${targets[@]}"; do
     R[$t]=$(echo ${rps[$t]} | median); P[$t]=$(echo ${p99[$t]} | median)
 done
 peak_kb=$(rss_kb "$file_gate_pid" VmHWM)
@@ -121,10 +158,17 @@ echo "|---|---|---|---|---|"
 row "nginx → app (no gate)" ungated ungated
 row "nginx → gate → app (README snippet, gate over TCP)" tcp ungated
 row "nginx → gate → app (README snippet, gate on a Unix socket)" unix ungated
+if [ -n "${R[ha_tcp]:-}" ]; then
+    row "HAProxy → app (no gate)" ha_ungated ha_ungated
+    row "HAProxy → gate → app (README blocks, gate over TCP)" ha_tcp ha_ungated
+    row "HAProxy → gate → app (README blocks, gate on a Unix socket)" ha_unix ha_ungated
+fi
 row "reauth serve /verify, no policy file" nofile nofile
 row "reauth serve /verify, 20-route policy file" file nofile
 echo
-echo "the Unix socket's effect (socket / TCP): req/s $(ratio "${R[unix]}" "${R[tcp]}"), p99 $(ratio "${P[unix]}" "${P[tcp]}")"
+echo "the Unix socket's effect (socket / TCP), nginx: req/s $(ratio "${R[unix]}" "${R[tcp]}"), p99 $(ratio "${P[unix]}" "${P[tcp]}")"
+[ -n "${R[ha_tcp]:-}" ] &&
+    echo "the Unix socket's effect (socket / TCP), HAProxy: req/s $(ratio "${R[ha_unix]}" "${R[ha_tcp]}"), p99 $(ratio "${P[ha_unix]}" "${P[ha_tcp]}")"
 echo "reauth serve (with the file) peak RSS (VmHWM): $((peak_kb / 1024)) MiB"
 if grep -q . "$work/errors"; then
     echo; echo "wrk reported errors (the figures above count them as requests):"; cat "$work/errors"

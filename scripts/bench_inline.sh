@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The gate as the front door vs nginx, loopback only (about 1.5 minutes with
+# The gate as the front door vs nginx, loopback only (about 2 minutes with
 # the defaults, plus the release build). In one run, on the same cores, wrk
 # with a repeated token (the memo's case) through:
 #   a. nginx, plain proxy_pass with keepalive to the app (the baseline, 1.00);
@@ -7,7 +7,11 @@
 #      of the same app;
 #   c. nginx with the README's snippet (read from README.md) asking
 #      `reauth serve` /verify (same policy file) before proxying to the app;
-# plus wrk straight to the app (the ceiling: no proxy can beat it).
+# plus wrk straight to the app (the ceiling: no proxy can beat it), and
+# through examples/bare_proxy.rs: the front door's HTTP stack (hyper server,
+# hyper-util pooled client, one current-thread runtime, jemalloc) with no
+# decision at all, the floor of any gate built on it. (b) against it is
+# what reauth's work costs; it against (a) is what the stack costs.
 # Reports requests/s (medians), ratios to (a), p99 latency (wrk --latency)
 # and the peak RSS (VmHWM) of the gates. Each target runs RUNS times,
 # interleaved; the table shows medians (2-core machines are noisy).
@@ -26,7 +30,7 @@ runs=${3:-3}
 wrk_cpus=${WRK_CPUS:-0}
 front_cpus=${FRONT_CPUS:-1}
 need wrk nginx curl taskset
-cargo build --release --quiet --features cli,testing --example load_app --bin reauth
+cargo build --release --quiet --features cli,testing --example load_app --example bare_proxy --bin reauth
 
 start_work
 app_pin=()
@@ -45,6 +49,10 @@ gate() { # port [args...]: one worker on the front's core, access log off (as ng
 gate 18190 --upstream "http://$app" --admin-bind 127.0.0.1:18191
 inline_pid=${pids[-1]}
 ready http://127.0.0.1:18191/readyz
+# The stack's floor, on the front's core.
+taskset -c "$front_cpus" "$rel/examples/bare_proxy" 127.0.0.1:18194 "$app" >"$work/bare.log" 2>&1 &
+pids+=($!)
+ready http://127.0.0.1:18194/open
 # (c): the gate nginx asks.
 gate 18192
 verify_pid=${pids[-1]}
@@ -96,10 +104,11 @@ wrk_cmd=(taskset -c "$wrk_cpus" wrk)
 declare -A rps p99
 : >"$work/errors"
 for _ in $(seq "$runs"); do
-    for t in app plain inline forward; do
+    for t in app plain bare inline forward; do
         case $t in
             app) r=$(measure "$t" "http://$app/open" "${auth[@]}") ;;
             plain) r=$(measure "$t" http://127.0.0.1:18101/open "${auth[@]}") ;;
+            bare) r=$(measure "$t" http://127.0.0.1:18194/open "${auth[@]}") ;;
             inline) r=$(measure "$t" http://127.0.0.1:18190/open "${auth[@]}") ;;
             forward) r=$(measure "$t" http://127.0.0.1:18100/open "${auth[@]}") ;;
         esac
@@ -107,7 +116,7 @@ for _ in $(seq "$runs"); do
     done
 done
 declare -A R P
-for t in app plain inline forward; do
+for t in app plain bare inline forward; do
     R[$t]=$(echo ${rps[$t]} | median); P[$t]=$(echo ${p99[$t]} | median)
 done
 inline_kb=$(rss_kb "$inline_pid" VmHWM)
@@ -117,9 +126,11 @@ echo "| target | req/s | ratio to (a) | p99 ms | p99 ratio to (a) |"
 echo "|---|---|---|---|---|"
 echo "| app alone, no proxy (ceiling) | ${R[app]} | $(ratio "${R[app]}" "${R[plain]}") | ${P[app]} | $(ratio "${P[app]}" "${P[plain]}") |"
 echo "| (a) nginx proxy_pass, keepalive (no gate) | ${R[plain]} | 1.00 | ${P[plain]} | 1.00 |"
+echo "| hyper alone, no decision (examples/bare_proxy.rs: the stack's floor) | ${R[bare]} | $(ratio "${R[bare]}" "${R[plain]}") | ${P[bare]} | $(ratio "${P[bare]}" "${P[plain]}") |"
 echo "| (b) reauth serve --upstream, 20-route policy | ${R[inline]} | $(ratio "${R[inline]}" "${R[plain]}") | ${P[inline]} | $(ratio "${P[inline]}" "${P[plain]}") |"
 echo "| (c) nginx + README snippet + reauth serve /verify | ${R[forward]} | $(ratio "${R[forward]}" "${R[plain]}") | ${P[forward]} | $(ratio "${P[forward]}" "${P[plain]}") |"
 echo
+echo "(b) against the stack's floor: req/s $(ratio "${R[inline]}" "${R[bare]}"), p99 $(ratio "${P[inline]}" "${P[bare]}")"
 echo "peak RSS (VmHWM): (b) reauth serve --upstream $((inline_kb / 1024)) MiB; (c) reauth serve /verify $((verify_kb / 1024)) MiB"
 if grep -q . "$work/errors"; then
     echo; echo "wrk reported errors (the figures above count them as requests):"; cat "$work/errors"

@@ -59,6 +59,7 @@ proptest! {
             .flat_map(|v| v.split(',').map(|t| t.trim().to_ascii_lowercase()))
             .collect();
         let upgrade = reauth::gate::front::is_upgrade(&headers);
+        let sent_host = headers.get("host").map(|h| h.to_str().unwrap().to_owned());
         let trusted = TrustedProxies::parse(if trusted_peer { "10.1.2.3" } else { "" }).unwrap();
         let addr: IpAddr = "10.1.2.3".parse().unwrap();
         let peer = Peer { addr, proto: "https", trusted: &trusted };
@@ -83,7 +84,12 @@ proptest! {
             prop_assert_eq!(xff[0], "10.1.2.3");
             prop_assert!(headers.get("forwarded").is_none());
             prop_assert_eq!(headers.get("x-forwarded-proto").unwrap(), "https");
+            // The gate's own X-Forwarded-Host: the Host it was sent, or none.
+            let xfh = headers.get("x-forwarded-host").map(|h| h.to_str().unwrap().to_owned());
+            prop_assert_eq!(xfh, sent_host);
         }
+        prop_assert_eq!(headers.get_all("x-forwarded-proto").iter().count(), 1);
+        prop_assert!(headers.get_all("x-forwarded-host").iter().count() <= 1);
         // Hop-by-hop headers and whatever Connection named are gone
         // (an upgrade keeps `Upgrade` and gets `Connection: upgrade`).
         for hop in ["keep-alive", "te", "transfer-encoding", "proxy-connection"] {

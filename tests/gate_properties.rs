@@ -6,59 +6,12 @@
 use proptest::prelude::*;
 use reauth::gate::{Decision, Original, PathError, PathLimits, Policy, Refusal, path};
 
-const POLICY: &str = r#"
-[[route]]
-name = "public"
-path = "/pub/**"
-public = true
-
-[[route]]
-name = "one"
-path = "/a/*/c"
-
-[[route]]
-name = "deep"
-path = "/a/**"
-
-[[route]]
-name = "exact"
-path = "/b"
-"#;
-
-fn decide(p: &Policy, uri: &str) -> String {
-    let o = Original {
-        method: Some("GET".into()),
-        host: None,
-        uri: Some(uri.into()),
-        method_override: false,
-    };
-    match p.decide(&o) {
-        Decision::Route(r) => r.name().to_owned(),
-        Decision::NoRoute => "none".into(),
-        Decision::Refused(_) => "refused".into(),
-        other => panic!("{other:?}"),
-    }
-}
-
-fn segment() -> impl Strategy<Value = String> {
-    prop_oneof![
-        Just("a".to_owned()),
-        Just("b".to_owned()),
-        Just("c".to_owned()),
-        Just("pub".to_owned()),
-        "[a-z0-9]{1,6}",
-    ]
-}
-
-/// One way to write a segment that every server reads the same.
-fn disguise(seg: &str, how: u8) -> String {
-    match how % 4 {
-        0 => seg.to_owned(),
-        1 => seg.to_ascii_uppercase(),
-        2 => seg.bytes().map(|b| format!("%{b:02X}")).collect::<String>(),
-        _ => format!("{seg}/x/.."),
-    }
-}
+#[path = "support/probes.rs"]
+mod probes;
+use probes::{
+    BY_METHOD, POLICY, decide, escape_segment, method_param, path_and_disguise,
+    with_encoded_delimiter,
+};
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(1024))]
@@ -101,37 +54,14 @@ proptest! {
     }
 
     #[test]
-    fn disguises_never_change_the_route(
-        segs in prop::collection::vec(segment(), 0..6),
-        hows in prop::collection::vec(any::<u8>(), 6),
-        doubled in any::<bool>(),
-        trailing in any::<bool>(),
-    ) {
+    fn disguises_never_change_the_route((plain, disguised) in path_and_disguise()) {
         let p = Policy::parse(POLICY).unwrap();
-        let plain = format!("/{}", segs.join("/"));
-        let sep = if doubled { "//" } else { "/" };
-        let mut disguised = String::new();
-        for (s, how) in segs.iter().zip(&hows) {
-            disguised.push_str(sep);
-            disguised.push_str(&disguise(s, *how));
-        }
-        if disguised.is_empty() || trailing {
-            disguised.push('/');
-        }
         prop_assert_eq!(decide(&p, &plain), decide(&p, &disguised), "{} vs {}", plain, disguised);
     }
 
     #[test]
     fn an_escape_never_reaches_the_public_route_unless_every_reading_does(
-        tail in prop::collection::vec(prop_oneof![
-            Just("..".to_owned()), Just("%2e%2e".to_owned()), Just("..%2f".to_owned()),
-            Just("..;".to_owned()), Just("%252e%252e".to_owned()), Just("..\\".to_owned()),
-            Just("..%252f".to_owned()), Just("..%255c".to_owned()), Just("a.json".to_owned()),
-            Just("a".to_owned()), Just("b".to_owned()),
-            // An encoded `?` or `#` (issue 23 item 9), once or twice.
-            Just("..%3F".to_owned()), Just("%3f..".to_owned()), Just("..%23".to_owned()),
-            Just("..%253F".to_owned()), Just("%2523".to_owned()), Just("a%3Fb".to_owned()),
-        ], 1..5),
+        tail in prop::collection::vec(escape_segment(), 1..5),
     ) {
         let p = Policy::parse(POLICY).unwrap();
         let uri = format!("/pub/{}", tail.join("/"));
@@ -146,20 +76,8 @@ proptest! {
     /// either case, alone or inside a name), the path is refused, never
     /// matched as a segment that holds it or as a path that ends there.
     #[test]
-    fn an_encoded_query_or_fragment_delimiter_is_always_refused(
-        before in prop::collection::vec(segment(), 0..4),
-        after in prop::collection::vec(segment(), 0..4),
-        head in "[a-z.]{0,3}",
-        tail in "[a-z.]{0,3}",
-        delimiter in prop_oneof![Just("3F"), Just("3f"), Just("23")],
-        twice in any::<bool>(),
-    ) {
+    fn an_encoded_query_or_fragment_delimiter_is_always_refused(uri in with_encoded_delimiter()) {
         let p = Policy::parse(POLICY).unwrap();
-        let enc = if twice { format!("%25{delimiter}") } else { format!("%{delimiter}") };
-        let mut segs = before.clone();
-        segs.push(format!("{head}{enc}{tail}"));
-        segs.extend(after.iter().cloned());
-        let uri = format!("/{}", segs.join("/"));
         prop_assert_eq!(
             path::readings(&uri, PathLimits::default()),
             Err(PathError::EncodedDelimiter),
@@ -255,42 +173,4 @@ proptest! {
             }
         }
     }
-}
-
-/// A policy that chooses routes by method.
-const BY_METHOD: &str = r#"
-[[route]]
-name = "writes"
-methods = ["POST", "PUT", "DELETE"]
-path = "/pub/**"
-
-[[route]]
-name = "public"
-path = "/pub/**"
-public = true
-"#;
-
-/// `_method` written as some framework still reads it.
-fn method_param() -> impl Strategy<Value = String> {
-    (
-        prop::collection::vec((any::<bool>(), 0u8..3), 7),
-        prop_oneof![Just(""), Just("[]"), Just("[x]")],
-        prop_oneof![Just(""), Just(" "), Just("+"), Just("%20")],
-        any::<bool>(),
-    )
-        .prop_map(|(letters, array, lead, dot)| {
-            let mut out = lead.to_owned();
-            for (i, c) in "_method".chars().enumerate() {
-                let (upper, how) = letters[i];
-                // PHP reads a leading `.` as `_`.
-                let c = if i == 0 && dot { '.' } else { c };
-                let c = if upper { c.to_ascii_uppercase() } else { c };
-                match how {
-                    0 => out.push(c),
-                    1 => out.push_str(&format!("%{:02X}", c as u32)),
-                    _ => out.push_str(&format!("%25{:02x}", c as u32)),
-                }
-            }
-            out + array
-        })
 }

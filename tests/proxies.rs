@@ -42,6 +42,7 @@ fn localize(snippet: &str, ports: &Ports) -> String {
     out
 }
 
+#[derive(Clone, Copy)]
 struct Ports {
     gate: u16,
     app: u16,
@@ -213,9 +214,15 @@ async fn caddy(ports: &Ports) -> Proxy {
 }
 
 async fn haproxy(ports: &Ports) -> Proxy {
+    haproxy_with(ports, |lua| lua).await
+}
+
+/// HAProxy with the README's blocks, the Lua one `edit`ed (e.g. the gate
+/// on a socket).
+async fn haproxy_with(ports: &Ports, edit: impl Fn(String) -> String) -> Proxy {
     let dir = temp_dir("haproxy");
     let lua = dir.0.join("reauth.lua");
-    std::fs::write(&lua, localize(&readme_block("lua"), ports)).unwrap();
+    std::fs::write(&lua, edit(localize(&readme_block("lua"), ports))).unwrap();
     let cfg = localize(&readme_block("haproxy"), ports)
         .replace("/etc/haproxy/reauth.lua", lua.to_str().unwrap());
     let file = dir.0.join("haproxy.cfg");
@@ -1000,12 +1007,51 @@ async fn the_nginx_guide_works_with_the_gate_on_a_unix_socket() {
     if !available("nginx") {
         return;
     }
+    on_a_unix_socket(|ports, socket| {
+        Box::pin(async move {
+            let gate_line = format!("server 127.0.0.1:{};", ports.gate);
+            nginx_with(&ports, |conf| {
+                assert!(conf.contains(&gate_line), "the guide's gate upstream");
+                conf.replace(&gate_line, &format!("server unix:{socket};"))
+            })
+            .await
+        })
+    })
+    .await;
+}
+
+/// The HAProxy guide with the gate on a Unix socket (the Lua action's
+/// `DST = "unix@/PATH"`, as the README says): the same answers as over
+/// TCP, with the TCP port closed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_haproxy_guide_works_with_the_gate_on_a_unix_socket() {
+    if !available("haproxy") {
+        return;
+    }
+    on_a_unix_socket(|ports, socket| {
+        Box::pin(async move {
+            haproxy_with(&ports, |lua| {
+                assert!(lua.contains("local DST = nil"), "the guide's DST line");
+                lua.replace("local DST = nil", &format!("local DST = \"unix@{socket}\""))
+            })
+            .await
+        })
+    })
+    .await;
+}
+
+/// The gate on a Unix socket (nothing listens on the guide's TCP port),
+/// the proxy `start`ed with its guide edited to ask the socket: a fresh
+/// token passes with the identity, a stale one is refused.
+async fn on_a_unix_socket(
+    start: impl FnOnce(Ports, String) -> std::pin::Pin<Box<dyn std::future::Future<Output = Proxy>>>,
+) {
     let issuer = TestIssuer::start().await;
     let dir = temp_dir("uds");
     let socket = dir.0.join("gate.sock").to_str().unwrap().to_owned();
     let policy = dir.0.join("reauth.toml");
     std::fs::write(&policy, readme_block("toml reauth.toml")).unwrap();
-    // nginx runs as this user here; the mode lets it connect.
+    // The proxy runs as this user here; the mode lets it connect.
     let _gate = support::serve_unix(
         &issuer,
         &socket,
@@ -1018,12 +1064,7 @@ async fn the_nginx_guide_works_with_the_gate_on_a_unix_socket() {
         proxy: free_port(),
     };
     upstream(ports.app).await;
-    let gate_line = format!("server 127.0.0.1:{};", ports.gate);
-    let mut proxy = nginx_with(&ports, |conf| {
-        assert!(conf.contains(&gate_line), "the guide's gate upstream");
-        conf.replace(&gate_line, &format!("server unix:{socket};"))
-    })
-    .await;
+    let mut proxy = start(ports, socket).await;
     let fresh = issuer.token().auth_time_ago(30).sign();
     let r = call(&ports, "GET", "/home", Some(&fresh), &[], None).await;
     assert_eq!(r.status, 200, "{}", r.body);
