@@ -1,7 +1,9 @@
 //! The HTTP stack's floor for `scripts/bench_inline.sh`: the front door's
-//! hyper server and pooled hyper-util client on one current-thread runtime
-//! with jemalloc (as `reauth serve --upstream --workers 1`), and nothing
-//! else: no decision, no header rewrite, no timeouts, no log, no metrics.
+//! hyper server (HTTP/1.1 only here; the front door's `auto` builder
+//! sniffs for HTTP/2 once per connection) and pooled hyper-util client on
+//! one current-thread runtime with jemalloc (as `reauth serve --upstream
+//! --workers 1`), and nothing else: no decision, no header rewrite, no
+//! timeouts, no log, no metrics.
 //! What it costs against nginx is the stack's; what `reauth serve
 //! --upstream` costs above it is reauth's. Never a product: it forwards
 //! anything to anyone. Loopback only.

@@ -96,7 +96,8 @@ if command -v haproxy >/dev/null; then
     echo "$lua" | grep -q '^local DST = nil$' ||
         { echo "README's Lua block no longer has 'local DST = nil': adapt this script" >&2; exit 1; }
     echo "$lua" >"$work/reauth-tcp.lua"
-    echo "$lua" | sed -e "s|^local DST = nil$|local DST = \"unix@$socket\"|" >"$work/reauth-unix.lua"
+    # On the socket, GATE names a closed port: only DST can reach the gate.
+    echo "$lua" | sed -e "s|^local DST = nil$|local DST = \"unix@$socket\"|; s/127.0.0.1:18092/127.0.0.1:9/" >"$work/reauth-unix.lua"
     for v in tcp unix; do
         port=$([ $v = tcp ] && echo 18010 || echo 18011)
         echo "$cfg" | sed -e "s|/etc/haproxy/reauth.lua|$work/reauth-$v.lua|; s/bind :8000/bind 127.0.0.1:$port/" >"$work/haproxy-$v.cfg"
@@ -107,6 +108,7 @@ if command -v haproxy >/dev/null; then
         pids+=($!)
     done
     ready http://127.0.0.1:18012/open
+    for port in 18010 18011; do ready "http://127.0.0.1:$port/open" -H "Authorization: Bearer $token"; done
     targets+=(ha_ungated ha_tcp ha_unix)
 else
     echo "!!! haproxy is not installed: its rows are SKIPPED (apt-get install haproxy) !!!" >&2

@@ -59,7 +59,13 @@ proptest! {
             .flat_map(|v| v.split(',').map(|t| t.trim().to_ascii_lowercase()))
             .collect();
         let upgrade = reauth::gate::front::is_upgrade(&headers);
+        let first = |name: &str| {
+            (!named_by_connection.iter().any(|n| n == name))
+                .then(|| headers.get(name).map(|h| h.to_str().unwrap().to_owned()))
+                .flatten()
+        };
         let sent_host = headers.get("host").map(|h| h.to_str().unwrap().to_owned());
+        let (sent_xfh, sent_xfp) = (first("x-forwarded-host"), first("x-forwarded-proto"));
         let trusted = TrustedProxies::parse(if trusted_peer { "10.1.2.3" } else { "" }).unwrap();
         let addr: IpAddr = "10.1.2.3".parse().unwrap();
         let peer = Peer { addr, proto: "https", trusted: &trusted };
@@ -86,7 +92,14 @@ proptest! {
             prop_assert_eq!(headers.get("x-forwarded-proto").unwrap(), "https");
             // The gate's own X-Forwarded-Host: the Host it was sent, or none.
             let xfh = headers.get("x-forwarded-host").map(|h| h.to_str().unwrap().to_owned());
-            prop_assert_eq!(xfh, sent_host);
+            prop_assert_eq!(xfh, sent_host.clone());
+        }
+        if trusted_peer {
+            // A trusted proxy's first X-Forwarded-Host and -Proto are kept.
+            let xfh = headers.get("x-forwarded-host").map(|h| h.to_str().unwrap().to_owned());
+            prop_assert_eq!(xfh, sent_xfh.or(sent_host));
+            let xfp = headers.get("x-forwarded-proto").unwrap().to_str().unwrap();
+            prop_assert_eq!(xfp, sent_xfp.as_deref().unwrap_or("https"));
         }
         prop_assert_eq!(headers.get_all("x-forwarded-proto").iter().count(), 1);
         prop_assert!(headers.get_all("x-forwarded-host").iter().count() <= 1);
