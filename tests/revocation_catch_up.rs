@@ -162,14 +162,9 @@ async fn a_bucket_that_is_not_utf8_costs_one_record_not_the_snapshot() {
 /// new tables replace it, as on a fresh instance.
 #[tokio::test]
 async fn a_reset_store_replaces_the_mirror_a_trimmed_log_merges_into_it() {
-    use reauth::revocation::{Namespace, RedisWriter};
+    use reauth::revocation::RedisWriter;
     let Some(redis) = Redis::start() else { return };
-    let store = RedisStore::connect(RedisStoreConfig::new(redis.url()))
-        .await
-        .unwrap();
-    let ns = Namespace::new("https://issuer.example");
-    let ids = |p: &str, n: usize| (0..n).map(|i| format!("{p}-{i}")).collect::<Vec<_>>();
-    let now = chrono::Utc::now().timestamp();
+    let (store, ns, now) = following(&redis).await;
     let mut short = RedisStoreConfig::new(redis.url());
     short.log_max_len = 10;
     let trimming = RedisWriter::connect(&short).await.unwrap();
@@ -191,6 +186,53 @@ async fn a_reset_store_replaces_the_mirror_a_trimmed_log_merges_into_it() {
         .unwrap();
     eventually(|| store.mirror_len() == (0, 2)).await;
     assert!(store.sync_counts().1 > reloads);
+}
+
+/// A reset seen through a snapshot, not through the log: after the
+/// `FLUSHALL` the first entry the reader meets has no readable number (a
+/// gap that reads as "trimmed", so the snapshot would be merged in), and
+/// the snapshot's position is below what the mirror applied. What the
+/// mirror held is gone from Redis, so new tables replace it; merged, the
+/// old sessions stayed revoked and the new entries numbered from 1 again
+/// were applied on top (a race CI once hit in the test above).
+#[tokio::test]
+async fn a_reset_seen_by_a_snapshot_replaces_the_mirror() {
+    use reauth::revocation::RedisWriter;
+    let Some(redis) = Redis::start() else { return };
+    let (store, ns, now) = following(&redis).await;
+    let writer = RedisWriter::connect(&RedisStoreConfig::new(redis.url()))
+        .await
+        .unwrap();
+    writer
+        .revoke_sessions(&ns, &ids("old", 5), now + 3600, now, |_| {})
+        .await
+        .unwrap();
+    eventually(|| store.mirror_len() == (0, 5)).await;
+    let reloads = store.sync_counts().1;
+    assert_eq!(redis_cli(redis.port, &["FLUSHALL"]), "OK");
+    // An entry without its number, first in the new log.
+    let id = redis_cli(redis.port, &["XADD", "{reauth}:log", "*", "x", "y"]);
+    assert!(id.contains('-'), "XADD: {id}");
+    writer
+        .revoke_sessions(&ns, &ids("new", 2), now + 3600, now, |_| {})
+        .await
+        .unwrap();
+    eventually(|| store.sync_counts().1 > reloads).await;
+    eventually(|| store.mirror_len() == (0, 2)).await;
+}
+
+/// A store following `redis`'s log, the namespace its writers use, now.
+async fn following(redis: &Redis) -> (Arc<RedisStore>, reauth::revocation::Namespace, i64) {
+    let store = RedisStore::connect(RedisStoreConfig::new(redis.url()))
+        .await
+        .unwrap();
+    let ns = reauth::revocation::Namespace::new("https://issuer.example");
+    (store, ns, chrono::Utc::now().timestamp())
+}
+
+/// `n` session ids starting with `p`.
+fn ids(p: &str, n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("{p}-{i}")).collect()
 }
 
 async fn eventually(mut cond: impl FnMut() -> bool) {
