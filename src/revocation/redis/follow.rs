@@ -224,12 +224,12 @@ impl Follower {
             reset,
             "reauth: revocation log has a gap (trimmed or reset); loading a snapshot"
         );
-        let loaded = if reset {
-            reload(shared, Load::Replace).await
+        let into = if reset {
+            Load::Replace
         } else {
-            self.merge(shared).await
+            Load::Merge { applied: self.at.n }
         };
-        match loaded {
+        match reload(shared, into).await {
             Ok(p) => self.at = p,
             Err(e) => {
                 tracing::warn!(error = %e, "reauth: revocation snapshot failed");
@@ -237,25 +237,6 @@ impl Follower {
             }
         }
         self.behind = false;
-    }
-
-    /// A snapshot merged into the mirror. Its position below the last
-    /// applied number means the store was reset before the snapshot was
-    /// read (a gap seen, then a `FLUSHALL` while loading): what the mirror
-    /// holds may be gone, so new tables replace it, as for a reset seen in
-    /// the log. (Without this, entries numbered from 1 again were applied
-    /// on top of the old mirror.)
-    async fn merge(&self, shared: &Shared) -> Result<Position, StoreError> {
-        let p = reload(shared, Load::Merge).await?;
-        if p.n >= self.at.n {
-            return Ok(p);
-        }
-        tracing::warn!(
-            after = self.at.n,
-            snapshot = p.n,
-            "reauth: the revocation store was reset while its snapshot loaded; replacing the mirror"
-        );
-        reload(shared, Load::Replace).await
     }
 }
 

@@ -101,10 +101,14 @@ pub(crate) enum Load {
     /// after the store was reset (what the mirror holds may be gone).
     Replace,
     /// Merged into the live tables, bucket by bucket: after a gap in the
-    /// log. Entries only ever grow (every write is a max-merge; nothing is
-    /// removed before it expires), so the mirror is a subset of the
-    /// snapshot at every step, and no second mirror is built beside it.
-    Merge,
+    /// log, the mirror having applied up to `applied`. Entries only ever
+    /// grow (every write is a max-merge; nothing is removed before it
+    /// expires), so the mirror is a subset of the snapshot at every step,
+    /// and no second mirror is built beside it. A store whose sequence is
+    /// below `applied` was reset before the snapshot was read (a gap seen,
+    /// then a `FLUSHALL`): what the mirror holds may be gone, so the
+    /// snapshot is loaded as [`Load::Replace`] instead.
+    Merge { applied: u64 },
 }
 
 /// How many user cut-offs and revoked sessions the store holds (to size
@@ -168,10 +172,21 @@ pub(crate) async fn load(
 ) -> Result<(Position, u64), StoreError> {
     let started = std::time::Instant::now();
     let at = position(conn, keys).await?;
+    let into = match into {
+        Load::Merge { applied } if at.n < applied => {
+            tracing::warn!(
+                applied,
+                n = at.n,
+                "reauth: the revocation store was reset before its snapshot; replacing the mirror"
+            );
+            Load::Replace
+        }
+        into => into,
+    };
     let (users, sessions) = sizes(conn, keys).await?;
     let mut fresh = match into {
         Load::Replace => Some(Tables::with_capacity(users, sessions)),
-        Load::Merge => {
+        Load::Merge { .. } => {
             mirror.reserve(users, sessions);
             None
         }
@@ -216,7 +231,7 @@ pub(crate) async fn load(
         users = u,
         sessions = s,
         n = at.n,
-        merged = into == Load::Merge,
+        merged = into != Load::Replace,
         ms = started.elapsed().as_millis() as u64,
         "reauth: revocation snapshot loaded"
     );
