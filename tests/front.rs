@@ -625,15 +625,30 @@ async fn the_readme_command_line_runs() {
         .collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let gate = support::serve_args(&args, &[("RUST_LOG", "info")]).await;
+    let token = issuer.token().auth_time_ago(30).sign();
     let r = client()
-        .get(format!("{}/home", gate.base))
-        .bearer_auth(issuer.token().auth_time_ago(30).sign())
+        .get(format!("{}/home?secret=1", gate.base))
+        .bearer_auth(&token)
+        .header("cookie", "session=cookie-value")
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(hits.load(Ordering::SeqCst), 1);
-    assert!(gate.logged("reauth::access") || gate.logged("reauth: request"));
+    // One access-log line: route, status, upstream status, latency; never
+    // the token, the cookie or the query.
+    let logs = gate.logs.lock().unwrap().clone();
+    let access: Vec<&String> = logs
+        .iter()
+        .filter(|l| l.contains("reauth: request"))
+        .collect();
+    assert_eq!(access.len(), 1, "{logs:?}");
+    for field in ["route=", "status=200", "upstream_status=200", "latency_us="] {
+        assert!(access[0].contains(field), "{field}: {}", access[0]);
+    }
+    for secret in [token.as_str(), "cookie-value", "secret=1"] {
+        assert!(!logs.iter().any(|l| l.contains(secret)), "{secret} logged");
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 
